@@ -1,0 +1,3 @@
+// index ops (filled in by its op family)
+#pragma once
+#include "ctorch/core/tensor.h"

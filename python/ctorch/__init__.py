@@ -1,0 +1,13 @@
+"""ctorch: PyTorch's programming model over a C++ core (import ctorch as torch)."""
+import os as _os
+
+# OpenMP threads must wait passively on shared machines (set before libgomp loads).
+_os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+from ctorch import _C
+from ctorch._C import *  # noqa: F401,F403  dtypes, Tensor and the ops
+from ctorch._C import Tensor, dtype
+from ctorch._tensor import *  # noqa: F401,F403
+from ctorch import cuda, utils  # noqa: F401
+
+__version__ = "0.1.0"

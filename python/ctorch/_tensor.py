@@ -1,0 +1,285 @@
+"""Python-side sugar over ctorch._C: Size, device, factories and Tensor conversions."""
+import builtins as _b
+
+import numpy as _np
+
+from ctorch import _C
+from ctorch._C import Tensor
+
+__all__ = [
+    "Size", "device", "tensor", "as_tensor", "asarray", "empty", "zeros", "ones", "full",
+    "empty_like", "zeros_like", "ones_like", "full_like", "arange", "range", "linspace",
+    "logspace", "eye", "is_tensor", "numel", "is_floating_point", "where", "gelu",
+    "bool", "uint8", "int8", "int16", "int32", "int64", "float16", "bfloat16", "float32",
+    "float64", "half", "float", "double", "short", "int", "long", "cfloat",
+]
+
+bool, uint8, int8, int16, int32, int64 = _C.bool, _C.uint8, _C.int8, _C.int16, _C.int32, _C.int64
+float16, bfloat16, float32, float64 = _C.float16, _C.bfloat16, _C.float32, _C.float64
+half, float, double, short, int, long = float16, float32, float64, int16, int32, int64
+cfloat = None  # complex dtypes are not supported
+
+
+class Size(tuple):
+    """The shape of a tensor: a tuple of ints."""
+
+    def __repr__(self):
+        return f"ctorch.Size([{', '.join(str(s) for s in self)}])"
+
+    def numel(self):
+        n = 1
+        for s in self:
+            n *= s
+        return n
+
+    def __getitem__(self, i):
+        r = tuple.__getitem__(self, i)
+        return Size(r) if isinstance(i, slice) else r
+
+
+class device:
+    """A device: ``device('cuda:0')``, ``device('cpu')`` or ``device('cuda', 1)``."""
+
+    __slots__ = ("type", "index")
+
+    def __init__(self, type, index=None):
+        if isinstance(type, device):
+            type, index = type.type, type.index
+        elif isinstance(type, _b.int):
+            type, index = "cuda", type
+        t, i = _C._parse_device(type)
+        if i is not None and index is not None:
+            raise RuntimeError(f"type (string) must not include an index because index was passed explicitly: {type}")
+        object.__setattr__(self, "type", t)
+        object.__setattr__(self, "index", i if i is not None else index)
+
+    @property
+    def _ctorch_device(self):
+        return str(self)
+
+    def __str__(self):
+        return self.type if self.index is None else f"{self.type}:{self.index}"
+
+    def __repr__(self):
+        if self.index is None:
+            return f"device(type='{self.type}')"
+        return f"device(type='{self.type}', index={self.index})"
+
+    def __eq__(self, other):
+        if isinstance(other, str):
+            other = device(other)
+        return isinstance(other, device) and (self.type, self.index) == (other.type, other.index)
+
+    def __hash__(self):
+        return hash((self.type, self.index))
+
+    def __setattr__(self, k, v):
+        raise AttributeError("device is immutable")
+
+
+def _dev(d):
+    if d is None:
+        return "cpu"
+    return str(d) if isinstance(d, device) else d
+
+
+def _check_requires_grad(requires_grad):
+    if requires_grad:
+        raise NotImplementedError("requires_grad=True: autograd is not implemented in ctorch yet")
+
+
+def _shape(size):
+    if len(size) == 1 and not isinstance(size[0], _b.int):
+        return tuple(size[0])
+    return size
+
+
+def tensor(data, *, dtype=None, device=None, requires_grad=False):
+    """A new tensor holding a copy of `data` (nested lists, numbers, NumPy arrays, tensors)."""
+    _check_requires_grad(requires_grad)
+    return _C._tensor(data, dtype, _dev(device))
+
+
+def as_tensor(data, dtype=None, device=None):
+    """`data` as a tensor, sharing memory where dtype and device allow."""
+    if isinstance(data, Tensor):
+        return data.to(dtype=dtype or data.dtype, device=device or data.device)
+    if isinstance(data, _np.ndarray) and data.dtype != _np.uint16:
+        try:
+            t = _C.from_numpy(data)
+        except (TypeError, ValueError):
+            return tensor(data, dtype=dtype, device=device)
+        return t.to(dtype=dtype or t.dtype, device=device or "cpu")
+    return tensor(data, dtype=dtype, device=device)
+
+
+asarray = as_tensor
+
+
+def empty(*size, dtype=None, device=None, requires_grad=False, **_):
+    _check_requires_grad(requires_grad)
+    return _C._empty(list(_shape(size)), dtype, _dev(device))
+
+
+def zeros(*size, dtype=None, device=None, requires_grad=False, **_):
+    _check_requires_grad(requires_grad)
+    return _C._full(list(_shape(size)), 0, dtype or _C.get_default_dtype(), _dev(device))
+
+
+def ones(*size, dtype=None, device=None, requires_grad=False, **_):
+    _check_requires_grad(requires_grad)
+    return _C._full(list(_shape(size)), 1, dtype or _C.get_default_dtype(), _dev(device))
+
+
+def full(size, fill_value, *, dtype=None, device=None, requires_grad=False):
+    _check_requires_grad(requires_grad)
+    return _C._full(list(size), fill_value, dtype, _dev(device))
+
+
+def _like(fn, t, dtype, device, *extra):
+    return fn(*((list(t.shape),) + extra), dtype=dtype or t.dtype, device=device or t.device)
+
+
+def empty_like(input, *, dtype=None, device=None, requires_grad=False, **_):
+    _check_requires_grad(requires_grad)
+    return _like(empty, input, dtype, device)
+
+
+def zeros_like(input, *, dtype=None, device=None, requires_grad=False, **_):
+    _check_requires_grad(requires_grad)
+    return _like(zeros, input, dtype, device)
+
+
+def ones_like(input, *, dtype=None, device=None, requires_grad=False, **_):
+    _check_requires_grad(requires_grad)
+    return _like(ones, input, dtype, device)
+
+
+def full_like(input, fill_value, *, dtype=None, device=None, requires_grad=False, **_):
+    _check_requires_grad(requires_grad)
+    return full(list(input.shape), fill_value, dtype=dtype or input.dtype, device=device or input.device)
+
+
+def arange(start, end=None, step=1, *, dtype=None, device=None, requires_grad=False):
+    _check_requires_grad(requires_grad)
+    if end is None:
+        start, end = 0, start
+    return _C._arange(start, end, step, dtype, _dev(device))
+
+
+def range(start, end, step=1, *, dtype=None, device=None):
+    """Deprecated in PyTorch: like arange but includes `end`."""
+    return _C._linspace(start, end, _b.int((end - start) // step) + 1, dtype, _dev(device))
+
+
+def linspace(start, end, steps, *, dtype=None, device=None, requires_grad=False):
+    _check_requires_grad(requires_grad)
+    return _C._linspace(start, end, steps, dtype, _dev(device))
+
+
+def logspace(start, end, steps, base=10.0, *, dtype=None, device=None, requires_grad=False):
+    _check_requires_grad(requires_grad)
+    return _C._logspace(start, end, steps, base, dtype, _dev(device))
+
+
+def eye(n, m=None, *, dtype=None, device=None, requires_grad=False):
+    _check_requires_grad(requires_grad)
+    return _C._eye(n, m, dtype, _dev(device))
+
+
+def is_tensor(obj):
+    return isinstance(obj, Tensor)
+
+
+def numel(input):
+    return input.numel()
+
+
+def is_floating_point(input):
+    return input.is_floating_point()
+
+
+def where(condition, input=None, other=None):
+    """where(cond, a, b) picks elementwise; where(cond) is nonzero(cond, as_tuple=True)."""
+    if input is None and other is None:
+        return _C.nonzero(condition, as_tuple=True)
+    return _C._where3(condition, input, other)
+
+
+def gelu(input, approximate="none"):
+    return _C._gelu(input, approximate)
+
+
+# ---- Tensor methods written in Python (no hot path)
+
+def _to(self, *args, dtype=None, device=None, non_blocking=False, copy=False, memory_format=None):
+    for a in args:
+        if isinstance(a, _C.dtype):
+            dtype = a
+        elif isinstance(a, Tensor):
+            dtype, device = a.dtype, a.device
+        elif a is not None:
+            device = a
+    return self._to(dtype or self.dtype, _dev(device) if device is not None else self.device, copy)
+
+
+def _tolist(self):
+    t = self if self.dtype != bfloat16 else self.float()
+    return t.numpy(force=True).tolist()
+
+
+def _array(self, dtype=None, copy=None):
+    a = self.numpy(force=True) if self.dtype != bfloat16 else self.float().numpy(force=True)
+    return a if dtype is None else a.astype(dtype, copy=False)
+
+
+def _type_as(self, other):
+    return self.to(other.dtype)
+
+
+def _expand_as(self, other):
+    return self.expand(*other.shape)
+
+
+def _view_as(self, other):
+    return self.view(*other.shape)
+
+
+def _reshape_as(self, other):
+    return self.reshape(*other.shape)
+
+
+def _new_tensor(self, data, dtype=None, device=None, requires_grad=False):
+    return tensor(data, dtype=dtype or self.dtype, device=device or self.device, requires_grad=requires_grad)
+
+
+def _new_factory(fn):
+    def method(self, *size, dtype=None, device=None, requires_grad=False, **_):
+        return fn(*size, dtype=dtype or self.dtype, device=device or self.device, requires_grad=requires_grad)
+    return method
+
+
+def _new_full(self, size, fill_value, dtype=None, device=None, requires_grad=False):
+    return full(size, fill_value, dtype=dtype or self.dtype, device=device or self.device, requires_grad=requires_grad)
+
+
+def _gelu_method(self, approximate="none"):
+    return _C._gelu(self, approximate)
+
+
+for _name, _fn in {
+    "to": _to, "tolist": _tolist, "__array__": _array, "type_as": _type_as,
+    "expand_as": _expand_as, "view_as": _view_as, "reshape_as": _reshape_as,
+    "new_tensor": _new_tensor, "new_empty": _new_factory(empty), "new_zeros": _new_factory(zeros),
+    "new_ones": _new_factory(ones), "new_full": _new_full, "gelu": _gelu_method,
+    "cpu": lambda self: self.to("cpu"),
+    "cuda": lambda self, device=None, non_blocking=False: self.to(device if device is not None else "cuda"),
+    "bool": lambda self: self.to(bool), "byte": lambda self: self.to(uint8),
+    "char": lambda self: self.to(int8), "short": lambda self: self.to(int16),
+    "int": lambda self: self.to(int32), "long": lambda self: self.to(int64),
+    "half": lambda self: self.to(float16), "bfloat16": lambda self: self.to(bfloat16),
+    "float": lambda self: self.to(float32), "double": lambda self: self.to(float64),
+    "__iter__": lambda self: iter(self.unbind(0)) if self.dim() > 0 else (_ for _ in ()).throw(TypeError("iteration over a 0-d tensor")),
+    "__array_priority__": 1000,
+}.items():
+    setattr(Tensor, _name, _fn)

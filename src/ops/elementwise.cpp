@@ -1,0 +1,219 @@
+// Elementwise ops: dtype rules and checks for every ops.def entry, plus the composites.
+#include "ctorch/ops/elementwise.h"
+#include <cmath>
+#include <limits>
+#include "core/tensor_iter.h"
+#include "cpu/kernels.h"
+#include "ctorch/ops.h"
+#include "ops/elementwise_run.h"
+
+namespace ctorch {
+
+namespace {
+enum class Kind { Float, Same, Pred, Arith, FloatResult, Bits };
+
+const char* const kUnaryNames[] = {
+#define UNARY_FLOAT(name, expr) #name,
+#define UNARY_SAME(name, expr) #name,
+#define UNARY_PRED(name, expr) #name,
+#include "ctorch/ops/ops.def"
+};
+const Kind kUnaryKinds[] = {
+#define UNARY_FLOAT(name, expr) Kind::Float,
+#define UNARY_SAME(name, expr) Kind::Same,
+#define UNARY_PRED(name, expr) Kind::Pred,
+#include "ctorch/ops/ops.def"
+};
+const char* const kBinaryNames[] = {
+#define BINARY_ARITH(name, expr) #name,
+#define BINARY_FLOAT(name, expr) #name,
+#define BINARY_BITS(name, expr) #name,
+#define BINARY_PRED(name, expr) #name,
+#include "ctorch/ops/ops.def"
+};
+const Kind kBinaryKinds[] = {
+#define BINARY_ARITH(name, expr) Kind::Arith,
+#define BINARY_FLOAT(name, expr) Kind::FloatResult,
+#define BINARY_BITS(name, expr) Kind::Bits,
+#define BINARY_PRED(name, expr) Kind::Pred,
+#include "ctorch/ops/ops.def"
+};
+
+Tensor cast(const Tensor& t, DType dtype) { return t.dtype() == dtype ? t : to(t, dtype, t.device()); }
+
+// PyTorch's three priority classes: tensors with dims, 0-d tensors, then wrapped numbers, where
+// a lower class only matters when it brings a higher category (bool < integer < float).
+DType combine_categories(std::optional<DType> higher, std::optional<DType> lower) {
+  if (!higher) return *lower;
+  if (!lower) return *higher;
+  if (is_floating(*higher)) return *higher;
+  if (*higher == DType::Bool || is_floating(*lower)) return promote_types(*higher, *lower);
+  return *higher;
+}
+}  // namespace
+
+const char* op_name(UnaryOp op) { return kUnaryNames[static_cast<int>(op)]; }
+const char* op_name(BinaryOp op) { return kBinaryNames[static_cast<int>(op)]; }
+
+DType result_type(const std::vector<Tensor>& operands) {
+  std::optional<DType> dim_result, zero_result, wrapped_result;
+  auto update = [](std::optional<DType>& r, DType t) { r = r ? promote_types(*r, t) : t; };
+  for (const Tensor& t : operands) {
+    if (t.impl()->is_wrapped_number) {
+      update(wrapped_result, is_floating(t.dtype()) ? default_dtype() : t.dtype());
+    } else if (t.dim() == 0) {
+      update(zero_result, t.dtype());
+    } else {
+      update(dim_result, t.dtype());
+    }
+  }
+  CTORCH_CHECK(dim_result || zero_result || wrapped_result, "[result_type] no operands");
+  if (!zero_result && !wrapped_result) return *dim_result;
+  DType low = !zero_result ? *wrapped_result : combine_categories(zero_result, wrapped_result);
+  return combine_categories(dim_result, low);
+}
+
+Tensor unary(UnaryOp op, const Tensor& x, const Tensor* out) {
+  const char* name = op_name(op);
+  check_backend(x, name);
+  DType in = x.dtype(), compute = in, result = in;
+  switch (kUnaryKinds[static_cast<int>(op)]) {
+    case Kind::Float:
+      compute = result = is_floating(in) ? in : default_dtype();
+      break;
+    case Kind::Pred:
+      result = DType::Bool;
+      break;
+    default:
+      CTORCH_CHECK(!(op == UnaryOp::neg && in == DType::Bool),
+                   "[neg] Negation, the `-` operator, on a bool tensor is not supported. If you "
+                   "are trying to invert a mask, use the `~` or `logical_not()` operator instead.");
+      CTORCH_CHECK(op != UnaryOp::bitwise_not || is_integral(in, true), "[bitwise_not] not "
+                   "implemented for '", dtype_name(in), "'");
+      break;
+  }
+  Tensor xin = cast(x, compute);
+  return run_elementwise(name, result, x.sizes(), {&xin}, out,
+                         [&](const TensorIter& it) { cpu_unary(op, compute, it); });
+}
+
+Tensor binary(BinaryOp op, const Tensor& a, const Tensor& b, const Tensor* out) {
+  const char* name = op_name(op);
+  check_backend(a, name);
+  check_same_device(a, b, name);
+  DType common = result_type({a, b}), compute = common, result = common;
+  switch (kBinaryKinds[static_cast<int>(op)]) {
+    case Kind::FloatResult:
+      compute = result = is_floating(common) ? common : default_dtype();
+      break;
+    case Kind::Bits:
+      CTORCH_CHECK(is_integral(common, true), "[", name, "] not implemented for '",
+                   dtype_name(common), "'");
+      break;
+    case Kind::Pred:
+      result = DType::Bool;
+      break;
+    default:
+      CTORCH_CHECK(!(op == BinaryOp::sub && a.dtype() == DType::Bool && b.dtype() == DType::Bool),
+                   "[sub] Subtraction, the `-` operator, with two bool tensors is not supported. "
+                   "Use the `^` or `logical_xor()` operator instead.");
+      break;
+  }
+  DimVector shape = broadcast_shapes(a.sizes(), b.sizes(), name);
+  Tensor ain = cast(a, compute), bin = cast(b, compute);
+  if (!is_floating(compute) &&
+      (op == BinaryOp::floor_divide || op == BinaryOp::remainder || op == BinaryOp::fmod)) {
+    Tensor divisor = contiguous(cast(bin, DType::Int64));
+    const int64_t* d = divisor.data<int64_t>();
+    for (int64_t i = 0; i < divisor.numel(); ++i)
+      CTORCH_CHECK(d[i] != 0, "[", name, "] ZeroDivisionError");
+  }
+  return run_elementwise(name, result, shape, {&ain, &bin}, out,
+                         [&](const TensorIter& it) { cpu_binary(op, compute, it); });
+}
+
+Tensor add(const Tensor& a, const Tensor& b, const Scalar& alpha) {
+  if (!alpha.is_floating() && alpha.to_int() == 1) return add(a, b);
+  return add(a, mul(b, alpha));
+}
+Tensor sub(const Tensor& a, const Tensor& b, const Scalar& alpha) {
+  if (!alpha.is_floating() && alpha.to_int() == 1) return sub(a, b);
+  return sub(a, mul(b, alpha));
+}
+
+Tensor div(const Tensor& a, const Tensor& b, const std::string& rounding_mode) {
+  if (rounding_mode == "floor") return floor_divide(a, b);
+  CTORCH_CHECK_VALUE(rounding_mode == "trunc", "[div] expected rounding_mode to be one of None, "
+                     "'trunc', or 'floor' but found '", rounding_mode, "'");
+  if (is_floating(result_type({a, b}))) return trunc(div(a, b));
+  return floor_divide(sub(a, fmod(a, b)), b);  // exact, so floor == trunc
+}
+
+Tensor round(const Tensor& x, int64_t decimals) {
+  if (decimals == 0 || !x.is_floating_point()) return round(x);
+  double scale = std::pow(10.0, static_cast<double>(decimals));
+  return div(round(mul(x, scale)), scale);
+}
+
+Tensor gelu(const Tensor& x, const std::string& approximate) {
+  if (approximate == "tanh") return gelu_tanh(x);
+  CTORCH_CHECK_VALUE(approximate == "none", "[gelu] approximate must be 'none' or 'tanh', got '",
+                     approximate, "'");
+  return gelu(x);
+}
+
+Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
+  check_backend(cond, "where");
+  check_same_device(cond, a, "where");
+  check_same_device(cond, b, "where");
+  CTORCH_CHECK(cond.dtype() == DType::Bool || cond.dtype() == DType::UInt8,
+               "[where] expected condition to be a boolean tensor, but got a tensor with dtype ",
+               dtype_name(cond.dtype()));
+  DType common = result_type({a, b});
+  DimVector shape = broadcast_shapes(broadcast_shapes(cond.sizes(), a.sizes(), "where"),
+                                     b.sizes(), "where");
+  Tensor c = cast(cond, DType::Bool), ain = cast(a, common), bin = cast(b, common);
+  return run_elementwise("where", common, shape, {&c, &ain, &bin}, nullptr,
+                         [&](const TensorIter& it) { cpu_where(common, it); });
+}
+
+Tensor clamp(const Tensor& x, const std::optional<Tensor>& min, const std::optional<Tensor>& max) {
+  CTORCH_CHECK(min || max, "[clamp] At least one of 'min' or 'max' must not be None");
+  Tensor r = x;
+  if (min) r = maximum(r, *min);
+  if (max) r = minimum(r, *max);
+  if (r.is_same(x)) r = clone(x);
+  return r;
+}
+
+Tensor lerp(const Tensor& a, const Tensor& b, const Tensor& weight) {
+  // Two formulas, each exact at its end of the interval (as PyTorch does).
+  Tensor diff = sub(b, a);
+  Tensor low = add(a, mul(weight, diff));
+  Tensor high = sub(b, mul(diff, sub(wrapped_scalar(Scalar(1.0)), weight)));
+  return where(lt(abs(weight), Scalar(0.5)), low, high);
+}
+
+Tensor addcmul(const Tensor& self, const Tensor& t1, const Tensor& t2, const Scalar& value) {
+  return add(self, mul(mul(t1, t2), value));
+}
+Tensor addcdiv(const Tensor& self, const Tensor& t1, const Tensor& t2, const Scalar& value) {
+  CTORCH_CHECK(is_floating(t1.dtype()) || is_floating(t2.dtype()),
+               "[addcdiv] Integer division with addcdiv is no longer supported; use "
+               "torch.addcmul(input, tensor1, torch.div(tensor2, value)) instead");
+  return add(self, mul(div(t1, t2), value));
+}
+
+Tensor nan_to_num(const Tensor& x, std::optional<double> nan, std::optional<double> posinf,
+                  std::optional<double> neginf) {
+  if (!x.is_floating_point()) return clone(x);
+  double hi = x.dtype() == DType::Float64   ? std::numeric_limits<double>::max()
+              : x.dtype() == DType::Float32 ? std::numeric_limits<float>::max()
+              : x.dtype() == DType::Float16 ? 65504.0
+                                            : 3.3895313892515355e38;
+  Tensor r = where(isnan(x), scalar_tensor(nan.value_or(0.0), x.dtype()), x);
+  r = where(eq(r, Scalar(INFINITY)), scalar_tensor(posinf.value_or(hi), x.dtype()), r);
+  return where(eq(r, Scalar(-INFINITY)), scalar_tensor(neginf.value_or(-hi), x.dtype()), r);
+}
+
+}  // namespace ctorch

@@ -1,0 +1,62 @@
+// Output handling shared by every elementwise-style op: allocation, `out=`/in-place checks,
+// overlap, and dtype conversion of the result.
+#pragma once
+#include "core/tensor_iter.h"
+#include "ctorch/ops.h"
+
+namespace ctorch {
+
+inline void check_backend(const Tensor& t, const char* op) {
+  CTORCH_CHECK(t.device().is_cpu(), "[", op, "] is not implemented for ", t.device().str(),
+               " tensors yet");
+}
+inline void check_same_device(const Tensor& a, const Tensor& b, const char* op) {
+  CTORCH_CHECK(a.device() == b.device(), "[", op, "] Expected all tensors to be on the same "
+               "device, but found at least two devices, ", a.device().str(), " and ",
+               b.device().str(), "!");
+}
+
+// Whether `out` may be written while the inputs are read: no input overlaps it in a different
+// layout (reading a[i+1] after writing a[i]).
+inline bool safe_to_write(const Tensor& out, std::initializer_list<const Tensor*> inputs) {
+  for (const Tensor* t : inputs) {
+    if (t->storage() != out.storage() || t->numel() == 0) continue;
+    if (t->storage_offset() != out.storage_offset() || t->sizes() != out.sizes() ||
+        t->strides() != out.strides())
+      return false;
+  }
+  return true;
+}
+
+// Runs kernel(TensorIter(out, inputs)) into a fresh tensor of `result` dtype and `shape`, or into
+// *out (in-place when *out is an input) after checking its shape and dtype.
+template <class Kernel>
+Tensor run_elementwise(const char* op, DType result, IntArrayRef shape,
+                       std::initializer_list<const Tensor*> inputs, const Tensor* out,
+                       const Kernel& kernel) {
+  Device device = (*inputs.begin())->device();
+  if (!out) {
+    Tensor r = empty(shape, result, device);
+    kernel(TensorIter(r, inputs));
+    return r;
+  }
+  CTORCH_CHECK(out->sizes() == shape, "[", op, "] output with shape ", out->sizes(),
+               " doesn't match the broadcast shape ", shape);
+  CTORCH_CHECK(can_cast(result, out->dtype()), "[", op, "] result type ", dtype_name(result),
+               " can't be cast to the desired output type ", dtype_name(out->dtype()));
+  for (size_t d = 0; d < shape.size(); ++d)
+    CTORCH_CHECK(out->strides()[d] != 0 || shape[d] <= 1, "[", op, "] unsupported operation: "
+                 "more than one element of the written-to tensor refers to a single memory "
+                 "location. Please clone() the tensor before performing the operation.");
+  if (out->dtype() == result && safe_to_write(*out, inputs)) {
+    kernel(TensorIter(*out, inputs));
+  } else {
+    Tensor tmp = run_elementwise(op, result, shape, inputs, nullptr, kernel);
+    Tensor dst = *out;
+    copy_(dst, tmp);
+  }
+  out->bump_version();
+  return *out;
+}
+
+}  // namespace ctorch

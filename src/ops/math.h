@@ -1,0 +1,102 @@
+// Scalar math for the elementwise kernels, defined for every dtype the op allows (CPU and CUDA).
+#pragma once
+#include <cmath>
+#include <cstdint>
+#include <type_traits>
+#include "ctorch/core/macros.h"
+
+namespace ctorch::math {
+
+template <class T> constexpr bool is_float_v = std::is_floating_point_v<T>;
+
+template <class T> CTORCH_HD T floor(T x) { if constexpr (is_float_v<T>) return std::floor(x); else return x; }
+template <class T> CTORCH_HD T ceil(T x) { if constexpr (is_float_v<T>) return std::ceil(x); else return x; }
+// Round half to even, as PyTorch and NumPy do.
+template <class T> CTORCH_HD T round(T x) { if constexpr (is_float_v<T>) return std::nearbyint(x); else return x; }
+template <class T> CTORCH_HD T trunc(T x) { if constexpr (is_float_v<T>) return std::trunc(x); else return x; }
+template <class T> CTORCH_HD T bit_not(T x) {
+  if constexpr (std::is_same_v<T, bool>) return !x;
+  else if constexpr (std::is_integral_v<T>) return static_cast<T>(~x);
+  else return x;  // not reached: the op rejects floating dtypes
+}
+template <class T> CTORCH_HD bool isinf(T x) { if constexpr (is_float_v<T>) return std::isinf(x); else return false; }
+template <class T> CTORCH_HD bool isfinite(T x) { if constexpr (is_float_v<T>) return std::isfinite(x); else return true; }
+
+// NaN-propagating max/min.
+template <class T> CTORCH_HD T maximum(T a, T b) {
+  if constexpr (is_float_v<T>) { if (a != a) return a; if (b != b) return b; }
+  return a > b ? a : b;
+}
+template <class T> CTORCH_HD T minimum(T a, T b) {
+  if constexpr (is_float_v<T>) { if (a != a) return a; if (b != b) return b; }
+  return a < b ? a : b;
+}
+
+// Integer division by zero is rejected before the kernel runs (ZeroDivisionError).
+template <class T> CTORCH_HD T floor_divide(T a, T b) {
+  if constexpr (is_float_v<T>) {
+    if (b == 0) return a / b;
+    T mod = std::fmod(a, b), div = (a - mod) / b;
+    if (mod != 0 && ((b < 0) != (mod < 0))) div -= 1;
+    if (div == 0) return std::copysign(T(0), a / b);
+    T fl = std::floor(div);
+    return div - fl > T(0.5) ? fl + 1 : fl;
+  } else if constexpr (std::is_same_v<T, bool>) {
+    return a;
+  } else {
+    if (b == 0) return 0;
+    T q = a / b;
+    if ((a % b != 0) && ((a < 0) != (b < 0))) --q;
+    return q;
+  }
+}
+// Python's %: the result takes the divisor's sign.
+template <class T> CTORCH_HD T remainder(T a, T b) {
+  if constexpr (is_float_v<T>) {
+    T m = std::fmod(a, b);
+    if (m != 0 && ((b < 0) != (m < 0))) m += b;
+    return m;
+  } else if constexpr (std::is_same_v<T, bool>) {
+    return false;
+  } else {
+    if (b == 0) return 0;
+    T m = a % b;
+    if (m != 0 && ((b < 0) != (m < 0))) m += b;
+    return m;
+  }
+}
+// C's fmod: the result takes the dividend's sign.
+template <class T> CTORCH_HD T fmod(T a, T b) {
+  if constexpr (is_float_v<T>) return std::fmod(a, b);
+  else if constexpr (std::is_same_v<T, bool>) return false;
+  else return b == 0 ? T(0) : T(a % b);
+}
+template <class T> CTORCH_HD T pow(T a, T b) {
+  if constexpr (is_float_v<T>) {
+    return std::pow(a, b);
+  } else if constexpr (std::is_same_v<T, bool>) {
+    return a || !b;
+  } else {
+    if (b < 0) return a == 1 ? T(1) : a == -1 ? T((b & 1) ? -1 : 1) : T(0);
+    T result = 1;
+    while (b) {
+      if (b & 1) result = static_cast<T>(result * a);
+      b = static_cast<T>(b >> 1);
+      a = static_cast<T>(a * a);
+    }
+    return result;
+  }
+}
+template <class T> CTORCH_HD T shift_left(T a, T b) {
+  if constexpr (std::is_same_v<T, bool>) return a && !b;
+  using U = std::make_unsigned_t<std::conditional_t<std::is_same_v<T, bool>, uint8_t, T>>;
+  if (b < 0 || b >= T(sizeof(T) * 8)) return 0;
+  return static_cast<T>(static_cast<U>(a) << b);
+}
+template <class T> CTORCH_HD T shift_right(T a, T b) {
+  if constexpr (std::is_same_v<T, bool>) return a && !b;
+  if (b < 0 || b >= T(sizeof(T) * 8)) return a < 0 ? T(-1) : T(0);
+  return static_cast<T>(a >> b);
+}
+
+}  // namespace ctorch::math

@@ -1,0 +1,188 @@
+// Tensors from Python data and NumPy (zero-copy both ways), and the factory functions.
+#include <pybind11/numpy.h>
+#include "bind.h"
+
+namespace ctorch::python {
+
+namespace {
+
+// ---- nested Python data -> tensor
+enum class DataKind { Bool = 0, Int = 1, Float = 2 };
+
+bool is_sequence(py::handle h) {
+  return PyList_Check(h.ptr()) || PyTuple_Check(h.ptr()) ||
+         (py::isinstance<TensorImpl>(h) && h.cast<Tensor>().dim() > 0) ||
+         (py::isinstance<py::array>(h) && h.cast<py::array>().ndim() > 0);
+}
+
+void infer_shape(py::handle obj, size_t depth, std::vector<int64_t>& shape, DataKind& kind,
+                 bool& any_number) {
+  if (is_sequence(obj)) {
+    int64_t n = static_cast<int64_t>(py::len(obj));
+    if (depth == shape.size() && !any_number) shape.push_back(n);
+    CTORCH_CHECK_VALUE(depth < shape.size(), "[tensor] expected a number at dim ", depth,
+                       " but got a sequence of length ", n);
+    CTORCH_CHECK_VALUE(shape[depth] == n, "[tensor] expected sequence of length ", shape[depth],
+                       " at dim ", depth, " (got ", n, ")");
+    for (py::handle item : obj) infer_shape(item, depth + 1, shape, kind, any_number);
+    return;
+  }
+  CTORCH_CHECK_VALUE(depth == shape.size(), "[tensor] expected a sequence at dim ", depth,
+                     " but got a number");
+  any_number = true;
+  DataKind k;
+  if (PyBool_Check(obj.ptr())) k = DataKind::Bool;
+  else if (PyLong_Check(obj.ptr())) k = DataKind::Int;
+  else if (PyFloat_Check(obj.ptr())) k = DataKind::Float;
+  else if (py::isinstance<TensorImpl>(obj) || py::hasattr(obj, "dtype")) {
+    py::object v = obj.attr("item")();
+    k = PyBool_Check(v.ptr()) ? DataKind::Bool : PyLong_Check(v.ptr()) ? DataKind::Int : DataKind::Float;
+  } else {
+    throw Error(ErrorKind::Type, str_cat("[tensor] could not infer dtype of ", Py_TYPE(obj.ptr())->tp_name));
+  }
+  if (static_cast<int>(k) > static_cast<int>(kind)) kind = k;
+}
+
+template <class T>
+void fill(py::handle obj, T*& out) {
+  if (is_sequence(obj)) {
+    for (py::handle item : obj) fill(item, out);
+    return;
+  }
+  py::object v = PyBool_Check(obj.ptr()) || PyLong_Check(obj.ptr()) || PyFloat_Check(obj.ptr())
+                     ? py::reinterpret_borrow<py::object>(obj) : obj.attr("item")();
+  if constexpr (std::is_same_v<T, double>) {
+    *out++ = v.cast<double>();
+  } else if constexpr (std::is_same_v<T, int64_t>) {
+    int overflow = 0;
+    long long x = PyLong_AsLongLongAndOverflow(v.ptr(), &overflow);
+    CTORCH_CHECK(!overflow, "[tensor] Overflow when unpacking long");
+    *out++ = x;
+  } else {
+    *out++ = PyObject_IsTrue(v.ptr()) == 1;
+  }
+}
+
+// ---- NumPy
+DType dtype_from_numpy(const py::dtype& d) {
+  char k = d.kind();
+  size_t n = d.itemsize();
+  if (k == 'b') return DType::Bool;
+  if (k == 'u' && n == 1) return DType::UInt8;
+  if (k == 'i') {
+    if (n == 1) return DType::Int8;
+    if (n == 2) return DType::Int16;
+    if (n == 4) return DType::Int32;
+    if (n == 8) return DType::Int64;
+  }
+  if (k == 'f') {
+    if (n == 2) return DType::Float16;
+    if (n == 4) return DType::Float32;
+    if (n == 8) return DType::Float64;
+  }
+  throw Error(ErrorKind::Type, str_cat("can't convert np.ndarray of type numpy.", std::string(py::str(d)),
+      ". The only supported types are: float64, float32, float16, int64, int32, int16, int8, "
+      "uint8, and bool."));
+}
+
+py::dtype numpy_dtype(DType t) {
+  CTORCH_CHECK_TYPE(t != DType::BFloat16, "Got unsupported ScalarType BFloat16 (NumPy has no bfloat16)");
+  static const char* names[] = {"bool", "uint8", "int8", "int16", "int32", "int64", "float16", "", "float32", "float64"};
+  return py::dtype(names[static_cast<int>(t)]);
+}
+
+void release_pyobject(void* ctx, void*) {
+  py::gil_scoped_acquire gil;
+  Py_DECREF(static_cast<PyObject*>(ctx));
+}
+
+}  // namespace
+
+Tensor from_numpy(py::array arr) {
+  DType dtype = dtype_from_numpy(arr.dtype());
+  int64_t isz = static_cast<int64_t>(arr.itemsize());
+  std::vector<int64_t> sizes, strides;
+  int64_t extent = 0;
+  bool empty_array = arr.size() == 0;
+  for (py::ssize_t d = 0; d < arr.ndim(); ++d) {
+    int64_t st = arr.strides(d);
+    CTORCH_CHECK_VALUE(st >= 0, "[from_numpy] At least one stride in the given numpy array is "
+                       "negative, and tensors with negative strides are not currently supported. "
+                       "(You can probably work around this by making a copy of your array with array.copy().)");
+    CTORCH_CHECK_VALUE(st % isz == 0, "[from_numpy] given numpy array strides not a multiple of the element byte size. Copy the numpy array to reallocate the memory.");
+    sizes.push_back(arr.shape(d));
+    strides.push_back(st / isz);
+    extent += (arr.shape(d) - 1) * st;
+  }
+  size_t nbytes = empty_array ? 0 : static_cast<size_t>(extent + isz);
+  PyObject* owner = arr.ptr();
+  Py_INCREF(owner);
+  Storage s = wrap_storage(const_cast<void*>(arr.data()), nbytes, Device(), release_pyobject, owner);
+  return Tensor(std::make_shared<TensorImpl>(std::move(s), DimVector(IntArrayRef(sizes)),
+                                             DimVector(IntArrayRef(strides)), 0, dtype));
+}
+
+Tensor tensor_from_data(py::handle data, std::optional<DType> dtype, Device device) {
+  Tensor r;
+  if (py::isinstance<TensorImpl>(data)) {
+    r = clone(data.cast<Tensor>());
+  } else if (py::isinstance<py::array>(data) ||
+             (py::hasattr(data, "__array_interface__") && !is_number(data))) {
+    r = clone(from_numpy(py::array::ensure(data)));
+  } else {
+    std::vector<int64_t> shape;
+    DataKind kind = DataKind::Bool;
+    bool any_number = false;
+    infer_shape(data, 0, shape, kind, any_number);
+    if (!any_number && kind == DataKind::Bool) kind = DataKind::Float;  // empty lists are float
+    DType natural = kind == DataKind::Bool ? DType::Bool : kind == DataKind::Int ? DType::Int64 : DType::Float64;
+    r = empty(shape, natural);
+    if (natural == DType::Float64) { double* p = r.data<double>(); fill(data, p); }
+    else if (natural == DType::Int64) { int64_t* p = r.data<int64_t>(); fill(data, p); }
+    else { bool* p = r.data<bool>(); fill(data, p); }
+    if (!dtype && natural == DType::Float64) dtype = default_dtype();
+  }
+  return to(r, dtype.value_or(r.dtype()), device);
+}
+
+void bind_creation(py::module_& m) {
+  m.def("_tensor", &tensor_from_data, py::arg("data"), py::arg("dtype") = py::none(),
+        py::arg("device") = "cpu");
+  m.def("from_numpy", [](py::handle a) {
+    CTORCH_CHECK_TYPE(py::isinstance<py::array>(a), "expected np.ndarray (got ", Py_TYPE(a.ptr())->tp_name, ")");
+    return from_numpy(py::reinterpret_borrow<py::array>(a));
+  });
+  tensor_class().def("numpy", [](const Tensor& t, bool force) {
+    Tensor c = t;
+    if (force) c = to(t, t.dtype(), Device());
+    CTORCH_CHECK_TYPE(c.device().is_cpu(), "can't convert ", c.device().str(),
+                      " device type tensor to numpy. Use Tensor.cpu() to copy the tensor to host memory first.");
+    std::vector<py::ssize_t> shape(c.sizes().begin(), c.sizes().end()), strides;
+    for (int64_t s : c.strides()) strides.push_back(s * static_cast<int64_t>(c.element_size()));
+    auto* keep = new Storage(c.storage());
+    py::capsule owner(keep, [](void* p) { delete static_cast<Storage*>(p); });
+    return py::array(numpy_dtype(c.dtype()), shape, strides, c.data_ptr(), owner);
+  }, py::kw_only(), py::arg("force") = false);
+
+  m.def("_empty", [](std::vector<int64_t> shape, std::optional<DType> dtype, Device device) {
+    return empty(shape, dtype.value_or(default_dtype()), device);
+  });
+  m.def("_full", [](std::vector<int64_t> shape, const Scalar& v, std::optional<DType> dtype, Device device) {
+    return full(shape, v, dtype.value_or(v.dtype()), device);
+  });
+  m.def("_arange", [](const Scalar& start, const Scalar& end, const Scalar& step,
+                      std::optional<DType> dtype, Device device) {
+    return arange(start, end, step, dtype, device);
+  });
+  m.def("_linspace", [](double s, double e, int64_t n, std::optional<DType> dtype, Device device) {
+    return linspace(s, e, n, dtype.value_or(default_dtype()), device);
+  });
+  m.def("_logspace", [](double s, double e, int64_t n, double base, std::optional<DType> dtype, Device device) {
+    return logspace(s, e, n, base, dtype.value_or(default_dtype()), device);
+  });
+  m.def("_eye", [](int64_t n, std::optional<int64_t> mm, std::optional<DType> dtype, Device device) {
+    return eye(n, mm.value_or(n), dtype.value_or(default_dtype()), device);
+  });
+}
+
+}  // namespace ctorch::python
