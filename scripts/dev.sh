@@ -2,6 +2,7 @@
 # In-tree development build: compiles into build/dev and drops _C and libctorch next to the
 # Python sources, so `PYTHONPATH=python pytest` tests the working tree. One build at a time.
 set -euo pipefail
+export CCACHE_BASEDIR=/work
 cd "$(dirname "$0")/.."
 if [ ! -f build/dev/build.ninja ]; then
   cmake -S . -B build/dev -G Ninja -DCMAKE_BUILD_TYPE=Release -DCTORCH_TESTS=ON \

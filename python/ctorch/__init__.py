@@ -8,6 +8,10 @@ from ctorch import _C
 from ctorch._C import *  # noqa: F401,F403  dtypes, Tensor and the ops
 from ctorch._C import Tensor, dtype
 from ctorch._tensor import *  # noqa: F401,F403
+from ctorch._reduce import *  # noqa: F401,F403
+from ctorch._index import *  # noqa: F401,F403
+from ctorch._linalg import *  # noqa: F401,F403
+from ctorch._random import *  # noqa: F401,F403
 from ctorch import cuda, utils  # noqa: F401
 
 __version__ = "0.1.0"

@@ -1,0 +1,62 @@
+"""Shared test helpers: NumPy conversion, closeness checks, sample inputs (non-contiguous too)."""
+import numpy as np
+import pytest
+
+import ctorch
+
+ALL_DTYPES = [ctorch.bool, ctorch.uint8, ctorch.int8, ctorch.int16, ctorch.int32, ctorch.int64,
+              ctorch.float16, ctorch.bfloat16, ctorch.float32, ctorch.float64]
+FLOAT_DTYPES = [ctorch.float16, ctorch.bfloat16, ctorch.float32, ctorch.float64]
+INT_DTYPES = [ctorch.uint8, ctorch.int8, ctorch.int16, ctorch.int32, ctorch.int64]
+
+# Tolerances by dtype for results compared with a float64 NumPy reference.
+TOL = {ctorch.float16: (1e-2, 1e-2), ctorch.bfloat16: (5e-2, 5e-2), ctorch.float32: (1e-5, 1e-6),
+       ctorch.float64: (1e-12, 1e-12)}
+
+
+def to_np(t):
+    """A ctorch tensor as a NumPy array (bfloat16 widened to float32)."""
+    if t.dtype == ctorch.bfloat16:
+        t = t.float()
+    return t.numpy(force=True).copy()
+
+
+def assert_close(actual, expected, dtype=None, rtol=None, atol=None, equal_nan=True):
+    dtype = dtype or actual.dtype
+    r, a = TOL.get(dtype, (0, 0))
+    exp = np.asarray(expected)
+    act = to_np(actual)
+    assert act.shape == exp.shape, f"shape {act.shape} != {exp.shape}"
+    if act.dtype == np.bool_ or exp.dtype == np.bool_ or (r == 0 and a == 0 and rtol is None):
+        np.testing.assert_array_equal(act, exp.astype(act.dtype))
+    else:
+        np.testing.assert_allclose(act.astype(np.float64), exp.astype(np.float64),
+                                   rtol=rtol if rtol is not None else r,
+                                   atol=atol if atol is not None else a, equal_nan=equal_nan)
+
+
+def make_tensor(shape, dtype, low=-5, high=5, seed=0):
+    """Random values in [low, high) for every dtype (bool: random True/False)."""
+    rng = np.random.default_rng(seed)
+    if dtype == ctorch.bool:
+        return ctorch.tensor(rng.random(shape) > 0.5)
+    if dtype in INT_DTYPES:
+        lo = 0 if dtype == ctorch.uint8 else low
+        return ctorch.tensor(rng.integers(lo, high, size=shape, dtype=np.int64)).to(dtype)
+    return ctorch.tensor(rng.uniform(low, high, size=shape)).to(dtype)
+
+
+def noncontiguous(t):
+    """The same values as `t`, laid out with gaps (every other element of a wider buffer)."""
+    if t.dim() == 0:
+        return t
+    wide = ctorch.zeros(*t.shape[:-1], t.shape[-1] * 2, dtype=t.dtype)
+    view = wide[..., ::2] if hasattr(wide, "__getitem__") else None
+    view.copy_(t)
+    assert not view.is_contiguous() or t.numel() <= 1
+    return view
+
+
+@pytest.fixture
+def rng():
+    return np.random.default_rng(0)
