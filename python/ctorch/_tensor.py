@@ -1,8 +1,6 @@
 """Python-side sugar over ctorch._C: Size, device, factories and Tensor conversions."""
 import builtins as _b
 
-import numpy as _np
-
 from ctorch import _C
 from ctorch._C import Tensor
 
@@ -104,7 +102,7 @@ def as_tensor(data, dtype=None, device=None):
     """`data` as a tensor, sharing memory where dtype and device allow."""
     if isinstance(data, Tensor):
         return data.to(dtype=dtype or data.dtype, device=device or data.device)
-    if isinstance(data, _np.ndarray) and data.dtype != _np.uint16:
+    if type(data).__name__ == "ndarray":  # NumPy is imported only when it is used
         try:
             t = _C.from_numpy(data)
         except (TypeError, ValueError):

@@ -7,14 +7,14 @@ namespace ctorch {
 
 CTORCH_API int get_num_threads();
 CTORCH_API void set_num_threads(int n);
-bool in_parallel_region();
+CTORCH_API bool in_parallel_region();
 
 // Below this many elements of elementwise work, threads cost more than they save.
 constexpr int64_t kGrainSize = 32768;
 
 namespace detail {
-int parallel_threads(int64_t n, int64_t grain);  // 1 when the work is small or already nested
-int thread_num();
+CTORCH_API int parallel_threads(int64_t n, int64_t grain);  // 1 when the work is small or already nested
+CTORCH_API int thread_num();
 }  // namespace detail
 
 // Calls fn(begin, end) over disjoint chunks of [begin, end), at most one per thread.
