@@ -1,10 +1,24 @@
 // The 1-D inner loops every elementwise kernel instantiates, with contiguous fast paths the
 // compiler can vectorize. S is the storage type, M the math type (float for 16-bit floats).
 #pragma once
+#include <type_traits>
 #include "core/tensor_iter.h"
 #include "ctorch/core/half.h"
 
 namespace ctorch {
+
+// Float math (exp, sigmoid, ...) is compute-bound: build the contiguous loop twice, for AVX2 and
+// for baseline x86-64, and let the loader pick (the wheel must run on CPUs without AVX2).
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
+#define CTORCH_SIMD_CLONES __attribute__((target_clones("avx2", "default")))
+#else
+#define CTORCH_SIMD_CLONES
+#endif
+
+template <class Out, class In, class F>
+CTORCH_SIMD_CLONES void unary_contiguous_simd(Out* o, const In* x, int64_t n, const F& f) {
+  for (int64_t i = 0; i < n; ++i) o[i] = static_cast<Out>(f(static_cast<opmath_t<In>>(x[i])));
+}
 
 template <class Out, class In, class F>
 void unary_loop(const TensorIter& it, const F& f) {
@@ -13,7 +27,11 @@ void unary_loop(const TensorIter& it, const F& f) {
     if (s[0] == sizeof(Out) && s[1] == sizeof(In)) {
       Out* o = reinterpret_cast<Out*>(d[0]);
       const In* x = reinterpret_cast<const In*>(d[1]);
-      for (int64_t i = 0; i < n; ++i) o[i] = static_cast<Out>(f(static_cast<M>(x[i])));
+      if constexpr (std::is_floating_point_v<M>) {
+        unary_contiguous_simd(o, x, n, f);
+      } else {
+        for (int64_t i = 0; i < n; ++i) o[i] = static_cast<Out>(f(static_cast<M>(x[i])));
+      }
     } else {
       for (int64_t i = 0; i < n; ++i)
         *reinterpret_cast<Out*>(d[0] + i * s[0]) =

@@ -128,6 +128,7 @@ PYBIND11_MODULE(_C, m) {
     Device d(s);
     return py::make_tuple(d.is_cpu() ? "cpu" : "cuda", d.index < 0 ? py::object(py::none()) : py::int_(d.index));
   });
+  m.def("_cpu_empty_cache", &cpu_empty_cache);
   m.def("_allocator_stats", [] {
     AllocatorStats s = cpu_allocator_stats();
     return py::dict(py::arg("allocated_bytes") = s.allocated_bytes,

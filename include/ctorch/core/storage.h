@@ -38,5 +38,7 @@ struct AllocatorStats {
   int64_t num_allocs;       // allocations since start
 };
 CTORCH_API AllocatorStats cpu_allocator_stats();
+// Returns the large blocks the CPU allocator keeps for reuse to the system.
+CTORCH_API void cpu_empty_cache();
 
 }  // namespace ctorch
