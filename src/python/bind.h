@@ -25,6 +25,22 @@ std::vector<int64_t> dims_arg(py::handle h);
 // Shapes passed as f(2, 3) or f((2, 3)) or f([2, 3]).
 std::vector<int64_t> shape_args(const py::args& args);
 
+// Runs f() with the GIL released: kernels never touch Python objects, so other Python threads
+// (DataLoader, user threads) keep running while a large op computes.
+template <class F>
+auto nogil(F&& f) {
+  py::gil_scoped_release release;
+  return f();
+}
+// The same for elementwise work of `numel` elements: small ops keep the GIL, since releasing and
+// retaking it costs more than they compute.
+template <class F>
+auto nogil_if_large(int64_t numel, F&& f) {
+  if (numel < 16384) return f();
+  py::gil_scoped_release release;
+  return f();
+}
+
 // Each binding area registers itself from module.cpp.
 void bind_tensor(py::module_& m);
 void bind_creation(py::module_& m);

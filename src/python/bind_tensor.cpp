@@ -20,9 +20,9 @@ Tensor binary_any(BinaryOp op, py::handle a, py::handle b, const py::object& out
   Tensor at = a_is_tensor ? static_cast<Tensor&>(ta) : operand(a, op_name(op), bt.device());
   CTORCH_CHECK_TYPE(!(at.impl()->is_wrapped_number && bt.impl()->is_wrapped_number), op_name(op),
                     "(): expected at least one Tensor argument");
-  if (out.is_none()) return binary(op, at, bt);
+  if (out.is_none()) return nogil_if_large(std::max(at.numel(), bt.numel()), [&] { return binary(op, at, bt); });
   Tensor o = out.cast<Tensor>();
-  return binary(op, at, bt, &o);
+  return nogil_if_large(std::max(at.numel(), bt.numel()), [&] { return binary(op, at, bt, &o); });
 }
 
 py::object size_object(IntArrayRef s) {
@@ -77,14 +77,14 @@ void bind_tensor(py::module_& m) {
       .def("__hash__", [](py::handle self) { return reinterpret_cast<intptr_t>(self.ptr()); });
 
   // ---- conversions and copies
-  c.def("contiguous", [](const Tensor& t) { return contiguous(t); })
-      .def("clone", [](const Tensor& t) { return clone(t); })
+  c.def("contiguous", [](const Tensor& t) { return nogil_if_large(t.numel(), [&] { return contiguous(t); }); })
+      .def("clone", [](const Tensor& t) { return nogil_if_large(t.numel(), [&] { return clone(t); }); })
       .def("detach", [](const Tensor& t) { return alias(t); })
-      .def("copy_", [](Tensor& t, const Tensor& src) { return copy_(t, src); }, py::arg("src"))
+      .def("copy_", [](Tensor& t, const Tensor& src) { return nogil_if_large(t.numel(), [&]() -> Tensor { return copy_(t, src); }); },
+           py::arg("src"))
       .def("item", [](const Tensor& t) { return item(t); })
       .def("_to", [](const Tensor& t, DType dtype, Device device, bool copy) {
-        py::gil_scoped_release nogil;
-        return to(t, dtype, device, copy);
+        return nogil_if_large(t.numel(), [&] { return to(t, dtype, device, copy); });
       })
       .def("fill_", [](Tensor& t, const Scalar& v) { return fill_(t, v); })
       .def("zero_", [](Tensor& t) { return zero_(t); })
@@ -189,12 +189,12 @@ void bind_tensor(py::module_& m) {
   // ---- elementwise: every ops.def entry as ctorch.f(x), x.f(), x.f_()
 #define UNARY(name)                                                                          \
   m.def(#name, [](const Tensor& x, py::object out) {                                          \
-    if (out.is_none()) return unary(UnaryOp::name, x);                                        \
+    if (out.is_none()) return nogil_if_large(x.numel(), [&] { return unary(UnaryOp::name, x); });                 \
     Tensor o = out.cast<Tensor>();                                                            \
-    return unary(UnaryOp::name, x, &o);                                                       \
+    return nogil_if_large(x.numel(), [&] { return unary(UnaryOp::name, x, &o); });                                \
   }, py::arg("input"), py::kw_only(), py::arg("out") = py::none());                           \
-  c.def(#name, [](const Tensor& x) { return unary(UnaryOp::name, x); });                     \
-  c.def(#name "_", [](const Tensor& x) { return unary(UnaryOp::name, x, &x); });
+  c.def(#name, [](const Tensor& x) { return nogil_if_large(x.numel(), [&] { return unary(UnaryOp::name, x); }); }); \
+  c.def(#name "_", [](const Tensor& x) { return nogil_if_large(x.numel(), [&] { return unary(UnaryOp::name, x, &x); }); });
 #define UNARY_FLOAT(name, expr) UNARY(name)
 #define UNARY_SAME(name, expr) UNARY(name)
 #define UNARY_PRED(name, expr) UNARY(name)
@@ -206,10 +206,12 @@ void bind_tensor(py::module_& m) {
     return binary_any(BinaryOp::name, a, b, out);                                             \
   }, py::arg("input"), py::arg("other"), py::kw_only(), py::arg("out") = py::none());        \
   c.def(#name, [](const Tensor& a, py::handle b) {                                            \
-    return binary(BinaryOp::name, a, operand(b, #name, a.device()));                          \
+    Tensor bt = operand(b, #name, a.device());                                                \
+    return nogil_if_large(std::max(a.numel(), bt.numel()), [&] { return binary(BinaryOp::name, a, bt); });                              \
   });                                                                                         \
   c.def(#name "_", [](const Tensor& a, py::handle b) {                                        \
-    return binary(BinaryOp::name, a, operand(b, #name, a.device()), &a);                      \
+    Tensor bt = operand(b, #name, a.device());                                                \
+    return nogil_if_large(std::max(a.numel(), bt.numel()), [&] { return binary(BinaryOp::name, a, bt, &a); });                          \
   });
 #define BINARY_ARITH(name, expr) BINARY(name)
 #define BINARY_FLOAT(name, expr) BINARY(name)
@@ -259,16 +261,19 @@ void bind_tensor(py::module_& m) {
 #define OP(py_name, op)                                                                      \
   c.def(py_name, [](const Tensor& a, py::handle b) -> py::object {                            \
     if (!py::isinstance<TensorImpl>(b) && !is_number(b)) return py::reinterpret_borrow<py::object>(Py_NotImplemented); \
-    return py::cast(binary(BinaryOp::op, a, operand(b, py_name, a.device())));               \
+    Tensor bt = operand(b, py_name, a.device());                                              \
+    return py::cast(nogil_if_large(std::max(a.numel(), bt.numel()), [&] { return binary(BinaryOp::op, a, bt); }));                     \
   });
 #define ROP(py_name, op)                                                                     \
   c.def(py_name, [](const Tensor& a, py::handle b) -> py::object {                            \
     if (!is_number(b)) return py::reinterpret_borrow<py::object>(Py_NotImplemented);          \
-    return py::cast(binary(BinaryOp::op, operand(b, py_name, a.device()), a));               \
+    Tensor bt = operand(b, py_name, a.device());                                              \
+    return py::cast(nogil_if_large(std::max(a.numel(), bt.numel()), [&] { return binary(BinaryOp::op, bt, a); }));                     \
   });
 #define IOP(py_name, op)                                                                     \
   c.def(py_name, [](const Tensor& a, py::handle b) {                                          \
-    return binary(BinaryOp::op, a, operand(b, py_name, a.device()), &a);                     \
+    Tensor bt = operand(b, py_name, a.device());                                              \
+    return nogil_if_large(std::max(a.numel(), bt.numel()), [&] { return binary(BinaryOp::op, a, bt, &a); });                           \
   });
   OP("__add__", add) ROP("__radd__", add) IOP("__iadd__", add)
   OP("__sub__", sub) ROP("__rsub__", sub) IOP("__isub__", sub)
