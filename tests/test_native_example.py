@@ -8,8 +8,13 @@ import pytest
 import ctorch
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+CONFIG = os.path.join(ctorch.utils.cmake_prefix_path, "ctorch", "ctorchConfig.cmake")
+installed = pytest.mark.skipif(
+    not os.path.exists(CONFIG),
+    reason="in-tree dev build: the CMake package exists only in an installed ctorch")
 
 
+@installed
 @pytest.mark.skipif(shutil.which("cmake") is None, reason="cmake not installed")
 def test_native_example_builds_and_runs(tmp_path):
     src = os.path.join(ROOT, "examples", "cpp")
@@ -23,8 +28,8 @@ def test_native_example_builds_and_runs(tmp_path):
     assert "must match the size" in out.stdout
 
 
-def test_cmake_prefix_path_points_at_the_package_config():
-    cfg = os.path.join(ctorch.utils.cmake_prefix_path, "ctorch", "ctorchConfig.cmake")
-    if not os.path.exists(cfg):
-        pytest.skip("in-tree dev build: the CMake package exists only in an installed ctorch")
-    assert os.path.exists(cfg)
+@installed
+def test_package_ships_headers_and_libraries():
+    root = os.path.dirname(os.path.abspath(ctorch._C.__file__))
+    assert os.path.exists(os.path.join(root, "include", "ctorch", "ctorch.h"))
+    assert os.path.exists(os.path.join(root, "lib", "libctorch.so"))
