@@ -79,6 +79,10 @@ Tensor unary(UnaryOp op, const Tensor& x, const Tensor* out) {
   DType in = x.dtype(), compute = in, result = in;
   switch (kUnaryKinds[static_cast<int>(op)]) {
     case Kind::Float:
+      // Activations and frac have no integer meaning in PyTorch (no silent int -> float).
+      CTORCH_CHECK_KIND(ErrorKind::NotImplemented, is_floating(in) || !(op == UnaryOp::gelu ||
+                        op == UnaryOp::gelu_tanh || op == UnaryOp::silu || op == UnaryOp::frac),
+                        "[", name, "] not implemented for '", dtype_name(in), "'");
       compute = result = is_floating(in) ? in : default_dtype();
       break;
     case Kind::Pred:
@@ -88,8 +92,14 @@ Tensor unary(UnaryOp op, const Tensor& x, const Tensor* out) {
       CTORCH_CHECK(!(op == UnaryOp::neg && in == DType::Bool),
                    "[neg] Negation, the `-` operator, on a bool tensor is not supported. If you "
                    "are trying to invert a mask, use the `~` or `logical_not()` operator instead.");
-      CTORCH_CHECK(op != UnaryOp::bitwise_not || is_integral(in, true), "[bitwise_not] not "
-                   "implemented for '", dtype_name(in), "'");
+      CTORCH_CHECK_KIND(ErrorKind::NotImplemented, op != UnaryOp::bitwise_not || is_integral(in, true),
+                        "[bitwise_not] not implemented for '", dtype_name(in), "'");
+      CTORCH_CHECK_KIND(ErrorKind::NotImplemented, in != DType::Bool || !(op == UnaryOp::abs ||
+                        op == UnaryOp::floor || op == UnaryOp::ceil || op == UnaryOp::round ||
+                        op == UnaryOp::trunc), "[", name, "] not implemented for 'bool'");
+      CTORCH_CHECK(!(op == UnaryOp::relu && in == DType::Bool), "[relu] not implemented for 'bool'");
+      // square is pow(x, 2): bool meets the integer 2 and becomes int64.
+      if (op == UnaryOp::square && in == DType::Bool) compute = result = DType::Int64;
       break;
   }
   Tensor xin = cast(x, compute);
@@ -107,16 +117,24 @@ Tensor binary(BinaryOp op, const Tensor& a, const Tensor& b, const Tensor* out) 
       compute = result = is_floating(common) ? common : default_dtype();
       break;
     case Kind::Bits:
-      CTORCH_CHECK(is_integral(common, true), "[", name, "] not implemented for '",
-                   dtype_name(common), "'");
+      CTORCH_CHECK_KIND(ErrorKind::NotImplemented, is_integral(common, true) &&
+                        !(common == DType::Bool && (op == BinaryOp::bitwise_left_shift ||
+                                                    op == BinaryOp::bitwise_right_shift)),
+                        "[", name, "] not implemented for '", dtype_name(common), "'");
       break;
     case Kind::Pred:
       result = DType::Bool;
       break;
     default:
+      CTORCH_CHECK_KIND(ErrorKind::NotImplemented, common != DType::Bool || !(op == BinaryOp::pow ||
+                        op == BinaryOp::floor_divide || op == BinaryOp::remainder || op == BinaryOp::fmod),
+                        "[", name, "] not implemented for 'bool'");
       CTORCH_CHECK(!(op == BinaryOp::sub && a.dtype() == DType::Bool && b.dtype() == DType::Bool),
                    "[sub] Subtraction, the `-` operator, with two bool tensors is not supported. "
                    "Use the `^` or `logical_xor()` operator instead.");
+      CTORCH_CHECK(!(op == BinaryOp::sub && (a.dtype() == DType::Bool || b.dtype() == DType::Bool)),
+                   "[sub] Subtraction, the `-` operator, with a bool tensor is not supported. If "
+                   "you are trying to invert a mask, use the `~` or `logical_not()` operator instead.");
       break;
   }
   DimVector shape = broadcast_shapes(a.sizes(), b.sizes(), name);
@@ -151,8 +169,12 @@ Tensor div(const Tensor& a, const Tensor& b, const std::string& rounding_mode) {
 
 Tensor round(const Tensor& x, int64_t decimals) {
   if (decimals == 0 || !x.is_floating_point()) return round(x);
-  double scale = std::pow(10.0, static_cast<double>(decimals));
-  return div(round(mul(x, scale)), scale);
+  // 16-bit floats scale in float32 (x * 10^d overflows float16 quickly), as PyTorch's opmath does;
+  // negative decimals divide by the exact power of ten rather than multiply by an inexact 10^-d.
+  Tensor xf = x.element_size() == 2 ? to(x, DType::Float32, x.device()) : x;
+  double scale = std::pow(10.0, static_cast<double>(decimals < 0 ? -decimals : decimals));
+  Tensor r = decimals > 0 ? div(round(mul(xf, scale)), scale) : mul(round(div(xf, scale)), scale);
+  return cast(r, x.dtype());
 }
 
 Tensor gelu(const Tensor& x, const std::string& approximate) {
@@ -190,7 +212,11 @@ Tensor lerp(const Tensor& a, const Tensor& b, const Tensor& weight) {
   // Two formulas, each exact at its end of the interval (as PyTorch does).
   Tensor diff = sub(b, a);
   Tensor low = add(a, mul(weight, diff));
-  Tensor high = sub(b, mul(diff, sub(wrapped_scalar(Scalar(1.0)), weight)));
+  // 1 - weight of a Python number stays a double (two wrapped numbers would meet in float32).
+  Tensor one_minus = weight.impl()->is_wrapped_number
+                         ? wrapped_scalar(Scalar(1.0 - item(weight).to_double()), weight.device())
+                         : sub(wrapped_scalar(Scalar(1.0)), weight);
+  Tensor high = sub(b, mul(diff, one_minus));
   return where(lt(abs(weight), Scalar(0.5)), low, high);
 }
 

@@ -75,7 +75,7 @@ Tensor reshape(const Tensor& t, IntArrayRef shape) {
 
 Tensor flatten(const Tensor& t, int64_t start_dim, int64_t end_dim) {
   int64_t s = wrap_dim(start_dim, t.dim(), "flatten"), e = wrap_dim(end_dim, t.dim(), "flatten");
-  CTORCH_CHECK_INDEX(s <= e, "[flatten] start_dim cannot come after end_dim");
+  CTORCH_CHECK(s <= e, "[flatten] start_dim cannot come after end_dim");
   if (t.dim() == 0) return reshape(t, {1});
   if (s == e) return t;
   DimVector shape;
