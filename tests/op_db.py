@@ -84,6 +84,15 @@ def as_np(x, dtype):
     return to_np(ctorch.tensor(x, dtype=F64 if isinstance(x, float) else None).to(dtype))
 
 
+def round_to(ref, dtype):
+    """A float64 reference rounded to a floating result dtype (overflowing to inf as it must)."""
+    if not is_float(dtype) or ref.dtype == np.bool_:
+        return ref
+    if dtype == BF16:
+        return to_np(ctorch.tensor(ref.astype(np.float64)).to(BF16))
+    return ref.astype(NP_OF[dtype])
+
+
 # ---------------------------------------------------------------- the database
 
 class OpInfo:
@@ -96,7 +105,8 @@ class OpInfo:
 
     def __init__(self, name, ref, kind, dtypes, *, torch_name=None, low=-5, high=5, rhs_low=None,
                  rhs_high=None, nonzero_rhs=False, rtol=None, atol=None, method=True,
-                 inplace=True, operators=(), samples=None, result=None, torch_fn=None):
+                 inplace=True, operators=(), samples=None, result=None, torch_fn=None,
+                 special=True):
         self.name, self.ref, self.kind, self.dtypes = name, ref, kind, list(dtypes)
         self.torch_name = torch_name or name
         self.torch_fn = torch_fn  # a callable(torch, *args) when not torch.<torch_name>
@@ -107,6 +117,7 @@ class OpInfo:
         self.rtol, self.atol = rtol, atol
         self.method, self.inplace, self.operators = method, inplace, operators
         self.sample_fn = samples
+        self.special = special  # NaN/inf/signed-zero operands are part of the samples
         self.result_fn = result
 
     def __repr__(self):
@@ -143,7 +154,7 @@ class OpInfo:
         if is_float(compute):
             arrays = [a.astype(np.float64) for a in arrays]
         with np.errstate(all="ignore"):
-            return np.asarray(self.ref(*arrays))
+            return round_to(np.asarray(self.ref(*arrays)), self.result_dtype(*args))
 
     # ---- samples: (args, kwargs, description)
     def samples(self, dtype):
@@ -173,6 +184,10 @@ class OpInfo:
         if dtype in FLOAT_DTYPES:
             yield (ctorch.tensor([float("nan"), float("inf"), -float("inf"), 0.0, -0.0, 0.5, -2.5,
                                   1.5]).to(dtype),), {}, "special"
+        elif dtype != B and self.low < 0:
+            yield (_extremes(dtype),), {}, "extremes"
+        # Big enough for the threaded path, in a layout that can't be flattened.
+        yield (self._t((160, 130), dtype, 6).transpose(0, 1),), {}, "large"
 
     def _binary_samples(self, dtype):
         t = lambda shape, seed=0, rhs=False: self._t(shape, dtype, seed, rhs)  # noqa: E731
@@ -185,6 +200,19 @@ class OpInfo:
         yield (t((), 10), t((), 11, True)), {}, "0d"
         yield (t((3,), 12), t((), 13, True)), {}, "tensor op 0d"
         yield (t((0, 3)), t((3,), 14, True)), {}, "empty"
+        yield (t((150, 140), 21).transpose(0, 1), t((150, 1), 22, True).transpose(0, 1)), {}, "large"
+        if dtype in FLOAT_DTYPES and self.special:
+            a = [float("nan"), float("inf"), -float("inf"), 0.0, -0.0, 1.5, -2.5, 3.0, 7.0, -0.0]
+            b = [1.0, 2.0, float("nan"), -0.0, 0.0, float("inf"), -float("inf"), -2.0, 0.0, 3.0]
+            ta, tb = ctorch.tensor(a).to(dtype), ctorch.tensor(b).to(dtype)
+            yield (ta, tb), {}, "special"
+            yield (tb, ta), {}, "special swapped"
+        if dtype in INT_DTYPES and dtype != U8 and self.kind in ("arith", "pred") and self.low < 0:
+            info = np.iinfo(NP_OF[dtype])
+            lo, hi = int(info.min), int(info.max)
+            lhs = ctorch.tensor([lo, hi, -1, 0, 1, lo, hi]).to(dtype)
+            rhs = ctorch.tensor([-1, 1, lo, hi, -1, lo, hi]).to(dtype)  # INT_MIN // -1 included
+            yield (lhs, rhs), {}, "extremes"
         # Python numbers on either side (weak in promotion).
         for s in self._scalars(dtype):
             yield (t((2, 3), 15), s), {}, f"scalar rhs {s!r}"
@@ -209,6 +237,12 @@ class OpInfo:
                  I64: [F16, I8], F16: [BF16, F64], BF16: [F16, I64], F32: [F64, I16],
                  F64: [F32, U8]}[dtype]
         return [d for d in picks if d in self.dtypes]
+
+
+def _extremes(dtype):
+    """The smallest and largest values of an integer dtype with -1, 0 and 1 (wraparound cases)."""
+    info = np.iinfo(NP_OF[dtype])
+    return ctorch.tensor([int(info.min), int(info.max), -1, 0, 1]).to(dtype)
 
 
 # ---- NumPy references for the less common functions
@@ -464,7 +498,7 @@ class CompositeInfo(OpInfo):
         if is_float(compute):
             arrays = [a if a is None or a.dtype == np.bool_ else a.astype(np.float64) for a in arrays]
         with np.errstate(all="ignore"):
-            return np.asarray(self.ref(*arrays, **self.ref_kwargs(args, kwargs)))
+            return round_to(np.asarray(self.ref(*arrays, **self.ref_kwargs(args, kwargs))), res)
 
 
 COMPOSITE_OPS = [

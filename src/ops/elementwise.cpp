@@ -137,6 +137,10 @@ Tensor binary(BinaryOp op, const Tensor& a, const Tensor& b, const Tensor* out) 
                    "you are trying to invert a mask, use the `~` or `logical_not()` operator instead.");
       break;
   }
+  // An integer tensor to a negative Python integer power has no integer answer.
+  CTORCH_CHECK(!(op == BinaryOp::pow && b.impl()->is_wrapped_number && !is_floating(common) &&
+                 !is_floating(b.dtype()) && item(b).to_int() < 0),
+               "[pow] Integers to negative integer powers are not allowed.");
   DimVector shape = broadcast_shapes(a.sizes(), b.sizes(), name);
   Tensor ain = cast(a, compute), bin = cast(b, compute);
   if (!is_floating(compute) &&
@@ -168,7 +172,9 @@ Tensor div(const Tensor& a, const Tensor& b, const std::string& rounding_mode) {
 }
 
 Tensor round(const Tensor& x, int64_t decimals) {
-  if (decimals == 0 || !x.is_floating_point()) return round(x);
+  if (decimals == 0) return round(x);
+  CTORCH_CHECK_KIND(ErrorKind::NotImplemented, x.is_floating_point(), "[round] decimals is not "
+                    "implemented for '", dtype_name(x.dtype()), "'");
   // 16-bit floats scale in float32 (x * 10^d overflows float16 quickly), as PyTorch's opmath does;
   // negative decimals divide by the exact power of ten rather than multiply by an inexact 10^-d.
   Tensor xf = x.element_size() == 2 ? to(x, DType::Float32, x.device()) : x;
@@ -221,7 +227,11 @@ Tensor lerp(const Tensor& a, const Tensor& b, const Tensor& weight) {
 }
 
 Tensor addcmul(const Tensor& self, const Tensor& t1, const Tensor& t2, const Scalar& value) {
-  return add(self, mul(mul(t1, t2), value));
+  // `value` takes the operands' dtype, as in PyTorch (0.5 with integer tensors is 0).
+  DType common = result_type({self, t1, t2});
+  Scalar v = value.is_floating() && !is_floating(common)
+                 ? Scalar(static_cast<int64_t>(value.to_double())) : value;
+  return add(self, mul(mul(t1, t2), v));
 }
 Tensor addcdiv(const Tensor& self, const Tensor& t1, const Tensor& t2, const Scalar& value) {
   CTORCH_CHECK(is_floating(t1.dtype()) || is_floating(t2.dtype()),
