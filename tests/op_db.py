@@ -118,6 +118,8 @@ class OpInfo:
         self.method, self.inplace, self.operators = method, inplace, operators
         self.sample_fn = samples
         self.special = special  # NaN/inf/signed-zero operands are part of the samples
+        # The in-place method (x.exp_()), or None.
+        self.inplace_name = (inplace if isinstance(inplace, str) else name + "_") if inplace else None
         self.result_fn = result
 
     def __repr__(self):
@@ -478,8 +480,9 @@ def _clamp_result(x, lo=None, hi=None):
 class CompositeInfo(OpInfo):
     """An op with its own samples and a reference taking NumPy arrays (or None) plus kwargs."""
 
-    def __init__(self, name, ref, dtypes, samples, result, *, ref_kwargs=None, **kw):
-        super().__init__(name, ref, "custom", dtypes, samples=samples, result=result, **kw)
+    def __init__(self, name, ref, dtypes, samples, result, *, ref_kwargs=None, inplace=False, **kw):
+        super().__init__(name, ref, "custom", dtypes, samples=samples, result=result,
+                         inplace=inplace, **kw)
         self.ref_kwargs = ref_kwargs or (lambda args, kwargs: kwargs)
 
     @property
@@ -502,21 +505,21 @@ class CompositeInfo(OpInfo):
 
 
 COMPOSITE_OPS = [
-    CompositeInfo("clamp", _clamp_ref, NUMERIC, _clamp_samples, _clamp_result),
+    CompositeInfo("clamp", _clamp_ref, NUMERIC, _clamp_samples, _clamp_result, inplace=True),
     CompositeInfo("where", lambda c, a, b: np.where(c, a, b), ALL, _where_samples, _where_result,
                   method=False),
     CompositeInfo("lerp", lambda a, b, w: np.where(np.abs(w) < 0.5, a + w * (b - a),
                                                    b - (b - a) * (1 - w)),
-                  FLOAT_DTYPES, _lerp_samples, lambda a, b, w: ref_result_type(a, b)),
+                  FLOAT_DTYPES, _lerp_samples, lambda a, b, w: ref_result_type(a, b), inplace=True),
     CompositeInfo("addcmul", lambda a, t1, t2, value=1: a + value * t1 * t2, NUMERIC,
-                  _addc_samples, _ternary_result),
+                  _addc_samples, _ternary_result, inplace=True),
     CompositeInfo("addcdiv", lambda a, t1, t2, value=1: a + value * (t1 / t2), FLOAT_DTYPES,
-                  _addc_samples, _ternary_result),
+                  _addc_samples, _ternary_result, inplace=True),
     CompositeInfo("nan_to_num", None, FLOAT_DTYPES, _nan_to_num_samples, lambda x: x.dtype),
     CompositeInfo("round_decimals", lambda x, decimals: np.round(x, decimals), FLOAT_DTYPES,
                   _round_samples, lambda x: x.dtype, torch_name="round"),
     CompositeInfo("div_mode", _div_mode_ref, NUMERIC, _div_mode_samples,
-                  lambda a, b: ref_result_type(a, b), torch_name="div"),
+                  lambda a, b: ref_result_type(a, b), torch_name="div", inplace="div_"),
 ]
 for _op in COMPOSITE_OPS:
     if _op.name == "nan_to_num":

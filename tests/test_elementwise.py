@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 import ctorch
-from conftest import ALL_DTYPES, FLOAT_DTYPES, INT_DTYPES, TOL, assert_close, make_tensor, to_np
+from conftest import (ALL_DTYPES, FLOAT_DTYPES, INT_DTYPES, TOL, assert_close, make_tensor,
+                      noncontiguous, to_np)
 from op_db import (B, BF16, F16, F32, F64, I8, I16, I32, I64, OP_DB, OPS_BY_NAME, U8, ref_promote,
                    ref_result_type)
 
@@ -78,17 +79,22 @@ def test_op(op, dtype):
             m = getattr(first, op.torch_name)(*args[1:], **kwargs)
             np.testing.assert_array_equal(to_np(m), to_np(res), err_msg=ctx)
 
-        # In-place: allowed when the result fits the first operand's shape and dtype.
-        if op.inplace and isinstance(first, ctorch.Tensor) and op.kind != "custom":
-            target = first.clone()
-            method = getattr(target, op.name + "_")
-            if tuple(res.shape) == tuple(first.shape) and ctorch.can_cast(res.dtype, first.dtype):
-                out = method(*args[1:], **kwargs)
-                assert out is target or out._storage_id() == target._storage_id(), ctx
-                np.testing.assert_array_equal(to_np(target), to_np(res.to(first.dtype)), err_msg=ctx)
-            else:
-                with pytest.raises(RuntimeError):
-                    method(*args[1:], **kwargs)
+        # In-place: allowed when the result fits the first operand's shape and dtype; checked on
+        # a contiguous and on a strided target.
+        inplace_name = op.inplace_name
+        if inplace_name and isinstance(first, ctorch.Tensor):
+            fits = tuple(res.shape) == tuple(first.shape) and ctorch.can_cast(res.dtype, first.dtype)
+            for target in (first.clone(), noncontiguous(first.clone())):
+                method = getattr(target, inplace_name)
+                if fits:
+                    out = method(*args[1:], **kwargs)
+                    assert out._storage_id() == target._storage_id(), ctx
+                    np.testing.assert_allclose(to_np(target).astype(np.float64),
+                                               to_np(res.to(first.dtype)).astype(np.float64),
+                                               rtol=1e-6, equal_nan=True, err_msg=ctx)
+                else:
+                    with pytest.raises(RuntimeError):
+                        method(*args[1:], **kwargs)
 
         if torch is not None and not (desc == "extremes" and op.nonzero_rhs):
             # (torch's own INT_MIN // -1 may trap with SIGFPE, which would kill the test run.)

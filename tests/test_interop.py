@@ -157,6 +157,59 @@ def test_consumed_capsule_renamed_and_single_use():
     np.testing.assert_array_equal(to_np(u), [0, 1, 2, 3])
 
 
+def test_from_dlpack_copy_and_device_kwargs():
+    a = np.arange(4.0)
+    t = ctorch.from_dlpack(a, copy=True)
+    assert t.data_ptr() != a.ctypes.data
+    np.testing.assert_array_equal(to_np(t), a)
+    u = ctorch.from_dlpack(a, device="cpu")
+    assert u.data_ptr() == a.ctypes.data
+    with pytest.raises(ValueError):
+        ctorch.from_dlpack(a.__dlpack__(), copy=True)  # a bare capsule can't be asked to copy
+
+
+def test_from_dlpack_old_producer_without_max_version():
+    class OldProducer:  # a DLPack 0.x producer: __dlpack__(stream=None) only
+        def __init__(self, t):
+            self.t = t
+
+        def __dlpack__(self, stream=None):
+            return self.t.__dlpack__()
+
+        def __dlpack_device__(self):
+            return self.t.__dlpack_device__()
+
+    t = ctorch.arange(5)
+    u = ctorch.from_dlpack(OldProducer(t))
+    assert u.data_ptr() == t.data_ptr() and u.tolist() == [0, 1, 2, 3, 4]
+
+
+def test_from_dlpack_newer_major_version_refused_and_released():
+    before = live_bytes()
+    t = ctorch.empty(1 << 20, dtype=ctorch.uint8)
+    cap = t.__dlpack__(max_version=(1, 0))
+    capsule_struct(cap).version.major = 2
+    del t
+    with pytest.raises(BufferError):
+        ctorch.from_dlpack(cap)
+    assert capsule_name(cap) == "used_dltensor_versioned"
+    assert live_bytes() - before < 1 << 20  # the consumer released it
+
+
+def test_from_dlpack_bad_dtype_leaves_capsule_to_its_destructor():
+    before = live_bytes()
+    t = ctorch.empty(1 << 20, dtype=ctorch.uint8)
+    cap = t.__dlpack__()
+    capsule_struct(cap).dl_tensor.dtype.lanes = 4  # vector types are not supported
+    del t
+    with pytest.raises(TypeError):
+        ctorch.from_dlpack(cap)
+    assert capsule_name(cap) == "dltensor"  # not consumed
+    assert live_bytes() - before >= 1 << 20
+    del cap
+    assert live_bytes() - before < 1 << 20
+
+
 def test_from_dlpack_rejects_non_dlpack():
     with pytest.raises(TypeError):
         ctorch.from_dlpack([1, 2, 3])
