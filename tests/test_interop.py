@@ -244,6 +244,14 @@ def test_dlpack_zero_size_and_0d():
     s = ctorch.tensor(2.5)
     v = ctorch.from_dlpack(s)
     assert v.dim() == 0 and v.item() == 2.5
+    assert np.from_dlpack(e).shape == (0, 3)
+    assert np.from_dlpack(s).shape == () and np.from_dlpack(s) == 2.5
+    assert tuple(ctorch.from_dlpack(np.zeros((2, 0))).shape) == (2, 0)
+    torch = pytest.importorskip("torch")
+    assert tuple(torch.from_dlpack(e).shape) == (0, 3)
+    assert torch.from_dlpack(s).item() == 2.5
+    assert tuple(ctorch.from_dlpack(torch.zeros(0, 4)).shape) == (0, 4)
+    assert ctorch.from_dlpack(torch.tensor(7)).item() == 7
 
 
 # ---------------------------------------------------------------- DLPack: NumPy

@@ -154,6 +154,8 @@ def test_unbind_split_chunk():
             for d in (0, 1):
                 assert [tuple(p.shape) for p in t.chunk(n, d)] == [tuple(p.shape) for p in x.chunk(n, d)]
                 assert [tuple(p.shape) for p in t.split(n, d)] == [tuple(p.shape) for p in x.split(n, d)]
+    # An empty dimension still gives `chunks` pieces.
+    assert [tuple(p.shape) for p in ctorch.zeros(0, 3).chunk(2)] == [(0, 3), (0, 3)]
     # Writing through a split piece shows in the base.
     t.split(2)[1].fill_(-1)
     assert (to_np(t)[2:4] == -1).all()
