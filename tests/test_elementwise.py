@@ -497,3 +497,32 @@ def test_sub_with_bool_operand_raises():
         ctorch.tensor([1, 2]) - ctorch.tensor([True, False])
     with pytest.raises(RuntimeError):
         True - ctorch.tensor([1.0])
+
+
+def _float_result_cases():
+    for op in OP_DB:
+        if op.kind in ("unary_float", "float_result"):
+            for dtype in (B, I32, F16):
+                if dtype in op.dtypes:
+                    yield pytest.param(op, dtype, id=f"{op.name}-{_name(dtype)}")
+
+
+@pytest.mark.parametrize("op,dtype", _float_result_cases())
+def test_float_ops_follow_default_dtype(op, dtype):
+    """Integer inputs compute in the default dtype, and Python floats become it when weak."""
+    ctorch.set_default_dtype(F64)
+    try:
+        for args, kwargs, desc in op.samples(dtype):
+            res = op.fn()(*args, **kwargs)
+            assert res.dtype == op.result_dtype(*args), desc
+            assert_close(res, op.reference(*args, **kwargs))
+            if torch is not None:
+                torch.set_default_dtype(torch.float64)
+                try:
+                    assert_matches_torch(res, torch_call(op, args, kwargs), dtype)
+                except TypeError:
+                    pass
+                finally:
+                    torch.set_default_dtype(torch.float32)
+    finally:
+        ctorch.set_default_dtype(F32)
