@@ -504,7 +504,34 @@ class CompositeInfo(OpInfo):
             return round_to(np.asarray(self.ref(*arrays, **self.ref_kwargs(args, kwargs))), res)
 
 
+def _alpha_samples(op, dtype):
+    a, b = make_tensor((3, 4), dtype, seed=1), make_tensor((4,), dtype, seed=2)
+    for alpha in ([2, -1, 0.5] if dtype in FLOAT_DTYPES else [2, -1]):
+        yield (a, b), {"alpha": alpha}, f"alpha={alpha}"
+    yield (noncontiguous(a), 3), {"alpha": 2}, "scalar other"
+    yield (make_tensor((), dtype), b), {"alpha": 3}, "0d"
+
+
+def _clamp_side_samples(op, dtype):
+    x = make_tensor((3, 4), dtype, seed=1)
+    yield (x, 1), {}, "number"
+    yield (noncontiguous(x), make_tensor((4,), dtype, seed=2)), {}, "tensor broadcast"
+    yield (make_tensor((), dtype), 0), {}, "0d"
+    if dtype not in FLOAT_DTYPES:
+        yield (x, 0.5), {}, "float bound promotes"
+
+
 COMPOSITE_OPS = [
+    CompositeInfo("add_alpha", lambda a, b, alpha: a + alpha * b, [d for d in NUMERIC if d != U8],
+                  _alpha_samples, lambda a, b: ref_result_type(a, b), torch_name="add",
+                  inplace="add_"),
+    CompositeInfo("sub_alpha", lambda a, b, alpha: a - alpha * b, [d for d in NUMERIC if d != U8],
+                  _alpha_samples, lambda a, b: ref_result_type(a, b), torch_name="sub",
+                  inplace="sub_"),
+    CompositeInfo("clamp_min", lambda x, lo: np.maximum(x, lo), NUMERIC, _clamp_side_samples,
+                  lambda x, lo: ref_result_type(x, lo)),
+    CompositeInfo("clamp_max", lambda x, hi: np.minimum(x, hi), NUMERIC, _clamp_side_samples,
+                  lambda x, hi: ref_result_type(x, hi)),
     CompositeInfo("clamp", _clamp_ref, NUMERIC, _clamp_samples, _clamp_result, inplace=True),
     CompositeInfo("where", lambda c, a, b: np.where(c, a, b), ALL, _where_samples, _where_result,
                   method=False),
@@ -525,7 +552,7 @@ for _op in COMPOSITE_OPS:
     if _op.name == "nan_to_num":
         _op.ref = _nan_to_num_ref
         _op.ref_kwargs = lambda args, kwargs: dict(kwargs, dtype=args[0].dtype)
-    if _op.name in ("round_decimals", "div_mode"):
+    if _op.name in ("round_decimals", "div_mode", "add_alpha", "sub_alpha"):
         _op.fn = (lambda n: lambda: getattr(ctorch, n))(_op.torch_name)
 
 OP_DB = UNARY_FLOAT_OPS + UNARY_SAME_OPS + UNARY_PRED_OPS + BINARY_OPS + COMPOSITE_OPS

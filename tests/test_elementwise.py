@@ -526,3 +526,16 @@ def test_float_ops_follow_default_dtype(op, dtype):
                     torch.set_default_dtype(torch.float32)
     finally:
         ctorch.set_default_dtype(F32)
+
+
+def test_aliases():
+    x = make_tensor((3, 4), F32)
+    y = make_tensor((4,), F32, seed=1, low=1, high=3)
+    np.testing.assert_array_equal(to_np(ctorch.clip(x, -1, 1)), to_np(ctorch.clamp(x, -1, 1)))
+    np.testing.assert_array_equal(to_np(x.clip(max=0)), to_np(x.clamp(max=0)))
+    np.testing.assert_array_equal(to_np(ctorch.divide(x, y)), to_np(ctorch.div(x, y)))
+    np.testing.assert_array_equal(to_np(ctorch.true_divide(x, y)), to_np(x / y))
+    np.testing.assert_array_equal(to_np(ctorch.divide(x, y, rounding_mode="floor")), to_np(x // y))
+    c = x.clone()
+    c.clip_(-1, 1)
+    np.testing.assert_array_equal(to_np(c), np.clip(to_np(x), -1, 1))
