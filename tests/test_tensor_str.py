@@ -206,6 +206,9 @@ def test_repr_random_tensors_match_torch():
         vals = rng.standard_normal(shape) * scale
         if rng.random() < 0.3:
             vals = np.round(vals)
+        if rng.random() < 0.4 and vals.size > 1 and "float" in dtype:
+            flat = vals.reshape(-1)
+            flat[rng.integers(0, flat.size)] = [np.nan, np.inf, -np.inf, 0.0][i % 4]
         if dtype == "uint8":
             vals = np.abs(vals) % 256
         elif dtype == "int8":
