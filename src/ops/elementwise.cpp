@@ -79,6 +79,10 @@ Tensor unary(UnaryOp op, const Tensor& x, const Tensor* out) {
   DType in = x.dtype(), compute = in, result = in;
   switch (kUnaryKinds[static_cast<int>(op)]) {
     case Kind::Float:
+      // Activations and frac have no integer meaning in PyTorch (no silent int -> float).
+      CTORCH_CHECK_KIND(ErrorKind::NotImplemented, is_floating(in) || !(op == UnaryOp::gelu ||
+                        op == UnaryOp::gelu_tanh || op == UnaryOp::silu || op == UnaryOp::frac),
+                        "[", name, "] not implemented for '", dtype_name(in), "'");
       compute = result = is_floating(in) ? in : default_dtype();
       break;
     case Kind::Pred:
@@ -88,8 +92,14 @@ Tensor unary(UnaryOp op, const Tensor& x, const Tensor* out) {
       CTORCH_CHECK(!(op == UnaryOp::neg && in == DType::Bool),
                    "[neg] Negation, the `-` operator, on a bool tensor is not supported. If you "
                    "are trying to invert a mask, use the `~` or `logical_not()` operator instead.");
-      CTORCH_CHECK(op != UnaryOp::bitwise_not || is_integral(in, true), "[bitwise_not] not "
-                   "implemented for '", dtype_name(in), "'");
+      CTORCH_CHECK_KIND(ErrorKind::NotImplemented, op != UnaryOp::bitwise_not || is_integral(in, true),
+                        "[bitwise_not] not implemented for '", dtype_name(in), "'");
+      CTORCH_CHECK_KIND(ErrorKind::NotImplemented, in != DType::Bool || !(op == UnaryOp::abs ||
+                        op == UnaryOp::floor || op == UnaryOp::ceil || op == UnaryOp::round ||
+                        op == UnaryOp::trunc), "[", name, "] not implemented for 'bool'");
+      CTORCH_CHECK(!(op == UnaryOp::relu && in == DType::Bool), "[relu] not implemented for 'bool'");
+      // square is pow(x, 2): bool meets the integer 2 and becomes int64.
+      if (op == UnaryOp::square && in == DType::Bool) compute = result = DType::Int64;
       break;
   }
   Tensor xin = cast(x, compute);
@@ -107,18 +117,30 @@ Tensor binary(BinaryOp op, const Tensor& a, const Tensor& b, const Tensor* out) 
       compute = result = is_floating(common) ? common : default_dtype();
       break;
     case Kind::Bits:
-      CTORCH_CHECK(is_integral(common, true), "[", name, "] not implemented for '",
-                   dtype_name(common), "'");
+      CTORCH_CHECK_KIND(ErrorKind::NotImplemented, is_integral(common, true) &&
+                        !(common == DType::Bool && (op == BinaryOp::bitwise_left_shift ||
+                                                    op == BinaryOp::bitwise_right_shift)),
+                        "[", name, "] not implemented for '", dtype_name(common), "'");
       break;
     case Kind::Pred:
       result = DType::Bool;
       break;
     default:
+      CTORCH_CHECK_KIND(ErrorKind::NotImplemented, common != DType::Bool || !(op == BinaryOp::pow ||
+                        op == BinaryOp::floor_divide || op == BinaryOp::remainder || op == BinaryOp::fmod),
+                        "[", name, "] not implemented for 'bool'");
       CTORCH_CHECK(!(op == BinaryOp::sub && a.dtype() == DType::Bool && b.dtype() == DType::Bool),
                    "[sub] Subtraction, the `-` operator, with two bool tensors is not supported. "
                    "Use the `^` or `logical_xor()` operator instead.");
+      CTORCH_CHECK(!(op == BinaryOp::sub && (a.dtype() == DType::Bool || b.dtype() == DType::Bool)),
+                   "[sub] Subtraction, the `-` operator, with a bool tensor is not supported. If "
+                   "you are trying to invert a mask, use the `~` or `logical_not()` operator instead.");
       break;
   }
+  // An integer tensor to a negative Python integer power has no integer answer.
+  CTORCH_CHECK(!(op == BinaryOp::pow && b.impl()->is_wrapped_number && !is_floating(common) &&
+                 !is_floating(b.dtype()) && item(b).to_int() < 0),
+               "[pow] Integers to negative integer powers are not allowed.");
   DimVector shape = broadcast_shapes(a.sizes(), b.sizes(), name);
   Tensor ain = cast(a, compute), bin = cast(b, compute);
   if (!is_floating(compute) &&
@@ -150,9 +172,15 @@ Tensor div(const Tensor& a, const Tensor& b, const std::string& rounding_mode) {
 }
 
 Tensor round(const Tensor& x, int64_t decimals) {
-  if (decimals == 0 || !x.is_floating_point()) return round(x);
-  double scale = std::pow(10.0, static_cast<double>(decimals));
-  return div(round(mul(x, scale)), scale);
+  if (decimals == 0) return round(x);
+  CTORCH_CHECK_KIND(ErrorKind::NotImplemented, x.is_floating_point(), "[round] decimals is not "
+                    "implemented for '", dtype_name(x.dtype()), "'");
+  // 16-bit floats scale in float32 (x * 10^d overflows float16 quickly), as PyTorch's opmath does;
+  // negative decimals divide by the exact power of ten rather than multiply by an inexact 10^-d.
+  Tensor xf = x.element_size() == 2 ? to(x, DType::Float32, x.device()) : x;
+  double scale = std::pow(10.0, static_cast<double>(decimals < 0 ? -decimals : decimals));
+  Tensor r = decimals > 0 ? div(round(mul(xf, scale)), scale) : mul(round(div(xf, scale)), scale);
+  return cast(r, x.dtype());
 }
 
 Tensor gelu(const Tensor& x, const std::string& approximate) {
@@ -190,12 +218,20 @@ Tensor lerp(const Tensor& a, const Tensor& b, const Tensor& weight) {
   // Two formulas, each exact at its end of the interval (as PyTorch does).
   Tensor diff = sub(b, a);
   Tensor low = add(a, mul(weight, diff));
-  Tensor high = sub(b, mul(diff, sub(wrapped_scalar(Scalar(1.0)), weight)));
+  // 1 - weight of a Python number stays a double (two wrapped numbers would meet in float32).
+  Tensor one_minus = weight.impl()->is_wrapped_number
+                         ? wrapped_scalar(Scalar(1.0 - item(weight).to_double()), weight.device())
+                         : sub(wrapped_scalar(Scalar(1.0)), weight);
+  Tensor high = sub(b, mul(diff, one_minus));
   return where(lt(abs(weight), Scalar(0.5)), low, high);
 }
 
 Tensor addcmul(const Tensor& self, const Tensor& t1, const Tensor& t2, const Scalar& value) {
-  return add(self, mul(mul(t1, t2), value));
+  // `value` takes the operands' dtype, as in PyTorch (0.5 with integer tensors is 0).
+  DType common = result_type({self, t1, t2});
+  Scalar v = value.is_floating() && !is_floating(common)
+                 ? Scalar(static_cast<int64_t>(value.to_double())) : value;
+  return add(self, mul(mul(t1, t2), v));
 }
 Tensor addcdiv(const Tensor& self, const Tensor& t1, const Tensor& t2, const Scalar& value) {
   CTORCH_CHECK(is_floating(t1.dtype()) || is_floating(t2.dtype()),

@@ -55,7 +55,7 @@ Tensor linspace(double start, double end, int64_t steps, DType dtype, Device dev
   double step = steps > 1 ? (end - start) / static_cast<double>(steps - 1) : 0.0;
   // Each half is measured from its own end, so both endpoints are exact.
   for (int64_t i = 0; i < steps; ++i)
-    p[i] = i < steps / 2 ? start + step * static_cast<double>(i)
+    p[i] = i < steps / 2 || steps == 1 ? start + step * static_cast<double>(i)
                          : end - step * static_cast<double>(steps - 1 - i);
   return to(r, dtype, device);
 }

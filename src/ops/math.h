@@ -74,6 +74,9 @@ template <class T> CTORCH_HD T floor_divide(T a, T b) {
     return a;
   } else {
     if (b == 0) return 0;
+    // INT_MIN / -1 traps (SIGFPE) on x86: negate with wraparound instead.
+    if constexpr (std::is_signed_v<T>)
+      if (b == T(-1)) return static_cast<T>(0 - static_cast<std::make_unsigned_t<T>>(a));
     T q = a / b;
     if ((a % b != 0) && ((a < 0) != (b < 0))) --q;
     return q;
@@ -89,6 +92,7 @@ template <class T> CTORCH_HD T remainder(T a, T b) {
     return false;
   } else {
     if (b == 0) return 0;
+    if constexpr (std::is_signed_v<T>) if (b == T(-1)) return 0;  // INT_MIN % -1 traps too
     T m = a % b;
     if (m != 0 && ((b < 0) != (m < 0))) m += b;
     return m;
@@ -98,6 +102,7 @@ template <class T> CTORCH_HD T remainder(T a, T b) {
 template <class T> CTORCH_HD T fmod(T a, T b) {
   if constexpr (is_float_v<T>) return std::fmod(a, b);
   else if constexpr (std::is_same_v<T, bool>) return false;
+  else if constexpr (std::is_signed_v<T>) return b == 0 || b == T(-1) ? T(0) : T(a % b);
   else return b == 0 ? T(0) : T(a % b);
 }
 template <class T> CTORCH_HD T pow(T a, T b) {

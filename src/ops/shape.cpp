@@ -75,7 +75,7 @@ Tensor reshape(const Tensor& t, IntArrayRef shape) {
 
 Tensor flatten(const Tensor& t, int64_t start_dim, int64_t end_dim) {
   int64_t s = wrap_dim(start_dim, t.dim(), "flatten"), e = wrap_dim(end_dim, t.dim(), "flatten");
-  CTORCH_CHECK_INDEX(s <= e, "[flatten] start_dim cannot come after end_dim");
+  CTORCH_CHECK(s <= e, "[flatten] start_dim cannot come after end_dim");
   if (t.dim() == 0) return reshape(t, {1});
   if (s == e) return t;
   DimVector shape;
@@ -304,6 +304,8 @@ std::vector<Tensor> chunk(const Tensor& t, int64_t chunks, int64_t dim) {
   CTORCH_CHECK(chunks > 0, "[chunk] chunk expects `chunks` to be greater than 0, got: ", chunks);
   dim = wrap_dim(dim, t.dim(), "chunk");
   int64_t n = t.sizes()[dim];
+  // An empty dimension still gives `chunks` (empty) pieces, as in PyTorch.
+  if (n == 0) return split_with_sizes(t, std::vector<int64_t>(static_cast<size_t>(chunks), 0), dim);
   return split(t, (n + chunks - 1) / chunks, dim);
 }
 

@@ -128,7 +128,16 @@ Tensor tensor_from_data(py::handle data, std::optional<DType> dtype, Device devi
     r = clone(data.cast<Tensor>());
   } else if (py::isinstance<py::array>(data) ||
              (py::hasattr(data, "__array_interface__") && !is_number(data))) {
-    r = clone(from_numpy(py::array::ensure(data)));
+    py::array arr = py::array::ensure(data);
+    if (!arr) throw py::error_already_set();
+    // tensor() copies anyway, so layouts from_numpy can't view (negative or unaligned strides)
+    // are first made C-contiguous by NumPy.
+    for (py::ssize_t d = 0; d < arr.ndim(); ++d)
+      if (arr.strides(d) < 0 || arr.strides(d) % static_cast<py::ssize_t>(arr.itemsize()) != 0) {
+        arr = py::array::ensure(arr, py::array::c_style | py::array::forcecast);
+        break;
+      }
+    r = clone(from_numpy(arr));
   } else {
     std::vector<int64_t> shape;
     DataKind kind = DataKind::Bool;

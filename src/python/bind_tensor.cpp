@@ -31,6 +31,16 @@ py::object size_object(IntArrayRef s) {
 }
 
 std::vector<int64_t> ints(const py::args& args) { return shape_args(args); }
+
+// Writes a composite's result into `dst` (in-place forms and out=) under the same rules as the
+// elementwise ops: same shape, and a result dtype that casts safely.
+Tensor store_result(Tensor dst, const Tensor& r, const char* op) {
+  CTORCH_CHECK(r.sizes() == dst.sizes(), "[", op, "] output with shape ", dst.sizes(),
+               " doesn't match the broadcast shape ", r.sizes());
+  CTORCH_CHECK(can_cast(r.dtype(), dst.dtype()), "[", op, "] result type ", dtype_name(r.dtype()),
+               " can't be cast to the desired output type ", dtype_name(dst.dtype()));
+  return copy_(dst, r);
+}
 }  // namespace
 
 TensorClass& tensor_class() { return *g_tensor_class; }
@@ -245,7 +255,7 @@ void bind_tensor(py::module_& m) {
     Tensor r = div(at, bt, *mode);
     if (out.is_none()) return r;
     Tensor o = out.cast<Tensor>();
-    return copy_(o, r);
+    return store_result(o, r, "div");
   };
   m.def("div", div_fn, py::arg("input"), py::arg("other"), py::kw_only(),
         py::arg("rounding_mode") = py::none(), py::arg("out") = py::none());
@@ -304,7 +314,7 @@ void bind_tensor(py::module_& m) {
     m.def(name, clamp_fn, py::arg("input"), py::arg("min") = py::none(), py::arg("max") = py::none());
     c.def(name, clamp_fn, py::arg("min") = py::none(), py::arg("max") = py::none());
     c.def((std::string(name) + "_").c_str(), [clamp_fn](Tensor& x, py::object min, py::object max) {
-      return copy_(x, clamp_fn(x, min, max)); }, py::arg("min") = py::none(), py::arg("max") = py::none());
+      return store_result(x, clamp_fn(x, min, max), "clamp_"); }, py::arg("min") = py::none(), py::arg("max") = py::none());
   }
   m.def("clamp_min", [](const Tensor& x, py::handle v) { return clamp(x, operand(v, "clamp_min", x.device()), std::nullopt); });
   m.def("clamp_max", [](const Tensor& x, py::handle v) { return clamp(x, std::nullopt, operand(v, "clamp_max", x.device())); });
@@ -320,14 +330,14 @@ void bind_tensor(py::module_& m) {
   auto lerp_fn = [](const Tensor& a, const Tensor& b, py::handle w) { return lerp(a, b, operand(w, "lerp", a.device())); };
   m.def("lerp", lerp_fn);
   c.def("lerp", lerp_fn);
-  c.def("lerp_", [lerp_fn](Tensor& a, const Tensor& b, py::handle w) { return copy_(a, lerp_fn(a, b, w)); });
+  c.def("lerp_", [lerp_fn](Tensor& a, const Tensor& b, py::handle w) { return store_result(a, lerp_fn(a, b, w), "lerp_"); });
   m.def("addcmul", &addcmul, py::arg("input"), py::arg("tensor1"), py::arg("tensor2"), py::kw_only(), py::arg("value") = 1);
   m.def("addcdiv", &addcdiv, py::arg("input"), py::arg("tensor1"), py::arg("tensor2"), py::kw_only(), py::arg("value") = 1);
   c.def("addcmul", &addcmul, py::arg("tensor1"), py::arg("tensor2"), py::kw_only(), py::arg("value") = 1);
   c.def("addcdiv", &addcdiv, py::arg("tensor1"), py::arg("tensor2"), py::kw_only(), py::arg("value") = 1);
-  c.def("addcmul_", [](Tensor& s, const Tensor& a, const Tensor& b, const Scalar& v) { return copy_(s, addcmul(s, a, b, v)); },
+  c.def("addcmul_", [](Tensor& s, const Tensor& a, const Tensor& b, const Scalar& v) { return store_result(s, addcmul(s, a, b, v), "addcmul_"); },
         py::arg("tensor1"), py::arg("tensor2"), py::kw_only(), py::arg("value") = 1);
-  c.def("addcdiv_", [](Tensor& s, const Tensor& a, const Tensor& b, const Scalar& v) { return copy_(s, addcdiv(s, a, b, v)); },
+  c.def("addcdiv_", [](Tensor& s, const Tensor& a, const Tensor& b, const Scalar& v) { return store_result(s, addcdiv(s, a, b, v), "addcdiv_"); },
         py::arg("tensor1"), py::arg("tensor2"), py::kw_only(), py::arg("value") = 1);
   m.def("nan_to_num", &nan_to_num, py::arg("input"), py::arg("nan") = 0.0, py::arg("posinf") = py::none(), py::arg("neginf") = py::none());
   c.def("nan_to_num", &nan_to_num, py::arg("nan") = 0.0, py::arg("posinf") = py::none(), py::arg("neginf") = py::none());
