@@ -55,10 +55,13 @@ DType combine_categories(std::optional<DType> higher, std::optional<DType> lower
 const char* op_name(UnaryOp op) { return kUnaryNames[static_cast<int>(op)]; }
 const char* op_name(BinaryOp op) { return kBinaryNames[static_cast<int>(op)]; }
 
-DType result_type(const std::vector<Tensor>& operands) {
+namespace {
+// Accumulates operands into PyTorch's three priority classes; no allocation (binary ops call it).
+struct ResultTypeState {
   std::optional<DType> dim_result, zero_result, wrapped_result;
-  auto update = [](std::optional<DType>& r, DType t) { r = r ? promote_types(*r, t) : t; };
-  for (const Tensor& t : operands) {
+
+  void add(const Tensor& t) {
+    auto update = [](std::optional<DType>& r, DType d) { r = r ? promote_types(*r, d) : d; };
     if (t.impl()->is_wrapped_number) {
       update(wrapped_result, is_floating(t.dtype()) ? default_dtype() : t.dtype());
     } else if (t.dim() == 0) {
@@ -67,10 +70,19 @@ DType result_type(const std::vector<Tensor>& operands) {
       update(dim_result, t.dtype());
     }
   }
-  CTORCH_CHECK(dim_result || zero_result || wrapped_result, "[result_type] no operands");
-  if (!zero_result && !wrapped_result) return *dim_result;
-  DType low = !zero_result ? *wrapped_result : combine_categories(zero_result, wrapped_result);
-  return combine_categories(dim_result, low);
+  DType result() const {
+    CTORCH_CHECK(dim_result || zero_result || wrapped_result, "[result_type] no operands");
+    if (!zero_result && !wrapped_result) return *dim_result;
+    DType low = !zero_result ? *wrapped_result : combine_categories(zero_result, wrapped_result);
+    return combine_categories(dim_result, low);
+  }
+};
+}  // namespace
+
+DType result_type(const std::vector<Tensor>& operands) {
+  ResultTypeState state;
+  for (const Tensor& t : operands) state.add(t);
+  return state.result();
 }
 
 Tensor unary(UnaryOp op, const Tensor& x, const Tensor* out) {
@@ -111,7 +123,10 @@ Tensor binary(BinaryOp op, const Tensor& a, const Tensor& b, const Tensor* out) 
   const char* name = op_name(op);
   check_backend(a, name);
   check_same_device(a, b, name);
-  DType common = result_type({a, b}), compute = common, result = common;
+  ResultTypeState promotion;
+  promotion.add(a);
+  promotion.add(b);
+  DType common = promotion.result(), compute = common, result = common;
   switch (kBinaryKinds[static_cast<int>(op)]) {
     case Kind::FloatResult:
       compute = result = is_floating(common) ? common : default_dtype();
