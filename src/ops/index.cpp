@@ -1,0 +1,878 @@
+// Subscripts, the gather/scatter family, index_* and mask ops on CPU. Index math is done once into
+// element offsets; data then moves by element size (1/2/4/8 bytes, no per-dtype code) or, for the
+// reducing ops only, through a per-dtype kernel.
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <type_traits>
+#include "cpu/dispatch.h"
+#include "cpu/parallel.h"
+#include "ctorch/ops.h"
+#include "ops/elementwise_run.h"
+
+namespace ctorch {
+
+namespace {
+
+using Offsets = std::vector<int64_t>;
+
+// Element offsets (from data_ptr) of every element of a strided layout, in row-major order.
+Offsets strided_offsets(IntArrayRef sizes, IntArrayRef strides) {
+  int64_t n = shape_numel(sizes);
+  Offsets out(static_cast<size_t>(n));
+  if (n == 0) return out;
+  int nd = static_cast<int>(sizes.size());
+  if (nd == 0) { out[0] = 0; return out; }
+  DimVector idx(nd, 0);
+  int64_t off = 0, inner = sizes[nd - 1], istride = strides[nd - 1];
+  for (int64_t k = 0; k < n; k += inner) {
+    for (int64_t j = 0; j < inner; ++j) out[k + j] = off + j * istride;
+    for (int d = nd - 2; d >= 0; --d) {
+      off += strides[d];
+      if (++idx[d] < sizes[d]) break;
+      off -= strides[d] * sizes[d];
+      idx[d] = 0;
+    }
+  }
+  return out;
+}
+
+// dst[doff[k]] = src[soff[k]] for n elements of U (doff null: dst is dense).
+template <class U>
+void move_range(char* dst, const int64_t* doff, const char* src, const int64_t* soff, int64_t b,
+                int64_t e) {
+  constexpr size_t s = sizeof(U);
+  if (!doff) {
+    for (int64_t k = b; k < e; ++k) memcpy(dst + k * s, src + soff[k] * s, s);
+  } else {
+    for (int64_t k = b; k < e; ++k) memcpy(dst + doff[k] * s, src + soff[k] * s, s);
+  }
+}
+
+// Only moves bytes, so one instantiation per element size serves every dtype. Writes with
+// repeated destinations must stay serial so the last write wins, as in NumPy.
+void move_elems(size_t elsize, void* dst, const int64_t* doff, const void* src, const int64_t* soff,
+                int64_t n, bool parallel) {
+  char* d = static_cast<char*>(dst);
+  const char* s = static_cast<const char*>(src);
+  auto run = [&](auto tag) {
+    using U = typename decltype(tag)::type;
+    auto fn = [&](int64_t b, int64_t e) { move_range<U>(d, doff, s, soff, b, e); };
+    if (parallel) parallel_for(0, n, kGrainSize / 4, fn);
+    else fn(0, n);
+  };
+  switch (elsize) {
+    case 1: return run(TypeTag<uint8_t>{});
+    case 2: return run(TypeTag<uint16_t>{});
+    case 4: return run(TypeTag<uint32_t>{});
+    case 8: return run(TypeTag<uint64_t>{});
+    default: CTORCH_FAIL("[index] unsupported element size ", elsize);
+  }
+}
+
+enum class Reduce { None, Sum, Prod, Mean, Max, Min };
+
+Reduce parse_reduce(const std::string& r, const char* op) {
+  if (r == "sum") return Reduce::Sum;
+  if (r == "prod") return Reduce::Prod;
+  if (r == "mean") return Reduce::Mean;
+  if (r == "amax") return Reduce::Max;
+  if (r == "amin") return Reduce::Min;
+  CTORCH_FAIL("[", op, "] reduce argument must be either sum, prod, mean, amax or amin, got ", r);
+}
+
+template <class O>
+O reduce_identity(Reduce r) {
+  if (r == Reduce::Prod) return O(1);
+  if (r == Reduce::Max)
+    return std::numeric_limits<O>::has_infinity ? -std::numeric_limits<O>::infinity()
+                                                : std::numeric_limits<O>::lowest();
+  if (r == Reduce::Min)
+    return std::numeric_limits<O>::has_infinity ? std::numeric_limits<O>::infinity()
+                                                : std::numeric_limits<O>::max();
+  return O(0);
+}
+
+// dst[doff[k]] op= src[soff[k]], serially (destinations repeat). With !include_self every
+// destination hit starts from the reduction's identity; Mean divides by the number of terms.
+// dst must be dense (doff < dst_numel) when Mean is asked for.
+template <class T>
+void reduce_kernel(Reduce r, bool include_self, T* dst, const int64_t* doff, const T* src,
+                   const int64_t* soff, int64_t n, int64_t dst_numel) {
+  using O = opmath_t<T>;
+  if (!include_self)
+    for (int64_t k = 0; k < n; ++k) dst[doff[k]] = static_cast<T>(reduce_identity<O>(r));
+  for (int64_t k = 0; k < n; ++k) {
+    O a = static_cast<O>(dst[doff[k]]), b = static_cast<O>(src[soff[k]]);
+    switch (r) {
+      case Reduce::Sum: case Reduce::Mean: a = static_cast<O>(a + b); break;
+      case Reduce::Prod: a = static_cast<O>(a * b); break;
+      case Reduce::Max: if (b != b || b > a) a = b; break;  // NaN propagates
+      case Reduce::Min: if (b != b || b < a) a = b; break;
+      case Reduce::None: a = b; break;
+    }
+    dst[doff[k]] = static_cast<T>(a);
+  }
+  if (r != Reduce::Mean) return;
+  std::vector<int64_t> count(static_cast<size_t>(dst_numel), 0);
+  for (int64_t k = 0; k < n; ++k) ++count[doff[k]];
+  for (int64_t p = 0; p < dst_numel; ++p) {
+    if (!count[p]) continue;
+    int64_t c = count[p] + (include_self ? 1 : 0);
+    O a = static_cast<O>(dst[p]);
+    if constexpr (std::is_floating_point_v<O>) {
+      dst[p] = static_cast<T>(a / static_cast<O>(c));
+    } else if constexpr (std::is_same_v<O, bool>) {
+      dst[p] = a;
+    } else {  // integer mean rounds toward -inf, as PyTorch's floor division does
+      int64_t v = static_cast<int64_t>(a), q = v / c;
+      if (v % c != 0 && v < 0) --q;
+      dst[p] = static_cast<T>(q);
+    }
+  }
+}
+
+void reduce_elems(DType dt, Reduce r, bool include_self, void* dst, const int64_t* doff,
+                  const void* src, const int64_t* soff, int64_t n, int64_t dst_numel) {
+  dispatch_all(dt, [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    reduce_kernel<T>(r, include_self, static_cast<T*>(dst), doff, static_cast<const T*>(src), soff,
+                     n, dst_numel);
+  });
+}
+
+bool is_index_dtype(DType t) { return t == DType::Int64 || t == DType::Int32; }
+
+// How an out-of-range index is reported (each op keeps PyTorch's exception class and wording).
+enum class Oob { Runtime, Index, IndexSelect, Take, IndexAdd };
+
+// The values of an int32/int64 index tensor in row-major order, checked against a dim of `size`;
+// negative values count from the end when `wrap`.
+std::vector<int64_t> load_index(const Tensor& index, int64_t size, bool wrap, Oob style,
+                                int64_t dim, const char* op) {
+  Tensor c = contiguous(index);
+  int64_t n = c.numel();
+  std::vector<int64_t> v(static_cast<size_t>(n));
+  if (c.dtype() == DType::Int64) {
+    if (n) memcpy(v.data(), c.data_ptr(), n * sizeof(int64_t));
+  } else {
+    const int32_t* p = c.data<int32_t>();
+    for (int64_t k = 0; k < n; ++k) v[k] = p[k];
+  }
+  for (int64_t k = 0; k < n; ++k) {
+    int64_t x = v[k];
+    if (x >= 0 ? x < size : (wrap && x >= -size)) {
+      if (x < 0) v[k] = x + size;
+      continue;
+    }
+    switch (style) {
+      case Oob::Runtime:
+        CTORCH_FAIL("[", op, "] index ", x, " is out of bounds for dimension ", dim, " with size ", size);
+      case Oob::Index:
+        CTORCH_CHECK_INDEX(false, "[", op, "] index ", x, " is out of bounds for dimension ", dim,
+                           " with size ", size);
+      case Oob::IndexSelect:
+        CTORCH_CHECK_INDEX(false, "[", op, "] index out of range in self: index ", x,
+                           " for dimension ", dim, " with size ", size);
+      case Oob::Take:
+        CTORCH_CHECK_INDEX(false, "[", op, "] out of range: tried to access index ", x,
+                           " on a tensor of ", size, " elements.");
+      case Oob::IndexAdd:
+        CTORCH_CHECK_INDEX(x >= 0, "[", op, "] index out of range in self: index ", x,
+                           " for dimension ", dim, " with size ", size);
+        CTORCH_FAIL("[", op, "] index ", x, " is out of bounds for dimension ", dim, " with size ", size);
+    }
+  }
+  return v;
+}
+
+// An index whose values are laid out over the result shape with `strides` (0 where broadcast),
+// each value stepping `mult` elements in the indexed tensor.
+struct IndexTerm {
+  std::vector<int64_t> values;
+  DimVector strides;
+  int64_t mult;
+};
+
+// For every element c of `shape` (row-major): sum_d c_d * base_strides[d] + sum_terms value * mult.
+Offsets combine_offsets(IntArrayRef shape, IntArrayRef base_strides, const std::vector<IndexTerm>& terms) {
+  Offsets offs = strided_offsets(shape, base_strides);
+  for (const IndexTerm& t : terms) {
+    Offsets io = strided_offsets(shape, t.strides);
+    const int64_t* vals = t.values.data();
+    for (size_t k = 0; k < offs.size(); ++k) offs[k] += vals[io[k]] * t.mult;
+  }
+  return offs;
+}
+
+Tensor gather_offsets(const Tensor& self, IntArrayRef shape, const Offsets& offs) {
+  Tensor out = empty(shape, self.dtype(), self.device());
+  move_elems(self.element_size(), out.data_ptr(), nullptr, self.data_ptr(), offs.data(),
+             static_cast<int64_t>(offs.size()), true);
+  return out;
+}
+
+// A strided operand never aliases the written tensor: copy it first when it shares storage.
+Tensor unaliased(const Tensor& src, const Tensor& dst) {
+  return src.storage() == dst.storage() ? clone(src) : src;
+}
+
+Tensor as_1d(const Tensor& t) { return t.dim() == 0 ? reshape(t, {1}) : t; }
+
+// ---- advanced indexing
+
+struct AdvancedPlan {
+  Tensor self;       // possibly with dims added for 0-d masks
+  DimVector shape;   // result shape
+  Offsets offsets;   // into self, one per result element
+};
+
+AdvancedPlan plan_advanced(const Tensor& self_in, const std::vector<std::optional<Tensor>>& indices,
+                           const char* op) {
+  Tensor self = self_in;
+  // Expand masks into their nonzero coordinates: a k-dim mask stands for k index tensors.
+  std::vector<std::optional<Tensor>> idx;
+  int64_t dim = 0;
+  for (const auto& e : indices) {
+    if (!e || !e->defined()) { idx.push_back(std::nullopt); ++dim; continue; }
+    const Tensor& t = *e;
+    if (t.dtype() == DType::Bool || t.dtype() == DType::UInt8) {
+      if (t.dim() == 0) {  // x[True]: a new dim of size 1 (or 0 when false)
+        self = unsqueeze(self, dim);
+        bool on = item(t).to_bool();
+        Tensor z = zeros({on ? 1 : 0}, DType::Int64, self.device());
+        idx.push_back(z);
+        ++dim;
+        continue;
+      }
+      CTORCH_CHECK_INDEX(dim + t.dim() <= self.dim(), "[", op, "] too many indices for tensor of "
+                         "dimension ", self_in.dim());
+      for (int64_t j = 0; j < t.dim(); ++j)
+        CTORCH_CHECK_INDEX(t.sizes()[j] == self.sizes()[dim + j], "[", op, "] The shape of the mask ",
+                           t.sizes(), " at index ", j, " does not match the shape of the indexed "
+                           "tensor ", self.sizes(), " at index ", dim + j);
+      for (Tensor& c : nonzero_tuple(t)) idx.push_back(c);
+      dim += t.dim();
+      continue;
+    }
+    CTORCH_CHECK_INDEX(is_index_dtype(t.dtype()), "[", op, "] tensors used as indices must be long, "
+                       "int, byte or bool tensors, got ", dtype_name(t.dtype()));
+    idx.push_back(t);
+    ++dim;
+  }
+  CTORCH_CHECK_INDEX(static_cast<int64_t>(idx.size()) <= self.dim(), "[", op, "] too many indices "
+                     "for tensor of dimension ", self.dim());
+
+  DimVector bshape;
+  std::vector<int64_t> adv_dims;
+  bool first = true;
+  for (size_t d = 0; d < idx.size(); ++d) {
+    if (!idx[d]) continue;
+    adv_dims.push_back(static_cast<int64_t>(d));
+    if (first) { bshape = DimVector(idx[d]->sizes()); first = false; continue; }
+    IntArrayRef s = idx[d]->sizes();
+    size_t n = std::max(bshape.size(), s.size());
+    DimVector r(n, 1);
+    bool ok = true;
+    for (size_t i = 0; i < n; ++i) {
+      int64_t a = i < n - bshape.size() ? 1 : bshape[i - (n - bshape.size())];
+      int64_t b = i < n - s.size() ? 1 : s[i - (n - s.size())];
+      if (a != b && a != 1 && b != 1) ok = false;
+      r[i] = a == 1 ? b : a;
+    }
+    if (!ok) {
+      std::string shapes;
+      for (const auto& e : idx)
+        if (e) shapes += (shapes.empty() ? "" : ", ") + str_cat(e->sizes());
+      CTORCH_CHECK_INDEX(false, "[", op, "] shape mismatch: indexing tensors could not be broadcast "
+                         "together with shapes ", shapes);
+    }
+    bshape = r;
+  }
+  AdvancedPlan plan;
+  plan.self = self;
+  if (adv_dims.empty()) {  // nothing to index: the whole tensor
+    plan.shape = DimVector(self.sizes());
+    plan.offsets = strided_offsets(self.sizes(), self.strides());
+    return plan;
+  }
+  // NumPy's rule: adjacent index tensors put their broadcast dims where they stand; separated
+  // ones (by a slice or None) put them first.
+  bool adjacent = adv_dims.back() - adv_dims.front() + 1 == static_cast<int64_t>(adv_dims.size());
+  int64_t at = adjacent ? adv_dims.front() : 0;
+  const int64_t nb = static_cast<int64_t>(bshape.size());
+  DimVector shape, base;
+  std::vector<int64_t> bpos;  // result position of each broadcast dim start
+  auto put_broadcast = [&] {
+    for (int64_t i = 0; i < nb; ++i) { shape.push_back(bshape[i]); base.push_back(0); }
+  };
+  if (at == 0 && !adjacent) put_broadcast();
+  int64_t bstart = adjacent ? -1 : 0;
+  for (int64_t d = 0; d < self.dim(); ++d) {
+    bool indexed = d < static_cast<int64_t>(idx.size()) && idx[d].has_value();
+    if (indexed) {
+      if (adjacent && d == adv_dims.front()) { bstart = static_cast<int64_t>(shape.size()); put_broadcast(); }
+      continue;
+    }
+    shape.push_back(self.sizes()[d]);
+    base.push_back(self.strides()[d]);
+  }
+  std::vector<IndexTerm> terms;
+  for (int64_t d : adv_dims) {
+    const Tensor& t = *idx[d];
+    IndexTerm term;
+    term.values = load_index(t, self.sizes()[d], true, Oob::Index, d, op);
+    term.mult = self.strides()[d];
+    term.strides = DimVector(shape.size(), 0);
+    DimVector cs = contiguous_strides(t.sizes());
+    for (int64_t j = 0; j < t.dim(); ++j) {
+      int64_t bd = nb - t.dim() + j;
+      if (t.sizes()[j] != 1) term.strides[bstart + bd] = cs[j];
+    }
+    terms.push_back(std::move(term));
+  }
+  plan.offsets = combine_offsets(shape, base, terms);
+  plan.shape = shape;
+  return plan;
+}
+
+// Walks a Python-style subscript: applies ints/slices/None/Ellipsis as views and collects the
+// tensor entries (one per remaining dim) for advanced indexing.
+struct BasicResult {
+  Tensor view;
+  std::vector<std::optional<Tensor>> adv;
+  bool has_adv = false;
+};
+
+BasicResult apply_basic(const Tensor& self, const std::vector<TensorIndex>& indices, const char* op) {
+  int64_t consumed = 0, ellipses = 0;
+  bool has_int = false;
+  for (const TensorIndex& i : indices) {
+    switch (i.kind()) {
+      case TensorIndex::Kind::Int: ++consumed; has_int = true; break;
+      case TensorIndex::Kind::Slice: ++consumed; break;
+      case TensorIndex::Kind::Ellipsis: ++ellipses; break;
+      case TensorIndex::Kind::Tensor: {
+        const Tensor& t = i.tensor();
+        bool mask = t.dtype() == DType::Bool || t.dtype() == DType::UInt8;
+        consumed += mask ? t.dim() : 1;
+        break;
+      }
+      default: break;
+    }
+  }
+  CTORCH_CHECK_INDEX(!(self.dim() == 0 && has_int), "invalid index of a 0-dim tensor. Use "
+                     "`tensor.item()` in Python or `tensor.item<T>()` in C++ to convert a 0-dim "
+                     "tensor to a number");
+  CTORCH_CHECK_INDEX(ellipses <= 1, "[", op, "] an index can only have a single ellipsis ('...')");
+  CTORCH_CHECK_INDEX(consumed <= self.dim(), "[", op, "] too many indices for tensor of dimension ",
+                     self.dim());
+  BasicResult r;
+  r.view = self;
+  int64_t dim = 0;
+  for (const TensorIndex& i : indices) {
+    switch (i.kind()) {
+      case TensorIndex::Kind::Int:
+        r.view = select(r.view, dim, i.integer());
+        break;
+      case TensorIndex::Kind::Slice: {
+        const Slice& s = i.slice();
+        CTORCH_CHECK_VALUE(s.step > 0, "step must be greater than zero");
+        r.view = slice(r.view, dim, s.start, s.stop, s.step);
+        r.adv.push_back(std::nullopt);
+        ++dim;
+        break;
+      }
+      case TensorIndex::Kind::None:
+        r.view = unsqueeze(r.view, dim);
+        r.adv.push_back(std::nullopt);
+        ++dim;
+        break;
+      case TensorIndex::Kind::Ellipsis:
+        for (int64_t k = 0; k < self.dim() - consumed; ++k) r.adv.push_back(std::nullopt);
+        dim += self.dim() - consumed;
+        break;
+      case TensorIndex::Kind::Bool:
+        r.view = unsqueeze(r.view, dim);
+        r.adv.push_back(zeros({i.boolean() ? 1 : 0}, DType::Int64, self.device()));
+        r.has_adv = true;
+        ++dim;
+        break;
+      case TensorIndex::Kind::Tensor: {
+        const Tensor& t = i.tensor();
+        CTORCH_CHECK(t.defined(), "[", op, "] undefined tensor in index");
+        bool mask = t.dtype() == DType::Bool || t.dtype() == DType::UInt8;
+        if (mask && t.dim() == 0) {  // like a Python bool
+          r.view = unsqueeze(r.view, dim);
+          r.adv.push_back(zeros({item(t).to_bool() ? 1 : 0}, DType::Int64, self.device()));
+          ++dim;
+        } else {
+          r.adv.push_back(t);  // a mask stands for t.dim() dims (expanded in plan_advanced)
+          dim += mask ? t.dim() : 1;
+        }
+        r.has_adv = true;
+        break;
+      }
+    }
+  }
+  return r;
+}
+
+void check_same_dtype(const Tensor& self, const Tensor& src, const char* op, const char* what) {
+  CTORCH_CHECK(self.dtype() == src.dtype(), "[", op, "] expected self and ", what, " to have the "
+               "same dtype, but got (self) ", dtype_name(self.dtype()), " and (", what, ") ",
+               dtype_name(src.dtype()));
+}
+
+void check_index_dtype(const Tensor& index, const char* op) {
+  CTORCH_CHECK(is_index_dtype(index.dtype()), "[", op, "] Expected dtype int32/int64 for index, got ",
+               dtype_name(index.dtype()));
+}
+
+// ---- scatter core: self[dst(c)] op= src[c] over the index's shape
+
+void scatter_impl(Tensor& self, int64_t dim, const Tensor& index, const Tensor& src_in, bool src_is_value,
+                  Reduce r, bool include_self, const char* op) {
+  check_backend(self, op);
+  check_index_dtype(index, op);
+  if (!src_is_value) check_same_dtype(self, src_in, op, "src");
+  int64_t nd = std::max<int64_t>(self.dim(), 1);
+  dim = wrap_dim(dim, nd, op);
+  CTORCH_CHECK(std::max<int64_t>(index.dim(), 1) == nd, "[", op, "] Index tensor must have the same "
+               "number of dimensions as self tensor");
+  Tensor s1 = as_1d(self), i1 = as_1d(index);
+  Tensor src = src_is_value ? expand(src_in, i1.sizes()) : as_1d(src_in);
+  if (!src_is_value)
+    CTORCH_CHECK(std::max<int64_t>(src_in.dim(), 1) == nd, "[", op, "] Index tensor must have the "
+                 "same number of dimensions as src tensor");
+  for (int64_t d = 0; d < nd; ++d) {
+    CTORCH_CHECK((d == dim || i1.sizes()[d] <= s1.sizes()[d]) && i1.sizes()[d] <= src.sizes()[d],
+                 "[", op, "] Expected index ", index.sizes(), " to be no larger than self ",
+                 self.sizes(), " apart from dimension ", dim, " and to be no larger than src ",
+                 src.sizes());
+  }
+  std::vector<int64_t> vals = load_index(i1, s1.sizes()[dim], false, Oob::Runtime, dim, op);
+  if (i1.numel() == 0) return;
+  // Reductions need a dense destination (per-element counts); plain writes can go straight in.
+  Tensor work = (r == Reduce::None || s1.is_contiguous()) ? s1 : clone(s1);
+  DimVector base(work.strides());
+  int64_t mult = base[dim];
+  base[dim] = 0;
+  std::vector<IndexTerm> terms;
+  terms.push_back({std::move(vals), contiguous_strides(i1.sizes()), mult});
+  Offsets doff = combine_offsets(i1.sizes(), base, terms);
+  Tensor sv = unaliased(src, self);
+  Offsets soff = strided_offsets(i1.sizes(), sv.strides());
+  if (r == Reduce::None) {
+    move_elems(self.element_size(), work.data_ptr(), doff.data(), sv.data_ptr(), soff.data(),
+               static_cast<int64_t>(doff.size()), false);
+  } else {
+    reduce_elems(self.dtype(), r, include_self, work.data_ptr(), doff.data(), sv.data_ptr(),
+                 soff.data(), static_cast<int64_t>(doff.size()), work.numel());
+  }
+  if (!work.is_same(s1)) copy_(s1, work);
+  self.bump_version();
+}
+
+// index_add/index_copy/index_fill: self.select(dim, index[i]) op= source.select(dim, i).
+void index_dim_impl(Tensor& self, int64_t dim, const Tensor& index, const Tensor& source,
+                    bool source_is_value, Reduce r, Oob style, bool wrap, const char* op) {
+  check_backend(self, op);
+  CTORCH_CHECK_INDEX(index.dim() <= 1, "[", op, "] Index is supposed to be a vector");
+  check_index_dtype(index, op);
+  int64_t nd = std::max<int64_t>(self.dim(), 1);
+  dim = wrap_dim(dim, nd, op);
+  Tensor s1 = as_1d(self);
+  int64_t n = index.numel();
+  DimVector shape(s1.sizes());
+  shape[dim] = n;
+  Tensor src;
+  if (source_is_value) {
+    src = expand(source, shape);
+  } else {
+    check_same_dtype(self, source, op, "source");
+    Tensor so = as_1d(source);
+    CTORCH_CHECK(so.dim() == nd, "[", op, "] source must have the same number of dimensions as self, "
+                 "got ", source.dim(), " and ", self.dim());
+    for (int64_t d = 0; d < nd; ++d)
+      CTORCH_CHECK(so.sizes()[d] == shape[d], "[", op, "] source of shape ", source.sizes(),
+                   " does not match self of shape ", self.sizes(), " with ", n,
+                   " indices along dimension ", dim);
+    src = so;
+  }
+  std::vector<int64_t> vals = load_index(index, s1.sizes()[dim], wrap, style, dim, op);
+  if (shape_numel(shape) == 0) return;
+  Tensor work = (r == Reduce::None || s1.is_contiguous()) ? s1 : clone(s1);
+  DimVector base(work.strides()), istr(nd, 0);
+  int64_t mult = base[dim];
+  base[dim] = 0;
+  istr[dim] = 1;
+  std::vector<IndexTerm> terms;
+  terms.push_back({std::move(vals), istr, mult});
+  Offsets doff = combine_offsets(shape, base, terms);
+  Tensor sv = unaliased(src, self);
+  Offsets soff = strided_offsets(shape, sv.strides());
+  if (r == Reduce::None) {
+    move_elems(self.element_size(), work.data_ptr(), doff.data(), sv.data_ptr(), soff.data(),
+               static_cast<int64_t>(doff.size()), false);
+  } else {
+    reduce_elems(self.dtype(), r, true, work.data_ptr(), doff.data(), sv.data_ptr(), soff.data(),
+                 static_cast<int64_t>(doff.size()), work.numel());
+  }
+  if (!work.is_same(s1)) copy_(s1, work);
+  self.bump_version();
+}
+
+void check_mask(const Tensor& mask, const char* op) {
+  CTORCH_CHECK(mask.dtype() == DType::Bool, "[", op, "] ", op, " only supports boolean masks, but got "
+               "mask with dtype ", dtype_name(mask.dtype()));
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------- subscripts
+
+Tensor advanced_index(const Tensor& self, const std::vector<std::optional<Tensor>>& indices) {
+  check_backend(self, "index");
+  AdvancedPlan p = plan_advanced(self, indices, "index");
+  return gather_offsets(p.self, p.shape, p.offsets);
+}
+
+Tensor& advanced_index_put_(Tensor& self, const std::vector<std::optional<Tensor>>& indices,
+                            const Tensor& values, bool accumulate) {
+  check_backend(self, "index_put_");
+  CTORCH_CHECK(values.dtype() == self.dtype(), "[index_put_] Index put requires the source and "
+               "destination dtypes match, got ", dtype_name(self.dtype()), " for the destination "
+               "and ", dtype_name(values.dtype()), " for the source.");
+  AdvancedPlan p = plan_advanced(self, indices, "index_put_");
+  Tensor v = values;
+  while (v.dim() > static_cast<int64_t>(p.shape.size()) && v.sizes()[0] == 1) v = squeeze(v, {0});
+  bool ok = v.dim() <= static_cast<int64_t>(p.shape.size());
+  for (int64_t j = 0; ok && j < v.dim(); ++j) {
+    int64_t a = v.sizes()[v.dim() - 1 - j], b = p.shape[p.shape.size() - 1 - j];
+    ok = a == b || a == 1;
+  }
+  CTORCH_CHECK(ok, "[index_put_] shape mismatch: value tensor of shape ", values.sizes(),
+               " cannot be broadcast to indexing result of shape ", IntArrayRef(p.shape));
+  v = unaliased(expand(v, p.shape), self);
+  Offsets soff = strided_offsets(p.shape, v.strides());
+  int64_t n = static_cast<int64_t>(p.offsets.size());
+  if (accumulate)
+    reduce_elems(self.dtype(), Reduce::Sum, true, p.self.data_ptr(), p.offsets.data(), v.data_ptr(),
+                 soff.data(), n, 0);
+  else
+    move_elems(self.element_size(), p.self.data_ptr(), p.offsets.data(), v.data_ptr(), soff.data(),
+               n, false);
+  self.bump_version();
+  return self;
+}
+
+Tensor advanced_index_put(const Tensor& self, const std::vector<std::optional<Tensor>>& indices,
+                          const Tensor& values, bool accumulate) {
+  Tensor r = clone(self);
+  return advanced_index_put_(r, indices, values, accumulate);
+}
+
+Tensor index(const Tensor& self, const std::vector<TensorIndex>& indices) {
+  BasicResult r = apply_basic(self, indices, "index");
+  if (r.has_adv) return advanced_index(r.view, r.adv);
+  return r.view.is_same(self) ? alias(self) : r.view;
+}
+
+Tensor& index_put_(Tensor& self, const std::vector<TensorIndex>& indices, const Tensor& value) {
+  BasicResult r = apply_basic(self, indices, "index_put_");
+  if (r.has_adv) {
+    advanced_index_put_(r.view, r.adv, value, false);
+  } else {
+    // Leading size-1 dims of the value are dropped, so x[0] = y[None] works as in PyTorch.
+    Tensor v = value;
+    while (v.dim() > r.view.dim() && v.sizes()[0] == 1) v = squeeze(v, {0});
+    copy_(r.view, v);
+  }
+  self.bump_version();
+  return self;
+}
+
+Tensor& index_put_(Tensor& self, const std::vector<TensorIndex>& indices, const Scalar& value) {
+  BasicResult r = apply_basic(self, indices, "index_put_");
+  if (r.has_adv) advanced_index_put_(r.view, r.adv, scalar_tensor(value, self.dtype(), self.device()), false);
+  else fill_(r.view, value);
+  self.bump_version();
+  return self;
+}
+
+// ---------------------------------------------------------------- gather family
+
+Tensor index_select(const Tensor& self, int64_t dim, const Tensor& index) {
+  check_backend(self, "index_select");
+  CTORCH_CHECK_INDEX(index.dim() <= 1, "[index_select] Index is supposed to be a vector, got ",
+                     index.dim(), " dims");
+  CTORCH_CHECK(is_index_dtype(index.dtype()), "[index_select] Expected dtype int32 or int64 for index, got ",
+               dtype_name(index.dtype()));
+  int64_t nd = std::max<int64_t>(self.dim(), 1);
+  dim = wrap_dim(dim, nd, "index_select");
+  Tensor s1 = as_1d(self);
+  std::vector<int64_t> vals = load_index(index, s1.sizes()[dim], false, Oob::IndexSelect, dim, "index_select");
+  DimVector shape(s1.sizes()), base(s1.strides()), istr(nd, 0);
+  shape[dim] = index.numel();
+  base[dim] = 0;
+  istr[dim] = 1;
+  std::vector<IndexTerm> terms;
+  terms.push_back({std::move(vals), istr, s1.strides()[dim]});
+  Tensor out = gather_offsets(s1, shape, combine_offsets(shape, base, terms));
+  if (self.dim() == 0 && index.dim() == 0) return reshape(out, {});
+  return out;
+}
+
+Tensor gather(const Tensor& self, int64_t dim, const Tensor& index) {
+  check_backend(self, "gather");
+  check_index_dtype(index, "gather");
+  int64_t nd = std::max<int64_t>(self.dim(), 1);
+  dim = wrap_dim(dim, nd, "gather");
+  CTORCH_CHECK(std::max<int64_t>(index.dim(), 1) == nd, "[gather] Index tensor must have the same "
+               "number of dimensions as input tensor");
+  Tensor s1 = as_1d(self), i1 = as_1d(index);
+  for (int64_t d = 0; d < nd; ++d)
+    CTORCH_CHECK(d == dim || i1.sizes()[d] <= s1.sizes()[d], "[gather] Size does not match at "
+                 "dimension ", d, " expected index ", index.sizes(), " to be no larger than self ",
+                 self.sizes(), " apart from dimension ", dim);
+  std::vector<int64_t> vals = load_index(i1, s1.sizes()[dim], false, Oob::Runtime, dim, "gather");
+  DimVector base(s1.strides());
+  base[dim] = 0;
+  std::vector<IndexTerm> terms;
+  terms.push_back({std::move(vals), contiguous_strides(i1.sizes()), s1.strides()[dim]});
+  Tensor out = gather_offsets(s1, i1.sizes(), combine_offsets(i1.sizes(), base, terms));
+  return index.dim() == 0 ? reshape(out, {}) : out;
+}
+
+Tensor take(const Tensor& self, const Tensor& index) {
+  check_backend(self, "take");
+  CTORCH_CHECK(is_index_dtype(index.dtype()), "[take] Expected a long tensor for index, but got ",
+               dtype_name(index.dtype()));
+  std::vector<int64_t> vals = load_index(index, self.numel(), true, Oob::Take, 0, "take");
+  Offsets offs(vals.begin(), vals.end());
+  if (!self.is_contiguous()) {
+    Offsets so = strided_offsets(self.sizes(), self.strides());
+    for (auto& o : offs) o = so[o];
+  }
+  return gather_offsets(self, index.sizes(), offs);
+}
+
+Tensor& scatter_(Tensor& self, int64_t dim, const Tensor& index, const Tensor& src, const std::string& reduce) {
+  Reduce r = Reduce::None;
+  if (reduce == "add") r = Reduce::Sum;
+  else if (reduce == "multiply") r = Reduce::Prod;
+  else CTORCH_CHECK(reduce.empty(), "[scatter] reduce argument must be either add or multiply, got ", reduce);
+  scatter_impl(self, dim, index, src, false, r, true, "scatter");
+  return self;
+}
+
+Tensor& scatter_(Tensor& self, int64_t dim, const Tensor& index, const Scalar& value, const std::string& reduce) {
+  Reduce r = Reduce::None;
+  if (reduce == "add") r = Reduce::Sum;
+  else if (reduce == "multiply") r = Reduce::Prod;
+  else CTORCH_CHECK(reduce.empty(), "[scatter] reduce argument must be either add or multiply, got ", reduce);
+  scatter_impl(self, dim, index, scalar_tensor(value, self.dtype(), self.device()), true, r, true, "scatter");
+  return self;
+}
+
+Tensor scatter(const Tensor& self, int64_t dim, const Tensor& index, const Tensor& src, const std::string& reduce) {
+  Tensor r = clone(self);
+  return scatter_(r, dim, index, src, reduce);
+}
+
+Tensor scatter(const Tensor& self, int64_t dim, const Tensor& index, const Scalar& value, const std::string& reduce) {
+  Tensor r = clone(self);
+  return scatter_(r, dim, index, value, reduce);
+}
+
+Tensor& scatter_add_(Tensor& self, int64_t dim, const Tensor& index, const Tensor& src) {
+  scatter_impl(self, dim, index, src, false, Reduce::Sum, true, "scatter_add");
+  return self;
+}
+
+Tensor scatter_add(const Tensor& self, int64_t dim, const Tensor& index, const Tensor& src) {
+  Tensor r = clone(self);
+  return scatter_add_(r, dim, index, src);
+}
+
+Tensor& scatter_reduce_(Tensor& self, int64_t dim, const Tensor& index, const Tensor& src,
+                        const std::string& reduce, bool include_self) {
+  scatter_impl(self, dim, index, src, false, parse_reduce(reduce, "scatter_reduce"), include_self,
+               "scatter_reduce");
+  return self;
+}
+
+Tensor scatter_reduce(const Tensor& self, int64_t dim, const Tensor& index, const Tensor& src,
+                      const std::string& reduce, bool include_self) {
+  Tensor r = clone(self);
+  return scatter_reduce_(r, dim, index, src, reduce, include_self);
+}
+
+Tensor& index_add_(Tensor& self, int64_t dim, const Tensor& index, const Tensor& source, const Scalar& alpha) {
+  Tensor src = source;
+  if (alpha.is_floating() ? alpha.to_double() != 1.0 : alpha.to_int() != 1) {
+    check_same_dtype(self, source, "index_add_", "source");
+    src = to(mul(source, alpha), self.dtype(), self.device());
+  }
+  index_dim_impl(self, dim, index, src, false, Reduce::Sum, Oob::IndexAdd, false, "index_add_");
+  return self;
+}
+
+Tensor index_add(const Tensor& self, int64_t dim, const Tensor& index, const Tensor& source, const Scalar& alpha) {
+  Tensor r = clone(self);
+  return index_add_(r, dim, index, source, alpha);
+}
+
+Tensor& index_copy_(Tensor& self, int64_t dim, const Tensor& index, const Tensor& source) {
+  index_dim_impl(self, dim, index, source, false, Reduce::None, Oob::Index, false, "index_copy_");
+  return self;
+}
+
+Tensor index_copy(const Tensor& self, int64_t dim, const Tensor& index, const Tensor& source) {
+  Tensor r = clone(self);
+  return index_copy_(r, dim, index, source);
+}
+
+Tensor& index_fill_(Tensor& self, int64_t dim, const Tensor& index, const Scalar& value) {
+  index_dim_impl(self, dim, index, scalar_tensor(value, self.dtype(), self.device()), true,
+                 Reduce::None, Oob::Index, true, "index_fill_");
+  return self;
+}
+
+Tensor index_fill(const Tensor& self, int64_t dim, const Tensor& index, const Scalar& value) {
+  Tensor r = clone(self);
+  return index_fill_(r, dim, index, value);
+}
+
+// ---------------------------------------------------------------- masks
+
+Tensor masked_fill(const Tensor& self, const Tensor& mask, const Tensor& value) {
+  check_mask(mask, "masked_fill");
+  CTORCH_CHECK(value.dim() == 0, "[masked_fill] masked_fill_ only supports a 0-dimensional value "
+               "tensor, but got tensor with ", value.dim(), " dimension(s).");
+  return where(mask, to(value, self.dtype(), self.device()), self);
+}
+
+Tensor masked_fill(const Tensor& self, const Tensor& mask, const Scalar& value) {
+  check_mask(mask, "masked_fill");
+  return where(mask, scalar_tensor(value, self.dtype(), self.device()), self);
+}
+
+Tensor& masked_fill_(Tensor& self, const Tensor& mask, const Tensor& value) {
+  check_mask(mask, "masked_fill_");
+  CTORCH_CHECK(broadcast_shapes(self.sizes(), mask.sizes(), "masked_fill_") == self.sizes(),
+               "[masked_fill_] output with shape ", self.sizes(), " doesn't match the broadcast "
+               "shape ", broadcast_shapes(self.sizes(), mask.sizes(), "masked_fill_"));
+  Tensor r = masked_fill(self, mask, value);
+  return copy_(self, r);
+}
+
+Tensor& masked_fill_(Tensor& self, const Tensor& mask, const Scalar& value) {
+  return masked_fill_(self, mask, scalar_tensor(value, self.dtype(), self.device()));
+}
+
+namespace {
+// Row-major positions (in `shape`) where the mask, broadcast to `shape`, is true.
+std::vector<int64_t> mask_positions(const Tensor& mask, IntArrayRef shape) {
+  Tensor m = contiguous(expand(mask, shape));
+  const bool* p = m.data<bool>();
+  std::vector<int64_t> pos;
+  for (int64_t k = 0; k < m.numel(); ++k)
+    if (p[k]) pos.push_back(k);
+  return pos;
+}
+}  // namespace
+
+Tensor masked_select(const Tensor& self, const Tensor& mask) {
+  check_backend(self, "masked_select");
+  CTORCH_CHECK(mask.dtype() == DType::Bool, "[masked_select] masked_select: expected BoolTensor for "
+               "mask, got ", dtype_name(mask.dtype()));
+  DimVector shape = broadcast_shapes(self.sizes(), mask.sizes(), "masked_select");
+  std::vector<int64_t> pos = mask_positions(mask, shape);
+  Tensor e = expand(self, shape);
+  Offsets so = strided_offsets(shape, e.strides());
+  Offsets offs(pos.size());
+  for (size_t k = 0; k < pos.size(); ++k) offs[k] = so[pos[k]];
+  return gather_offsets(e, {static_cast<int64_t>(offs.size())}, offs);
+}
+
+Tensor& masked_scatter_(Tensor& self, const Tensor& mask, const Tensor& source) {
+  check_backend(self, "masked_scatter_");
+  CTORCH_CHECK(mask.dtype() == DType::Bool, "[masked_scatter_] masked_scatter_ only supports boolean "
+               "masks, but got mask with dtype ", dtype_name(mask.dtype()));
+  check_same_dtype(self, source, "masked_scatter_", "source");
+  CTORCH_CHECK(broadcast_shapes(self.sizes(), mask.sizes(), "masked_scatter_") == self.sizes(),
+               "[masked_scatter_] mask of shape ", mask.sizes(), " can't be broadcast to self of "
+               "shape ", self.sizes());
+  std::vector<int64_t> pos = mask_positions(mask, self.sizes());
+  CTORCH_CHECK(static_cast<int64_t>(pos.size()) <= source.numel(), "[masked_scatter_] Number of "
+               "elements of source < number of ones in mask (", source.numel(), " < ", pos.size(), ")");
+  Offsets so = strided_offsets(self.sizes(), self.strides());
+  Offsets doff(pos.size());
+  for (size_t k = 0; k < pos.size(); ++k) doff[k] = so[pos[k]];
+  Tensor src = unaliased(source, self);
+  Offsets all = strided_offsets(src.sizes(), src.strides());
+  move_elems(self.element_size(), self.data_ptr(), doff.data(), src.data_ptr(), all.data(),
+             static_cast<int64_t>(doff.size()), false);
+  self.bump_version();
+  return self;
+}
+
+Tensor masked_scatter(const Tensor& self, const Tensor& mask, const Tensor& source) {
+  DimVector shape = broadcast_shapes(self.sizes(), mask.sizes(), "masked_scatter");
+  Tensor r = clone(expand(self, shape));
+  return masked_scatter_(r, mask, source);
+}
+
+Tensor nonzero(const Tensor& self) {
+  check_backend(self, "nonzero");
+  Tensor b = contiguous(to(self, DType::Bool, self.device()));
+  const bool* p = b.data<bool>();
+  int64_t nd = self.dim(), count = 0;
+  for (int64_t k = 0; k < b.numel(); ++k) count += p[k];
+  Tensor out = empty({count, nd}, DType::Int64, self.device());
+  int64_t* o = out.data<int64_t>();
+  IntArrayRef sizes = self.sizes();
+  for (int64_t k = 0, row = 0; k < b.numel(); ++k) {
+    if (!p[k]) continue;
+    int64_t rem = k;
+    for (int64_t d = nd - 1; d >= 0; --d) { o[row * nd + d] = rem % sizes[d]; rem /= sizes[d]; }
+    ++row;
+  }
+  return out;
+}
+
+std::vector<Tensor> nonzero_tuple(const Tensor& self) {
+  Tensor nz = nonzero(as_1d(self));
+  std::vector<Tensor> out;
+  for (int64_t d = 0; d < nz.sizes()[1]; ++d) out.push_back(contiguous(select(nz, 1, d)));
+  return out;
+}
+
+Tensor one_hot(const Tensor& self, int64_t num_classes) {
+  check_backend(self, "one_hot");
+  CTORCH_CHECK(self.dtype() == DType::Int64, "[one_hot] one_hot is only applicable to index tensor "
+               "of type LongTensor.");
+  Tensor c = contiguous(self);
+  const int64_t* p = c.data<int64_t>();
+  int64_t n = c.numel();
+  if (num_classes == -1) {
+    CTORCH_CHECK(n > 0, "[one_hot] Can not infer total number of classes from empty tensor.");
+    num_classes = *std::max_element(p, p + n) + 1;
+  }
+  CTORCH_CHECK(num_classes >= 0, "[one_hot] num_classes should be positive, got ", num_classes);
+  for (int64_t k = 0; k < n; ++k) {
+    CTORCH_CHECK(p[k] >= 0, "[one_hot] Class values must be non-negative.");
+    CTORCH_CHECK(p[k] < num_classes, "[one_hot] Class values must be smaller than num_classes.");
+  }
+  DimVector shape(self.sizes());
+  shape.push_back(num_classes);
+  Tensor out = zeros(shape, DType::Int64, self.device());
+  int64_t* o = out.data<int64_t>();
+  for (int64_t k = 0; k < n; ++k) o[k * num_classes + p[k]] = 1;
+  return out;
+}
+
+}  // namespace ctorch
