@@ -1,11 +1,13 @@
-// Subscripts, the gather/scatter family, index_* and mask ops on CPU. Index math is done once into
-// element offsets; data then moves by element size (1/2/4/8 bytes, no per-dtype code) or, for the
-// reducing ops only, through a per-dtype kernel.
+// Subscripts, the gather/scatter family, index_* and mask ops on CPU. Every indexed op is one
+// TensorIter pass over (destination, source, int64 index) views where the indexed dim has stride 0
+// and the index adds `value * stride`. Data moves by element size (1/2/4/8 bytes, no per-dtype
+// code); only the reducing ops (scatter_add/reduce, index_add, accumulate) dispatch on dtype.
 #include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <limits>
 #include <type_traits>
+#include "core/tensor_iter.h"
 #include "cpu/dispatch.h"
 #include "cpu/parallel.h"
 #include "ctorch/ops.h"
@@ -50,25 +52,73 @@ void move_range(char* dst, const int64_t* doff, const char* src, const int64_t* 
   }
 }
 
-// Only moves bytes, so one instantiation per element size serves every dtype. Writes with
-// repeated destinations must stay serial so the last write wins, as in NumPy.
-void move_elems(size_t elsize, void* dst, const int64_t* doff, const void* src, const int64_t* soff,
-                int64_t n, bool parallel) {
-  char* d = static_cast<char*>(dst);
-  const char* s = static_cast<const char*>(src);
-  auto run = [&](auto tag) {
-    using U = typename decltype(tag)::type;
-    auto fn = [&](int64_t b, int64_t e) { move_range<U>(d, doff, s, soff, b, e); };
-    if (parallel) parallel_for(0, n, kGrainSize / 4, fn);
-    else fn(0, n);
-  };
+template <class F>
+void by_element_size(size_t elsize, const F& f) {
   switch (elsize) {
-    case 1: return run(TypeTag<uint8_t>{});
-    case 2: return run(TypeTag<uint16_t>{});
-    case 4: return run(TypeTag<uint32_t>{});
-    case 8: return run(TypeTag<uint64_t>{});
+    case 1: return f(TypeTag<uint8_t>{});
+    case 2: return f(TypeTag<uint16_t>{});
+    case 4: return f(TypeTag<uint32_t>{});
+    case 8: return f(TypeTag<uint64_t>{});
     default: CTORCH_FAIL("[index] unsupported element size ", elsize);
   }
+}
+
+// Moves n elements by offset lists (the mask ops, whose positions are data dependent).
+void move_elems(size_t elsize, void* dst, const int64_t* doff, const void* src, const int64_t* soff,
+                int64_t n) {
+  char* d = static_cast<char*>(dst);
+  const char* s = static_cast<const char*>(src);
+  by_element_size(elsize, [&](auto tag) {
+    using U = typename decltype(tag)::type;
+    parallel_for(0, n, kGrainSize / 4, [&](int64_t b, int64_t e) { move_range<U>(d, doff, s, soff, b, e); });
+  });
+}
+
+// ---- the indexed kernels: operands (a, b, index: int64). A negative index has already been
+// checked to lie in [-size, 0) and counts from the end.
+
+template <class U, bool kScatter>
+void indexed_move_loop(char** data, const int64_t* st, int64_t n, int64_t step, int64_t size) {
+  char* a = data[0];
+  const char* b = data[1];
+  const char* ip = data[2];
+  if (st[2] == 0) {  // one index for the whole run (rows of an embedding lookup): a block copy
+    int64_t v;
+    memcpy(&v, ip, sizeof(v));
+    if (v < 0) v += size;
+    constexpr int64_t es = sizeof(U);
+    char* pa = kScatter ? a + v * step : a;
+    const char* pb = kScatter ? b : b + v * step;
+    if (st[0] == es && st[1] == es) {
+      memmove(pa, pb, n * es);
+    } else {
+      for (int64_t k = 0; k < n; ++k) memcpy(pa + k * st[0], pb + k * st[1], es);
+    }
+    return;
+  }
+  for (int64_t k = 0; k < n; ++k) {
+    int64_t v;
+    memcpy(&v, ip + k * st[2], sizeof(v));
+    if (v < 0) v += size;
+    if constexpr (kScatter) memcpy(a + k * st[0] + v * step, b + k * st[1], sizeof(U));
+    else memcpy(a + k * st[0], b + k * st[1] + v * step, sizeof(U));
+  }
+}
+
+// Gather: a[k] = b[k + index[k] * step], in parallel. Scatter: a[k + index[k] * step] = b[k],
+// serially so that with repeated targets the last write wins (as in NumPy).
+void indexed_move(const TensorIter& it, size_t elsize, int64_t step_bytes, int64_t size, bool scatter) {
+  if (it.numel() == 0) return;
+  by_element_size(elsize, [&](auto tag) {
+    using U = typename decltype(tag)::type;
+    if (scatter) {
+      it.serial_for_each([&](char** d, const int64_t* s, int64_t n) {
+        indexed_move_loop<U, true>(d, s, n, step_bytes, size); }, 0, it.numel());
+    } else {
+      it.for_each([&](char** d, const int64_t* s, int64_t n) {
+        indexed_move_loop<U, false>(d, s, n, step_bytes, size); }, kGrainSize / 4);
+    }
+  });
 }
 
 enum class Reduce { None, Sum, Prod, Mean, Max, Min };
@@ -94,123 +144,122 @@ O reduce_identity(Reduce r) {
   return O(0);
 }
 
-// dst[doff[k]] op= src[soff[k]], serially (destinations repeat). With !include_self every
-// destination hit starts from the reduction's identity; Mean divides by the number of terms.
-// dst must be dense (doff < dst_numel) when Mean is asked for.
+// a[k + index[k] * step] op= b[k], serially (targets repeat). With !include_self every target
+// hit starts from the reduction's identity. Mean counts hits per element of `dense` (the
+// destination, contiguous) and divides at the end.
 template <class T>
-void reduce_kernel(Reduce r, bool include_self, T* dst, const int64_t* doff, const T* src,
-                   const int64_t* soff, int64_t n, int64_t dst_numel) {
+void indexed_reduce_kernel(const TensorIter& it, Reduce r, bool include_self, int64_t step,
+                           int64_t size, const Tensor& dense) {
   using O = opmath_t<T>;
-  if (!include_self)
-    for (int64_t k = 0; k < n; ++k) dst[doff[k]] = static_cast<T>(reduce_identity<O>(r));
-  for (int64_t k = 0; k < n; ++k) {
-    O a = static_cast<O>(dst[doff[k]]), b = static_cast<O>(src[soff[k]]);
-    switch (r) {
-      case Reduce::Sum: case Reduce::Mean: a = static_cast<O>(a + b); break;
-      case Reduce::Prod: a = static_cast<O>(a * b); break;
-      case Reduce::Max: if (b != b || b > a) a = b; break;  // NaN propagates
-      case Reduce::Min: if (b != b || b < a) a = b; break;
-      case Reduce::None: a = b; break;
-    }
-    dst[doff[k]] = static_cast<T>(a);
+  auto target = [&](char** d, const int64_t* st, int64_t k) {
+    int64_t v;
+    memcpy(&v, d[2] + k * st[2], sizeof(v));
+    if (v < 0) v += size;
+    return reinterpret_cast<T*>(d[0] + k * st[0] + v * step);
+  };
+  if (!include_self) {
+    const T init = static_cast<T>(reduce_identity<O>(r));
+    it.serial_for_each([&](char** d, const int64_t* st, int64_t n) {
+      for (int64_t k = 0; k < n; ++k) *target(d, st, k) = init;
+    }, 0, it.numel());
   }
+  std::vector<int64_t> count;
+  T* base = nullptr;
+  if (r == Reduce::Mean) {
+    count.assign(static_cast<size_t>(dense.numel()), 0);
+    base = dense.data<T>();
+  }
+  it.serial_for_each([&](char** d, const int64_t* st, int64_t n) {
+    for (int64_t k = 0; k < n; ++k) {
+      T* p = target(d, st, k);
+      O a = static_cast<O>(*p), b = static_cast<O>(*reinterpret_cast<const T*>(d[1] + k * st[1]));
+      switch (r) {
+        case Reduce::Sum: case Reduce::Mean: a = static_cast<O>(a + b); break;
+        case Reduce::Prod: a = static_cast<O>(a * b); break;
+        case Reduce::Max: if (b != b || b > a) a = b; break;  // NaN propagates
+        case Reduce::Min: if (b != b || b < a) a = b; break;
+        case Reduce::None: a = b; break;
+      }
+      *p = static_cast<T>(a);
+      if (base) ++count[p - base];
+    }
+  }, 0, it.numel());
   if (r != Reduce::Mean) return;
-  std::vector<int64_t> count(static_cast<size_t>(dst_numel), 0);
-  for (int64_t k = 0; k < n; ++k) ++count[doff[k]];
-  for (int64_t p = 0; p < dst_numel; ++p) {
+  for (int64_t p = 0; p < dense.numel(); ++p) {
     if (!count[p]) continue;
     int64_t c = count[p] + (include_self ? 1 : 0);
-    O a = static_cast<O>(dst[p]);
+    O a = static_cast<O>(base[p]);
     if constexpr (std::is_floating_point_v<O>) {
-      dst[p] = static_cast<T>(a / static_cast<O>(c));
-    } else if constexpr (std::is_same_v<O, bool>) {
-      dst[p] = a;
-    } else {  // integer mean rounds toward -inf, as PyTorch's floor division does
+      base[p] = static_cast<T>(a / static_cast<O>(c));
+    } else if constexpr (!std::is_same_v<O, bool>) {  // integer mean rounds toward -inf (floor)
       int64_t v = static_cast<int64_t>(a), q = v / c;
       if (v % c != 0 && v < 0) --q;
-      dst[p] = static_cast<T>(q);
+      base[p] = static_cast<T>(q);
     }
   }
 }
 
-void reduce_elems(DType dt, Reduce r, bool include_self, void* dst, const int64_t* doff,
-                  const void* src, const int64_t* soff, int64_t n, int64_t dst_numel) {
-  dispatch_all(dt, [&](auto tag) {
+void indexed_reduce(const TensorIter& it, DType dtype, Reduce r, bool include_self, int64_t step_bytes,
+                    int64_t size, const Tensor& dense) {
+  if (it.numel() == 0) return;
+  dispatch_all(dtype, [&](auto tag) {
     using T = typename decltype(tag)::type;
-    reduce_kernel<T>(r, include_self, static_cast<T*>(dst), doff, static_cast<const T*>(src), soff,
-                     n, dst_numel);
+    indexed_reduce_kernel<T>(it, r, include_self, step_bytes, size, dense);
   });
 }
 
 bool is_index_dtype(DType t) { return t == DType::Int64 || t == DType::Int32; }
+Tensor as_int64(const Tensor& index) {
+  return index.dtype() == DType::Int64 ? index : to(index, DType::Int64, index.device());
+}
 
 // How an out-of-range index is reported (each op keeps PyTorch's exception class and wording).
 enum class Oob { Runtime, Index, IndexSelect, Take, IndexAdd };
 
-// The values of an int32/int64 index tensor in row-major order, checked against a dim of `size`;
-// negative values count from the end when `wrap`.
-std::vector<int64_t> load_index(const Tensor& index, int64_t size, bool wrap, Oob style,
-                                int64_t dim, const char* op) {
-  Tensor c = contiguous(index);
-  int64_t n = c.numel();
-  std::vector<int64_t> v(static_cast<size_t>(n));
-  if (c.dtype() == DType::Int64) {
-    if (n) memcpy(v.data(), c.data_ptr(), n * sizeof(int64_t));
-  } else {
-    const int32_t* p = c.data<int32_t>();
-    for (int64_t k = 0; k < n; ++k) v[k] = p[k];
+[[noreturn]] void report_oob(int64_t x, int64_t size, Oob style, int64_t dim, const char* op) {
+  switch (style) {
+    case Oob::Runtime:
+      CTORCH_FAIL("[", op, "] index ", x, " is out of bounds for dimension ", dim, " with size ", size);
+    case Oob::Index:
+      break;
+    case Oob::IndexSelect:
+      throw_error(ErrorKind::Index, str_cat("[", op, "] index out of range in self: index ", x,
+                                            " for dimension ", dim, " with size ", size));
+    case Oob::Take:
+      throw_error(ErrorKind::Index, str_cat("[", op, "] out of range: tried to access index ", x,
+                                            " on a tensor of ", size, " elements."));
+    case Oob::IndexAdd:
+      if (x < 0)
+        throw_error(ErrorKind::Index, str_cat("[", op, "] index out of range in self: index ", x,
+                                              " for dimension ", dim, " with size ", size));
+      CTORCH_FAIL("[", op, "] index ", x, " is out of bounds for dimension ", dim, " with size ", size);
   }
-  for (int64_t k = 0; k < n; ++k) {
-    int64_t x = v[k];
-    if (x >= 0 ? x < size : (wrap && x >= -size)) {
-      if (x < 0) v[k] = x + size;
-      continue;
-    }
-    switch (style) {
-      case Oob::Runtime:
-        CTORCH_FAIL("[", op, "] index ", x, " is out of bounds for dimension ", dim, " with size ", size);
-      case Oob::Index:
-        CTORCH_CHECK_INDEX(false, "[", op, "] index ", x, " is out of bounds for dimension ", dim,
-                           " with size ", size);
-      case Oob::IndexSelect:
-        CTORCH_CHECK_INDEX(false, "[", op, "] index out of range in self: index ", x,
-                           " for dimension ", dim, " with size ", size);
-      case Oob::Take:
-        CTORCH_CHECK_INDEX(false, "[", op, "] out of range: tried to access index ", x,
-                           " on a tensor of ", size, " elements.");
-      case Oob::IndexAdd:
-        CTORCH_CHECK_INDEX(x >= 0, "[", op, "] index out of range in self: index ", x,
-                           " for dimension ", dim, " with size ", size);
-        CTORCH_FAIL("[", op, "] index ", x, " is out of bounds for dimension ", dim, " with size ", size);
-    }
-  }
-  return v;
+  throw_error(ErrorKind::Index, str_cat("[", op, "] index ", x, " is out of bounds for dimension ",
+                                        dim, " with size ", size));
 }
 
-// An index whose values are laid out over the result shape with `strides` (0 where broadcast),
-// each value stepping `mult` elements in the indexed tensor.
-struct IndexTerm {
-  std::vector<int64_t> values;
-  DimVector strides;
-  int64_t mult;
-};
-
-// For every element c of `shape` (row-major): sum_d c_d * base_strides[d] + sum_terms value * mult.
-Offsets combine_offsets(IntArrayRef shape, IntArrayRef base_strides, const std::vector<IndexTerm>& terms) {
-  Offsets offs = strided_offsets(shape, base_strides);
-  for (const IndexTerm& t : terms) {
-    Offsets io = strided_offsets(shape, t.strides);
-    const int64_t* vals = t.values.data();
-    for (size_t k = 0; k < offs.size(); ++k) offs[k] += vals[io[k]] * t.mult;
-  }
-  return offs;
+// Checks every value of an int64 index against a dim of `size` (negative ones count from the end
+// when `wrap`), so the kernels never touch memory outside the tensor; names the first offender.
+void check_index(const Tensor& idx64, int64_t size, bool wrap, Oob style, int64_t dim, const char* op) {
+  if (idx64.numel() == 0) return;
+  const int64_t lo_ok = wrap ? -size : 0;
+  int64_t bad = 0;
+  bool found = false;
+  TensorIter it(idx64, {});
+  it.serial_for_each([&](char** d, const int64_t* st, int64_t n) {
+    if (found) return;
+    for (int64_t k = 0; k < n; ++k) {
+      int64_t v;
+      memcpy(&v, d[0] + k * st[0], sizeof(v));
+      if (v < lo_ok || v >= size) { bad = v; found = true; return; }
+    }
+  }, 0, it.numel());
+  if (found) report_oob(bad, size, style, dim, op);
 }
 
-Tensor gather_offsets(const Tensor& self, IntArrayRef shape, const Offsets& offs) {
-  Tensor out = empty(shape, self.dtype(), self.device());
-  move_elems(self.element_size(), out.data_ptr(), nullptr, self.data_ptr(), offs.data(),
-             static_cast<int64_t>(offs.size()), true);
-  return out;
+// A view of `t` with new sizes and strides over the same elements (internal geometry only).
+Tensor restride(const Tensor& t, IntArrayRef sizes, IntArrayRef strides) {
+  return make_view(t, sizes, strides, t.storage_offset());
 }
 
 // A strided operand never aliases the written tensor: copy it first when it shares storage.
@@ -222,10 +271,15 @@ Tensor as_1d(const Tensor& t) { return t.dim() == 0 ? reshape(t, {1}) : t; }
 
 // ---- advanced indexing
 
+// self (restrided to the result shape, 0 along the broadcast index dims), the int64 index laid out
+// over the result shape, and how far one index step moves in self.
 struct AdvancedPlan {
-  Tensor self;       // possibly with dims added for 0-d masks
-  DimVector shape;   // result shape
-  Offsets offsets;   // into self, one per result element
+  Tensor self;
+  DimVector shape;
+  Tensor src;
+  Tensor idx;
+  int64_t step = 0;   // elements
+  int64_t size = 0;   // for negative values
 };
 
 AdvancedPlan plan_advanced(const Tensor& self_in, const std::vector<std::optional<Tensor>>& indices,
@@ -237,12 +291,12 @@ AdvancedPlan plan_advanced(const Tensor& self_in, const std::vector<std::optiona
   for (const auto& e : indices) {
     if (!e || !e->defined()) { idx.push_back(std::nullopt); ++dim; continue; }
     const Tensor& t = *e;
+    CTORCH_CHECK(t.device() == self.device(), "[", op, "] indices should be on the same device as "
+                 "the indexed tensor (", self.device().str(), "), got ", t.device().str());
     if (t.dtype() == DType::Bool || t.dtype() == DType::UInt8) {
       if (t.dim() == 0) {  // x[True]: a new dim of size 1 (or 0 when false)
         self = unsqueeze(self, dim);
-        bool on = item(t).to_bool();
-        Tensor z = zeros({on ? 1 : 0}, DType::Int64, self.device());
-        idx.push_back(z);
+        idx.push_back(zeros({item(t).to_bool() ? 1 : 0}, DType::Int64, self.device()));
         ++dim;
         continue;
       }
@@ -266,73 +320,92 @@ AdvancedPlan plan_advanced(const Tensor& self_in, const std::vector<std::optiona
 
   DimVector bshape;
   std::vector<int64_t> adv_dims;
-  bool first = true;
   for (size_t d = 0; d < idx.size(); ++d) {
     if (!idx[d]) continue;
+    if (adv_dims.empty()) {
+      bshape = DimVector(idx[d]->sizes());
+    } else {
+      IntArrayRef s = idx[d]->sizes();
+      size_t n = std::max(bshape.size(), s.size());
+      DimVector r(n, 1);
+      bool ok = true;
+      for (size_t i = 0; i < n; ++i) {
+        int64_t a = i < n - bshape.size() ? 1 : bshape[i - (n - bshape.size())];
+        int64_t b = i < n - s.size() ? 1 : s[i - (n - s.size())];
+        if (a != b && a != 1 && b != 1) ok = false;
+        r[i] = a == 1 ? b : a;
+      }
+      if (!ok) {
+        std::string shapes;
+        for (const auto& e : idx)
+          if (e) shapes += (shapes.empty() ? "" : ", ") + str_cat(e->sizes());
+        CTORCH_CHECK_INDEX(false, "[", op, "] shape mismatch: indexing tensors could not be broadcast "
+                           "together with shapes ", shapes);
+      }
+      bshape = r;
+    }
     adv_dims.push_back(static_cast<int64_t>(d));
-    if (first) { bshape = DimVector(idx[d]->sizes()); first = false; continue; }
-    IntArrayRef s = idx[d]->sizes();
-    size_t n = std::max(bshape.size(), s.size());
-    DimVector r(n, 1);
-    bool ok = true;
-    for (size_t i = 0; i < n; ++i) {
-      int64_t a = i < n - bshape.size() ? 1 : bshape[i - (n - bshape.size())];
-      int64_t b = i < n - s.size() ? 1 : s[i - (n - s.size())];
-      if (a != b && a != 1 && b != 1) ok = false;
-      r[i] = a == 1 ? b : a;
-    }
-    if (!ok) {
-      std::string shapes;
-      for (const auto& e : idx)
-        if (e) shapes += (shapes.empty() ? "" : ", ") + str_cat(e->sizes());
-      CTORCH_CHECK_INDEX(false, "[", op, "] shape mismatch: indexing tensors could not be broadcast "
-                         "together with shapes ", shapes);
-    }
-    bshape = r;
   }
   AdvancedPlan plan;
   plan.self = self;
-  if (adv_dims.empty()) {  // nothing to index: the whole tensor
+  if (adv_dims.empty()) {  // nothing to index: the whole tensor, one step of 0
     plan.shape = DimVector(self.sizes());
-    plan.offsets = strided_offsets(self.sizes(), self.strides());
+    plan.src = self;
+    plan.idx = expand(zeros({}, DType::Int64, self.device()), self.sizes());
     return plan;
   }
   // NumPy's rule: adjacent index tensors put their broadcast dims where they stand; separated
   // ones (by a slice or None) put them first.
   bool adjacent = adv_dims.back() - adv_dims.front() + 1 == static_cast<int64_t>(adv_dims.size());
-  int64_t at = adjacent ? adv_dims.front() : 0;
   const int64_t nb = static_cast<int64_t>(bshape.size());
   DimVector shape, base;
-  std::vector<int64_t> bpos;  // result position of each broadcast dim start
+  int64_t bstart = 0;
   auto put_broadcast = [&] {
+    bstart = static_cast<int64_t>(shape.size());
     for (int64_t i = 0; i < nb; ++i) { shape.push_back(bshape[i]); base.push_back(0); }
   };
-  if (at == 0 && !adjacent) put_broadcast();
-  int64_t bstart = adjacent ? -1 : 0;
+  if (!adjacent) put_broadcast();
   for (int64_t d = 0; d < self.dim(); ++d) {
     bool indexed = d < static_cast<int64_t>(idx.size()) && idx[d].has_value();
     if (indexed) {
-      if (adjacent && d == adv_dims.front()) { bstart = static_cast<int64_t>(shape.size()); put_broadcast(); }
+      if (adjacent && d == adv_dims.front()) put_broadcast();
       continue;
     }
     shape.push_back(self.sizes()[d]);
     base.push_back(self.strides()[d]);
   }
-  std::vector<IndexTerm> terms;
-  for (int64_t d : adv_dims) {
-    const Tensor& t = *idx[d];
-    IndexTerm term;
-    term.values = load_index(t, self.sizes()[d], true, Oob::Index, d, op);
-    term.mult = self.strides()[d];
-    term.strides = DimVector(shape.size(), 0);
-    DimVector cs = contiguous_strides(t.sizes());
-    for (int64_t j = 0; j < t.dim(); ++j) {
-      int64_t bd = nb - t.dim() + j;
-      if (t.sizes()[j] != 1) term.strides[bstart + bd] = cs[j];
+  // One index: used as is. Several: folded into one linear element offset (already wrapped).
+  Tensor lin;
+  if (adv_dims.size() == 1) {
+    int64_t d = adv_dims[0];
+    lin = as_int64(*idx[d]);
+    check_index(lin, self.sizes()[d], true, Oob::Index, d, op);
+    plan.step = self.strides()[d];
+    plan.size = self.sizes()[d];
+  } else {
+    lin = zeros(bshape, DType::Int64, self.device());
+    for (int64_t d : adv_dims) {
+      Tensor t = as_int64(*idx[d]);
+      int64_t size = self.sizes()[d], stride = self.strides()[d];
+      check_index(t, size, true, Oob::Index, d, op);
+      Tensor te = expand(t, bshape);
+      TensorIter it(lin, {&te});
+      it.for_each([&](char** p, const int64_t* st, int64_t n) {
+        for (int64_t k = 0; k < n; ++k) {
+          int64_t v;
+          memcpy(&v, p[1] + k * st[1], sizeof(v));
+          *reinterpret_cast<int64_t*>(p[0] + k * st[0]) += (v < 0 ? v + size : v) * stride;
+        }
+      });
     }
-    terms.push_back(std::move(term));
+    plan.step = 1;
+    plan.size = 0;
   }
-  plan.offsets = combine_offsets(shape, base, terms);
+  Tensor le = expand(lin, bshape);
+  DimVector istr(shape.size(), 0);
+  for (int64_t j = 0; j < nb; ++j) istr[bstart + j] = le.strides()[j];
+  plan.idx = restride(le, shape, istr);
+  plan.src = restride(self, shape, base);
   plan.shape = shape;
   return plan;
 }
@@ -430,7 +503,18 @@ void check_index_dtype(const Tensor& index, const char* op) {
                dtype_name(index.dtype()));
 }
 
-// ---- scatter core: self[dst(c)] op= src[c] over the index's shape
+// Writes src into dst_view's targets (dst_view: the destination restrided to the iteration shape
+// with 0 along the indexed dim), plain or reduced. `dense` is the contiguous tensor dst_view
+// looks into, needed for Mean.
+void scatter_run(const Tensor& dst_view, const Tensor& src, const Tensor& idx, int64_t step, int64_t size,
+                 Reduce r, bool include_self, const Tensor& dense) {
+  TensorIter it(dst_view, {&src, &idx});
+  const int64_t es = static_cast<int64_t>(dst_view.element_size());
+  if (r == Reduce::None) indexed_move(it, es, step * es, size, true);
+  else indexed_reduce(it, dst_view.dtype(), r, include_self, step * es, size, dense);
+}
+
+// ---- scatter core: self[.., index[c], ..] op= src[c] over the index's shape
 
 void scatter_impl(Tensor& self, int64_t dim, const Tensor& index, const Tensor& src_in, bool src_is_value,
                   Reduce r, bool include_self, const char* op) {
@@ -441,7 +525,7 @@ void scatter_impl(Tensor& self, int64_t dim, const Tensor& index, const Tensor& 
   dim = wrap_dim(dim, nd, op);
   CTORCH_CHECK(std::max<int64_t>(index.dim(), 1) == nd, "[", op, "] Index tensor must have the same "
                "number of dimensions as self tensor");
-  Tensor s1 = as_1d(self), i1 = as_1d(index);
+  Tensor s1 = as_1d(self), i1 = as_1d(as_int64(index));
   Tensor src = src_is_value ? expand(src_in, i1.sizes()) : as_1d(src_in);
   if (!src_is_value)
     CTORCH_CHECK(std::max<int64_t>(src_in.dim(), 1) == nd, "[", op, "] Index tensor must have the "
@@ -452,25 +536,16 @@ void scatter_impl(Tensor& self, int64_t dim, const Tensor& index, const Tensor& 
                  self.sizes(), " apart from dimension ", dim, " and to be no larger than src ",
                  src.sizes());
   }
-  std::vector<int64_t> vals = load_index(i1, s1.sizes()[dim], false, Oob::Runtime, dim, op);
+  check_index(i1, s1.sizes()[dim], false, Oob::Runtime, dim, op);
   if (i1.numel() == 0) return;
-  // Reductions need a dense destination (per-element counts); plain writes can go straight in.
+  // Reductions count per element and so want a dense destination; plain writes go straight in.
   Tensor work = (r == Reduce::None || s1.is_contiguous()) ? s1 : clone(s1);
-  DimVector base(work.strides());
-  int64_t mult = base[dim];
-  base[dim] = 0;
-  std::vector<IndexTerm> terms;
-  terms.push_back({std::move(vals), contiguous_strides(i1.sizes()), mult});
-  Offsets doff = combine_offsets(i1.sizes(), base, terms);
-  Tensor sv = unaliased(src, self);
-  Offsets soff = strided_offsets(i1.sizes(), sv.strides());
-  if (r == Reduce::None) {
-    move_elems(self.element_size(), work.data_ptr(), doff.data(), sv.data_ptr(), soff.data(),
-               static_cast<int64_t>(doff.size()), false);
-  } else {
-    reduce_elems(self.dtype(), r, include_self, work.data_ptr(), doff.data(), sv.data_ptr(),
-                 soff.data(), static_cast<int64_t>(doff.size()), work.numel());
-  }
+  DimVector st(work.strides());
+  int64_t step = st[dim];
+  st[dim] = 0;
+  Tensor sv = unaliased(src, self), iv = unaliased(i1, self);
+  scatter_run(restride(work, i1.sizes(), st), restride(sv, i1.sizes(), sv.strides()), iv, step,
+              s1.sizes()[dim], r, include_self, work);
   if (!work.is_same(s1)) copy_(s1, work);
   self.bump_version();
 }
@@ -483,8 +558,8 @@ void index_dim_impl(Tensor& self, int64_t dim, const Tensor& index, const Tensor
   check_index_dtype(index, op);
   int64_t nd = std::max<int64_t>(self.dim(), 1);
   dim = wrap_dim(dim, nd, op);
-  Tensor s1 = as_1d(self);
-  int64_t n = index.numel();
+  Tensor s1 = as_1d(self), i1 = as_1d(as_int64(index));
+  int64_t n = i1.numel();
   DimVector shape(s1.sizes());
   shape[dim] = n;
   Tensor src;
@@ -501,25 +576,16 @@ void index_dim_impl(Tensor& self, int64_t dim, const Tensor& index, const Tensor
                    " indices along dimension ", dim);
     src = so;
   }
-  std::vector<int64_t> vals = load_index(index, s1.sizes()[dim], wrap, style, dim, op);
+  check_index(i1, s1.sizes()[dim], wrap, style, dim, op);
   if (shape_numel(shape) == 0) return;
   Tensor work = (r == Reduce::None || s1.is_contiguous()) ? s1 : clone(s1);
-  DimVector base(work.strides()), istr(nd, 0);
-  int64_t mult = base[dim];
-  base[dim] = 0;
-  istr[dim] = 1;
-  std::vector<IndexTerm> terms;
-  terms.push_back({std::move(vals), istr, mult});
-  Offsets doff = combine_offsets(shape, base, terms);
-  Tensor sv = unaliased(src, self);
-  Offsets soff = strided_offsets(shape, sv.strides());
-  if (r == Reduce::None) {
-    move_elems(self.element_size(), work.data_ptr(), doff.data(), sv.data_ptr(), soff.data(),
-               static_cast<int64_t>(doff.size()), false);
-  } else {
-    reduce_elems(self.dtype(), r, true, work.data_ptr(), doff.data(), sv.data_ptr(), soff.data(),
-                 static_cast<int64_t>(doff.size()), work.numel());
-  }
+  DimVector st(work.strides()), istr(nd, 0);
+  int64_t step = st[dim];
+  st[dim] = 0;
+  istr[dim] = i1.strides()[0];
+  Tensor sv = unaliased(src, self), iv = unaliased(i1, self);
+  scatter_run(restride(work, shape, st), sv, restride(iv, shape, istr), step, s1.sizes()[dim], r,
+              true, work);
   if (!work.is_same(s1)) copy_(s1, work);
   self.bump_version();
 }
@@ -529,6 +595,15 @@ void check_mask(const Tensor& mask, const char* op) {
                "mask with dtype ", dtype_name(mask.dtype()));
 }
 
+// out = src gathered through idx (all laid out over `shape`).
+Tensor gather_run(const Tensor& src, const Tensor& idx, IntArrayRef shape, int64_t step, int64_t size) {
+  Tensor out = empty(shape, src.dtype(), src.device());
+  TensorIter it(out, {&src, &idx});
+  const int64_t es = static_cast<int64_t>(src.element_size());
+  indexed_move(it, es, step * es, size, false);
+  return out;
+}
+
 }  // namespace
 
 // ---------------------------------------------------------------- subscripts
@@ -536,7 +611,7 @@ void check_mask(const Tensor& mask, const char* op) {
 Tensor advanced_index(const Tensor& self, const std::vector<std::optional<Tensor>>& indices) {
   check_backend(self, "index");
   AdvancedPlan p = plan_advanced(self, indices, "index");
-  return gather_offsets(p.self, p.shape, p.offsets);
+  return gather_run(p.src, p.idx, p.shape, p.step, p.size);
 }
 
 Tensor& advanced_index_put_(Tensor& self, const std::vector<std::optional<Tensor>>& indices,
@@ -555,15 +630,9 @@ Tensor& advanced_index_put_(Tensor& self, const std::vector<std::optional<Tensor
   }
   CTORCH_CHECK(ok, "[index_put_] shape mismatch: value tensor of shape ", values.sizes(),
                " cannot be broadcast to indexing result of shape ", IntArrayRef(p.shape));
-  v = unaliased(expand(v, p.shape), self);
-  Offsets soff = strided_offsets(p.shape, v.strides());
-  int64_t n = static_cast<int64_t>(p.offsets.size());
-  if (accumulate)
-    reduce_elems(self.dtype(), Reduce::Sum, true, p.self.data_ptr(), p.offsets.data(), v.data_ptr(),
-                 soff.data(), n, 0);
-  else
-    move_elems(self.element_size(), p.self.data_ptr(), p.offsets.data(), v.data_ptr(), soff.data(),
-               n, false);
+  v = expand(unaliased(v, self), p.shape);
+  Tensor idx = unaliased(p.idx, self);
+  scatter_run(p.src, v, idx, p.step, p.size, accumulate ? Reduce::Sum : Reduce::None, true, Tensor());
   self.bump_version();
   return self;
 }
@@ -612,15 +681,14 @@ Tensor index_select(const Tensor& self, int64_t dim, const Tensor& index) {
                dtype_name(index.dtype()));
   int64_t nd = std::max<int64_t>(self.dim(), 1);
   dim = wrap_dim(dim, nd, "index_select");
-  Tensor s1 = as_1d(self);
-  std::vector<int64_t> vals = load_index(index, s1.sizes()[dim], false, Oob::IndexSelect, dim, "index_select");
-  DimVector shape(s1.sizes()), base(s1.strides()), istr(nd, 0);
-  shape[dim] = index.numel();
-  base[dim] = 0;
-  istr[dim] = 1;
-  std::vector<IndexTerm> terms;
-  terms.push_back({std::move(vals), istr, s1.strides()[dim]});
-  Tensor out = gather_offsets(s1, shape, combine_offsets(shape, base, terms));
+  Tensor s1 = as_1d(self), i1 = as_1d(as_int64(index));
+  check_index(i1, s1.sizes()[dim], false, Oob::IndexSelect, dim, "index_select");
+  DimVector shape(s1.sizes()), st(s1.strides()), istr(nd, 0);
+  shape[dim] = i1.numel();
+  st[dim] = 0;
+  istr[dim] = i1.strides()[0];
+  Tensor out = gather_run(restride(s1, shape, st), restride(i1, shape, istr), shape,
+                          s1.strides()[dim], s1.sizes()[dim]);
   if (self.dim() == 0 && index.dim() == 0) return reshape(out, {});
   return out;
 }
@@ -632,17 +700,16 @@ Tensor gather(const Tensor& self, int64_t dim, const Tensor& index) {
   dim = wrap_dim(dim, nd, "gather");
   CTORCH_CHECK(std::max<int64_t>(index.dim(), 1) == nd, "[gather] Index tensor must have the same "
                "number of dimensions as input tensor");
-  Tensor s1 = as_1d(self), i1 = as_1d(index);
+  Tensor s1 = as_1d(self), i1 = as_1d(as_int64(index));
   for (int64_t d = 0; d < nd; ++d)
     CTORCH_CHECK(d == dim || i1.sizes()[d] <= s1.sizes()[d], "[gather] Size does not match at "
                  "dimension ", d, " expected index ", index.sizes(), " to be no larger than self ",
                  self.sizes(), " apart from dimension ", dim);
-  std::vector<int64_t> vals = load_index(i1, s1.sizes()[dim], false, Oob::Runtime, dim, "gather");
-  DimVector base(s1.strides());
-  base[dim] = 0;
-  std::vector<IndexTerm> terms;
-  terms.push_back({std::move(vals), contiguous_strides(i1.sizes()), s1.strides()[dim]});
-  Tensor out = gather_offsets(s1, i1.sizes(), combine_offsets(i1.sizes(), base, terms));
+  check_index(i1, s1.sizes()[dim], false, Oob::Runtime, dim, "gather");
+  DimVector st(s1.strides());
+  st[dim] = 0;
+  Tensor out = gather_run(restride(s1, i1.sizes(), st), i1, i1.sizes(), s1.strides()[dim],
+                          s1.sizes()[dim]);
   return index.dim() == 0 ? reshape(out, {}) : out;
 }
 
@@ -650,13 +717,11 @@ Tensor take(const Tensor& self, const Tensor& index) {
   check_backend(self, "take");
   CTORCH_CHECK(is_index_dtype(index.dtype()), "[take] Expected a long tensor for index, but got ",
                dtype_name(index.dtype()));
-  std::vector<int64_t> vals = load_index(index, self.numel(), true, Oob::Take, 0, "take");
-  Offsets offs(vals.begin(), vals.end());
-  if (!self.is_contiguous()) {
-    Offsets so = strided_offsets(self.sizes(), self.strides());
-    for (auto& o : offs) o = so[o];
-  }
-  return gather_offsets(self, index.sizes(), offs);
+  Tensor idx = as_int64(index);
+  check_index(idx, self.numel(), true, Oob::Take, 0, "take");
+  Tensor flat = contiguous(self);
+  DimVector zero(idx.dim(), 0);
+  return gather_run(restride(flat, idx.sizes(), zero), idx, idx.sizes(), 1, self.numel());
 }
 
 Tensor& scatter_(Tensor& self, int64_t dim, const Tensor& index, const Tensor& src, const std::string& reduce) {
@@ -795,7 +860,10 @@ Tensor masked_select(const Tensor& self, const Tensor& mask) {
   Offsets so = strided_offsets(shape, e.strides());
   Offsets offs(pos.size());
   for (size_t k = 0; k < pos.size(); ++k) offs[k] = so[pos[k]];
-  return gather_offsets(e, {static_cast<int64_t>(offs.size())}, offs);
+  Tensor out = empty({static_cast<int64_t>(offs.size())}, self.dtype(), self.device());
+  move_elems(self.element_size(), out.data_ptr(), nullptr, e.data_ptr(), offs.data(),
+             static_cast<int64_t>(offs.size()));
+  return out;
 }
 
 Tensor& masked_scatter_(Tensor& self, const Tensor& mask, const Tensor& source) {
@@ -815,7 +883,7 @@ Tensor& masked_scatter_(Tensor& self, const Tensor& mask, const Tensor& source) 
   Tensor src = unaliased(source, self);
   Offsets all = strided_offsets(src.sizes(), src.strides());
   move_elems(self.element_size(), self.data_ptr(), doff.data(), src.data_ptr(), all.data(),
-             static_cast<int64_t>(doff.size()), false);
+             static_cast<int64_t>(doff.size()));
   self.bump_version();
   return self;
 }
