@@ -750,3 +750,46 @@ def test_one_hot():
         F.one_hot(ctorch.tensor([1.0]))
     with pytest.raises(RuntimeError):
         F.one_hot(ctorch.zeros(0, dtype=ctorch.int64))
+
+
+# ------------------------------------------------------------------ larger inputs (threaded paths)
+
+def test_large_gather_paths_match_numpy():
+    rng = np.random.default_rng(5)
+    a = rng.standard_normal((300, 257)).astype(np.float32)
+    x = ctorch.tensor(a)
+    rows = rng.integers(-300, 300, size=(40, 30))
+    np.testing.assert_array_equal(to_np(x[ctorch.tensor(rows)]), a[rows])
+    cols = rng.integers(0, 257, size=(300, 200))
+    np.testing.assert_array_equal(to_np(x.gather(1, ctorch.tensor(cols))), np.take_along_axis(a, cols, 1))
+    np.testing.assert_array_equal(to_np(x.t()[:, ctorch.tensor(rows[0])]), a.T[:, rows[0]])
+    flat = rng.integers(0, a.size, size=50000)
+    np.testing.assert_array_equal(to_np(x.take(ctorch.tensor(flat))), a.ravel()[flat])
+    m = a > 0.3
+    np.testing.assert_array_equal(to_np(x[ctorch.tensor(m)]), a[m])
+
+
+def test_multi_index_negative_broadcast_noncontiguous_indices():
+    a = np.arange(4 * 5 * 6).reshape(4, 5, 6)
+    x = ctorch.tensor(a)
+    i = np.array([[-1], [0], [2]])
+    j = np.array([1, -5, 4, 0])
+    ti = noncontiguous(ctorch.tensor(i))
+    tj = noncontiguous(ctorch.tensor(j))
+    np.testing.assert_array_equal(to_np(x[ti, tj]), a[i, j])
+    np.testing.assert_array_equal(to_np(x[ti, :, ctorch.tensor(j).to(ctorch.int32)]), a[i, :, j])
+    y = x.clone()
+    y[ti, tj] = -1
+    b = a.copy()
+    b[i, j] = -1
+    np.testing.assert_array_equal(to_np(y), b)
+
+
+def test_index_ops_on_int64_self_aliasing_index():
+    # the index tensor is a view of the written tensor: indices are read before any write
+    x = ctorch.tensor([2, 0, 1, 5])
+    x.scatter_(0, x[:3], ctorch.tensor([7, 8, 9]))
+    assert to_np(x).tolist() == [8, 9, 7, 5]
+    y = ctorch.tensor([1, 0, 3, 3])
+    y[y[:2]] = ctorch.tensor([10, 20])
+    assert to_np(y).tolist() == [20, 10, 3, 3]

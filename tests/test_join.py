@@ -320,3 +320,10 @@ def test_meshgrid_default_scalar_and_errors():
         ctorch.meshgrid(ctorch.ones(2), indexing="foo")
     with pytest.raises(RuntimeError):
         ctorch.meshgrid(ctorch.ones(2, 2))
+
+
+def test_repeat_and_interleave_overflow_is_an_error():
+    with pytest.raises(RuntimeError):
+        ctorch.ones(4).repeat(2 ** 62)
+    with pytest.raises(RuntimeError):
+        ctorch.repeat_interleave(ctorch.tensor([2 ** 62] * 4))

@@ -156,7 +156,8 @@ Tensor repeat(const Tensor& self, IntArrayRef repeats) {
     int64_t s = d < pad ? 1 : self.sizes()[d - pad];
     CTORCH_CHECK(repeats[d] >= 0, "[repeat] Trying to create tensor with negative dimension ",
                  repeats[d] * s, ": ", repeats);
-    out_shape[d] = repeats[d] * s;
+    CTORCH_CHECK(!__builtin_mul_overflow(repeats[d], s, &out_shape[d]), "[repeat] repeats ",
+                 repeats, " make the tensor too large");
   }
   Tensor out = empty(out_shape, self.dtype(), self.device());
   if (out.numel() == 0) return out;
@@ -194,7 +195,8 @@ Tensor repeat_interleave(const Tensor& repeats) {
   int64_t total = 0;
   for (int64_t i = 0; i < r.numel(); ++i) {
     CTORCH_CHECK(p[i] >= 0, "[repeat_interleave] repeats can not be negative");
-    total += p[i];
+    CTORCH_CHECK(!__builtin_add_overflow(total, p[i], &total), "[repeat_interleave] the repeats "
+                 "add up to more elements than a tensor can hold");
   }
   Tensor out = empty({total}, DType::Int64, repeats.device());
   int64_t* o = out.data<int64_t>();
