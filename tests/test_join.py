@@ -27,6 +27,7 @@ def test_cat(dtype, dim):
     for fn in (ctorch.cat, ctorch.concat, ctorch.concatenate):
         np.testing.assert_array_equal(to_np(fn([a, b, a], dim)), e)
     np.testing.assert_array_equal(to_np(ctorch.cat((noncontiguous(a), b, a.clone()), dim=dim)), e)
+    np.testing.assert_array_equal(to_np(ctorch.concatenate([a, b, a], axis=dim)), e)
 
 
 @pytest.mark.parametrize("da,db,dr", [(ctorch.int32, ctorch.float32, ctorch.float32),

@@ -272,10 +272,12 @@ void bind_index(py::module_& m) {
   m.def("one_hot", &one_hot, py::arg("tensor"), py::arg("num_classes") = -1);
 
   // ---- joining and rearranging
-  for (const char* name : {"cat", "concat", "concatenate"}) {
+  for (const char* name : {"cat", "concat"}) {
     m.def(name, [](const std::vector<Tensor>& ts, int64_t dim) { return cat(ts, dim); },
           py::arg("tensors"), py::arg("dim") = 0);
   }
+  m.def("concatenate", [](const std::vector<Tensor>& ts, int64_t axis) { return cat(ts, axis); },
+        py::arg("tensors"), py::arg("axis") = 0);
   m.def("stack", &stack, py::arg("tensors"), py::arg("dim") = 0);
   m.def("hstack", &hstack, py::arg("tensors"));
   m.def("vstack", &vstack, py::arg("tensors"));
