@@ -793,3 +793,67 @@ def test_index_ops_on_int64_self_aliasing_index():
     y = ctorch.tensor([1, 0, 3, 3])
     y[y[:2]] = ctorch.tensor([10, 20])
     assert to_np(y).tolist() == [20, 10, 3, 3]
+
+
+# ------------------------------------------------------------------ take_along_dim, put, index_reduce
+
+def test_take_along_dim():
+    rng = np.random.default_rng(3)
+    a = rng.standard_normal((3, 4, 5))
+    x = ctorch.tensor(a)
+    idx = np.argsort(a, axis=1)
+    np.testing.assert_array_equal(to_np(ctorch.take_along_dim(x, ctorch.tensor(idx), 1)),
+                                  np.take_along_axis(a, idx, 1))
+    flat = np.array([[0, 59], [7, 3]])
+    np.testing.assert_array_equal(to_np(x.take_along_dim(ctorch.tensor(flat))), a.ravel()[flat.ravel()])
+    # broadcasting of the other dims
+    bidx = rng.integers(0, 5, size=(1, 4, 2))
+    np.testing.assert_array_equal(to_np(ctorch.take_along_dim(x, ctorch.tensor(bidx), dim=-1)),
+                                  np.take_along_axis(a, np.broadcast_to(bidx, (3, 4, 2)), -1))
+    with pytest.raises(RuntimeError):
+        ctorch.take_along_dim(x, ctorch.tensor([[0]]), 1)
+    with pytest.raises(RuntimeError):
+        ctorch.take_along_dim(x, ctorch.tensor(idx) + 10, 1)
+
+
+@pytest.mark.parametrize("dtype", [ctorch.int64, ctorch.float32, ctorch.float16, ctorch.bool])
+def test_put(dtype):
+    x = make_tensor((3, 4), dtype)
+    src = make_tensor((2, 2), dtype, seed=6)
+    idx = np.array([[0, -1], [5, 2]])
+    e = to_np(x).copy().ravel()
+    e[idx.ravel()] = to_np(src).ravel()
+    np.testing.assert_array_equal(to_np(x.put(ctorch.tensor(idx), src)), e.reshape(3, 4))
+    y = noncontiguous(x)
+    v0 = y._version
+    y.put_(ctorch.tensor(idx), src)
+    np.testing.assert_array_equal(to_np(y), e.reshape(3, 4))
+    assert y._version > v0
+    with pytest.raises(IndexError):
+        x.put_(ctorch.tensor([12]), src.reshape(-1)[:1])
+    with pytest.raises(RuntimeError):
+        x.put_(ctorch.tensor([1, 2]), src.reshape(-1)[:1])
+
+
+def test_put_accumulate():
+    x = ctorch.zeros(2, 2)
+    x.put_(ctorch.tensor([0, 0, 3]), ctorch.tensor([1.0, 2.0, 3.0]), accumulate=True)
+    assert to_np(x).tolist() == [[3, 0], [0, 3]]
+
+
+@needs_torch
+@pytest.mark.parametrize("reduce", ["prod", "mean", "amax", "amin"])
+@pytest.mark.parametrize("include_self", [True, False])
+@pytest.mark.parametrize("dtype", [ctorch.float32, ctorch.int64])
+def test_index_reduce_vs_torch(reduce, include_self, dtype):
+    x = make_tensor((5, 3), dtype, low=-3, high=4)
+    src = make_tensor((4, 3), dtype, low=-3, high=4, seed=2)
+    idx = ctorch.tensor([0, 4, 0, 2])
+    r = x.index_reduce(0, idx, src, reduce, include_self=include_self)
+    e = th(x).index_reduce(0, th(idx), th(src), reduce, include_self=include_self)
+    np.testing.assert_allclose(to_np(r), e.numpy(), rtol=1e-6)
+    y = noncontiguous(x)
+    y.index_reduce_(0, idx, src, reduce, include_self=include_self)
+    np.testing.assert_allclose(to_np(y), e.numpy(), rtol=1e-6)
+    with pytest.raises(RuntimeError):
+        x.index_reduce(0, idx, src, "sum")

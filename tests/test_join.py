@@ -328,3 +328,53 @@ def test_repeat_and_interleave_overflow_is_an_error():
         ctorch.ones(4).repeat(2 ** 62)
     with pytest.raises(RuntimeError):
         ctorch.repeat_interleave(ctorch.tensor([2 ** 62] * 4))
+
+
+# ------------------------------------------------------------------ view scatters, rot90, tri indices
+
+def test_select_slice_diagonal_scatter():
+    a = np.zeros((3, 4))
+    x = ctorch.tensor(a)
+    r = ctorch.select_scatter(x, ctorch.ones(4, dtype=ctorch.float64), 0, 1)
+    e = a.copy(); e[1] = 1
+    np.testing.assert_array_equal(to_np(r), e)
+    assert to_np(x).sum() == 0
+    r = x.slice_scatter(ctorch.ones(3, 2, dtype=ctorch.float64), dim=1, start=0, step=2)
+    e = a.copy(); e[:, ::2] = 1
+    np.testing.assert_array_equal(to_np(r), e)
+    r = ctorch.diagonal_scatter(x, ctorch.ones(3, dtype=ctorch.float64), 1)
+    e = a.copy(); e[[0, 1, 2], [1, 2, 3]] = 1
+    np.testing.assert_array_equal(to_np(r), e)
+    with pytest.raises(RuntimeError):
+        ctorch.select_scatter(x, ctorch.ones(3), 0, 1)
+    with pytest.raises(IndexError):
+        ctorch.select_scatter(x, ctorch.ones(4), 0, 3)
+
+
+@pytest.mark.parametrize("k", [0, 1, 2, 3, -1, 5])
+@pytest.mark.parametrize("dims", [(0, 1), (1, 0), (-1, 0), (0, 2)])
+def test_rot90(k, dims):
+    a = np.arange(24).reshape(2, 3, 4)
+    np.testing.assert_array_equal(to_np(ctorch.rot90(ctorch.tensor(a), k, dims)), np.rot90(a, k, dims))
+    np.testing.assert_array_equal(to_np(ctorch.tensor(a).rot90(k, dims)), np.rot90(a, k, dims))
+
+
+def test_rot90_errors():
+    with pytest.raises(RuntimeError):
+        ctorch.rot90(ctorch.ones(3))
+    with pytest.raises(RuntimeError):
+        ctorch.rot90(ctorch.ones(3, 3), 1, (0, 0))
+    with pytest.raises(RuntimeError):
+        ctorch.rot90(ctorch.ones(3, 3), 1, (0,))
+
+
+@pytest.mark.parametrize("row,col,offset", [(3, 3, 0), (4, 3, 1), (3, 5, -1), (0, 3, 0), (3, 4, 10), (3, 4, -10)])
+def test_tril_triu_indices(row, col, offset):
+    r = ctorch.tril_indices(row, col, offset)
+    np.testing.assert_array_equal(to_np(r), np.stack(np.tril_indices(row, offset, col)))
+    u = ctorch.triu_indices(row, col, offset)
+    np.testing.assert_array_equal(to_np(u), np.stack(np.triu_indices(row, offset, col)))
+    assert r.dtype == ctorch.int64
+    assert ctorch.tril_indices(row, col, offset, dtype=ctorch.int32).dtype == ctorch.int32
+    with pytest.raises(RuntimeError):
+        ctorch.tril_indices(-1, 3)

@@ -552,7 +552,8 @@ void scatter_impl(Tensor& self, int64_t dim, const Tensor& index, const Tensor& 
 
 // index_add/index_copy/index_fill: self.select(dim, index[i]) op= source.select(dim, i).
 void index_dim_impl(Tensor& self, int64_t dim, const Tensor& index, const Tensor& source,
-                    bool source_is_value, Reduce r, Oob style, bool wrap, const char* op) {
+                    bool source_is_value, Reduce r, Oob style, bool wrap, const char* op,
+                    bool include_self = true) {
   check_backend(self, op);
   CTORCH_CHECK_INDEX(index.dim() <= 1, "[", op, "] Index is supposed to be a vector");
   check_index_dtype(index, op);
@@ -585,7 +586,7 @@ void index_dim_impl(Tensor& self, int64_t dim, const Tensor& index, const Tensor
   istr[dim] = i1.strides()[0];
   Tensor sv = unaliased(src, self), iv = unaliased(i1, self);
   scatter_run(restride(work, shape, st), sv, restride(iv, shape, istr), step, s1.sizes()[dim], r,
-              true, work);
+              include_self, work);
   if (!work.is_same(s1)) copy_(s1, work);
   self.bump_version();
 }
@@ -724,6 +725,50 @@ Tensor take(const Tensor& self, const Tensor& index) {
   return gather_run(restride(flat, idx.sizes(), zero), idx, idx.sizes(), 1, self.numel());
 }
 
+Tensor take_along_dim(const Tensor& self, const Tensor& indices, std::optional<int64_t> dim) {
+  check_index_dtype(indices, "take_along_dim");
+  if (!dim) return take(self, reshape(indices, {-1}));
+  CTORCH_CHECK(self.dim() == indices.dim(), "[take_along_dim] input and indices should have the same "
+               "number of dimensions, but got ", self.dim(), " dimensions for input, and ",
+               indices.dim(), " dimensions for indices");
+  int64_t d = wrap_dim(*dim, std::max<int64_t>(self.dim(), 1), "take_along_dim");
+  if (self.dim() == 0) return gather(self, d, indices);
+  DimVector s(self.sizes()), i(indices.sizes());
+  s[d] = 1;
+  i[d] = 1;
+  DimVector b = broadcast_shapes(s, i, "take_along_dim");
+  DimVector bs(b), bi(b);
+  bs[d] = self.sizes()[d];
+  bi[d] = indices.sizes()[d];
+  return gather(expand(self, bs), d, expand(indices, bi));
+}
+
+Tensor& put_(Tensor& self, const Tensor& index, const Tensor& source, bool accumulate) {
+  check_backend(self, "put_");
+  CTORCH_CHECK(is_index_dtype(index.dtype()), "[put_] Expected a long tensor for index, but got ",
+               dtype_name(index.dtype()));
+  check_same_dtype(self, source, "put_", "source");
+  CTORCH_CHECK(index.numel() == source.numel(), "[put_] Expected source and index to have the same "
+               "number of elements, but got ", source.numel(), " and ", index.numel());
+  Tensor idx = as_int64(index);
+  check_index(idx, self.numel(), true, Oob::Take, 0, "put_");
+  if (idx.numel() == 0) return self;
+  Tensor work = self.is_contiguous() ? self : clone(self);
+  DimVector zero(idx.dim(), 0);
+  Tensor src = unaliased(source, self);
+  src = reshape(src, idx.sizes());
+  scatter_run(restride(work, idx.sizes(), zero), src, unaliased(idx, self), 1, self.numel(),
+              accumulate ? Reduce::Sum : Reduce::None, true, work);
+  if (!work.is_same(self)) copy_(self, work);
+  self.bump_version();
+  return self;
+}
+
+Tensor put(const Tensor& self, const Tensor& index, const Tensor& source, bool accumulate) {
+  Tensor r = clone(self);
+  return put_(r, index, source, accumulate);
+}
+
 Tensor& scatter_(Tensor& self, int64_t dim, const Tensor& index, const Tensor& src, const std::string& reduce) {
   Reduce r = Reduce::None;
   if (reduce == "add") r = Reduce::Sum;
@@ -798,6 +843,21 @@ Tensor& index_copy_(Tensor& self, int64_t dim, const Tensor& index, const Tensor
 Tensor index_copy(const Tensor& self, int64_t dim, const Tensor& index, const Tensor& source) {
   Tensor r = clone(self);
   return index_copy_(r, dim, index, source);
+}
+
+Tensor& index_reduce_(Tensor& self, int64_t dim, const Tensor& index, const Tensor& source,
+                      const std::string& reduce, bool include_self) {
+  Reduce r = parse_reduce(reduce, "index_reduce_");
+  CTORCH_CHECK(r != Reduce::Sum, "[index_reduce_] reduce argument must be either prod, mean, amax "
+               "or amin, got ", reduce);
+  index_dim_impl(self, dim, index, source, false, r, Oob::Index, false, "index_reduce_", include_self);
+  return self;
+}
+
+Tensor index_reduce(const Tensor& self, int64_t dim, const Tensor& index, const Tensor& source,
+                    const std::string& reduce, bool include_self) {
+  Tensor r = clone(self);
+  return index_reduce_(r, dim, index, source, reduce, include_self);
 }
 
 Tensor& index_fill_(Tensor& self, int64_t dim, const Tensor& index, const Scalar& value) {

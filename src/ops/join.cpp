@@ -1,6 +1,7 @@
 // Joining and rearranging: cat/stack family, flip, roll, repeat/tile/repeat_interleave,
 // tril/triu, diag/diag_embed and meshgrid, written over views and copy_ (no kernels of their own).
 #include <algorithm>
+#include <cstring>
 #include "ctorch/ops.h"
 #include "ops/elementwise_run.h"
 
@@ -272,6 +273,73 @@ Tensor diag_embed(const Tensor& self, int64_t offset, int64_t dim1, int64_t dim2
   Tensor d = diagonal(out, offset, d1, d2);
   copy_(d, self);
   return out;
+}
+
+Tensor select_scatter(const Tensor& self, const Tensor& src, int64_t dim, int64_t index) {
+  Tensor out = clone(self);
+  Tensor v = select(out, dim, index);
+  CTORCH_CHECK(v.sizes() == src.sizes(), "[select_scatter] expected src to have a size equal to the "
+               "slice of self. src size = ", src.sizes(), ", slice size = ", v.sizes());
+  copy_(v, src);
+  return out;
+}
+
+Tensor slice_scatter(const Tensor& self, const Tensor& src, int64_t dim, std::optional<int64_t> start,
+                     std::optional<int64_t> end, int64_t step) {
+  Tensor out = clone(self);
+  Tensor v = slice(out, dim, start, end, step);
+  CTORCH_CHECK(v.sizes() == src.sizes(), "[slice_scatter] expected src to have a size equal to the "
+               "slice of self. src size = ", src.sizes(), ", slice size = ", v.sizes());
+  copy_(v, src);
+  return out;
+}
+
+Tensor diagonal_scatter(const Tensor& self, const Tensor& src, int64_t offset, int64_t dim1, int64_t dim2) {
+  Tensor out = clone(self);
+  Tensor v = diagonal(out, offset, dim1, dim2);
+  CTORCH_CHECK(v.sizes() == src.sizes(), "[diagonal_scatter] expected src to have a size equal to the "
+               "slice of self. src size = ", src.sizes(), ", slice size = ", v.sizes());
+  copy_(v, src);
+  return out;
+}
+
+Tensor rot90(const Tensor& self, int64_t k, IntArrayRef dims) {
+  CTORCH_CHECK(dims.size() == 2, "[rot90] expected total rotation dims == 2, but got dims = ", dims.size());
+  CTORCH_CHECK(self.dim() >= 2, "[rot90] expected total dims >= 2, but got total dims = ", self.dim());
+  int64_t d0 = wrap_dim(dims[0], self.dim(), "rot90"), d1 = wrap_dim(dims[1], self.dim(), "rot90");
+  CTORCH_CHECK(d0 != d1, "[rot90] expected rotation dims to be different, but got dim0 = ", d0,
+               " and dim1 = ", d1);
+  k = ((k % 4) + 4) % 4;
+  if (k == 1) return transpose(flip(self, {d1}), d0, d1);
+  if (k == 2) return flip(self, {d0, d1});
+  if (k == 3) return flip(transpose(self, d0, d1), {d1});
+  return clone(self);
+}
+
+namespace {
+Tensor triangle_indices(int64_t row, int64_t col, int64_t offset, bool lower, DType dtype, Device device,
+                        const char* op) {
+  CTORCH_CHECK(row >= 0, "[", op, "] row must be non-negative, got ", row);
+  CTORCH_CHECK(col >= 0, "[", op, "] col must be non-negative, got ", col);
+  std::vector<int64_t> rs, cs;
+  for (int64_t i = 0; i < row; ++i)
+    for (int64_t j = 0; j < col; ++j)
+      if (lower ? j - i <= offset : j - i >= offset) { rs.push_back(i); cs.push_back(j); }
+  int64_t n = static_cast<int64_t>(rs.size());
+  Tensor out = empty({2, n}, DType::Int64);
+  if (n) {
+    memcpy(out.data<int64_t>(), rs.data(), n * sizeof(int64_t));
+    memcpy(out.data<int64_t>() + n, cs.data(), n * sizeof(int64_t));
+  }
+  return to(out, dtype, device);
+}
+}  // namespace
+
+Tensor tril_indices(int64_t row, int64_t col, int64_t offset, DType dtype, Device device) {
+  return triangle_indices(row, col, offset, true, dtype, device, "tril_indices");
+}
+Tensor triu_indices(int64_t row, int64_t col, int64_t offset, DType dtype, Device device) {
+  return triangle_indices(row, col, offset, false, dtype, device, "triu_indices");
 }
 
 std::vector<Tensor> meshgrid(const std::vector<Tensor>& tensors, const std::string& indexing) {

@@ -207,6 +207,12 @@ void bind_index(py::module_& m) {
   m.def("take", &take, py::arg("input"), py::arg("index"));
   c.def("take", &take, py::arg("index"));
 
+  m.def("take_along_dim", &take_along_dim, py::arg("input"), py::arg("indices"), py::arg("dim") = py::none());
+  c.def("take_along_dim", &take_along_dim, py::arg("indices"), py::arg("dim") = py::none());
+  c.def("put_", [](Tensor& s, const Tensor& index, const Tensor& src, bool acc) { return put_(s, index, src, acc); },
+        py::arg("index"), py::arg("source"), py::arg("accumulate") = false);
+  c.def("put", &put, py::arg("index"), py::arg("source"), py::arg("accumulate") = false);
+  m.def("put", &put, py::arg("input"), py::arg("index"), py::arg("source"), py::arg("accumulate") = false);
   m.def("scatter", [](const Tensor& s, int64_t dim, const Tensor& index, py::object src, py::object value,
                       py::object reduce) { return ix_scatter(s, dim, index, src, value, reduce, false); },
         py::arg("input"), py::arg("dim"), py::arg("index"), py::arg("src") = py::none(), py::kw_only(),
@@ -240,6 +246,15 @@ void bind_index(py::module_& m) {
   c.def("index_add_", [](Tensor& s, int64_t dim, const Tensor& index, const Tensor& src, const Scalar& alpha) {
     return index_add_(s, dim, index, src, alpha); },
         py::arg("dim"), py::arg("index"), py::arg("source"), py::kw_only(), py::arg("alpha") = 1);
+  m.def("index_reduce", &index_reduce, py::arg("input"), py::arg("dim"), py::arg("index"),
+        py::arg("source"), py::arg("reduce"), py::kw_only(), py::arg("include_self") = true);
+  c.def("index_reduce", &index_reduce, py::arg("dim"), py::arg("index"), py::arg("source"),
+        py::arg("reduce"), py::kw_only(), py::arg("include_self") = true);
+  c.def("index_reduce_", [](Tensor& s, int64_t dim, const Tensor& index, const Tensor& src,
+                            const std::string& reduce, bool include_self) {
+    return index_reduce_(s, dim, index, src, reduce, include_self); },
+        py::arg("dim"), py::arg("index"), py::arg("source"), py::arg("reduce"), py::kw_only(),
+        py::arg("include_self") = true);
   m.def("index_copy", &index_copy, py::arg("input"), py::arg("dim"), py::arg("index"), py::arg("source"));
   c.def("index_copy", &index_copy, py::arg("dim"), py::arg("index"), py::arg("source"));
   c.def("index_copy_", [](Tensor& s, int64_t dim, const Tensor& index, const Tensor& src) {
@@ -322,6 +337,28 @@ void bind_index(py::module_& m) {
   m.def("diag_embed", &diag_embed, py::arg("input"), py::arg("offset") = 0, py::arg("dim1") = -2,
         py::arg("dim2") = -1);
   c.def("diag_embed", &diag_embed, py::arg("offset") = 0, py::arg("dim1") = -2, py::arg("dim2") = -1);
+  m.def("select_scatter", &select_scatter, py::arg("input"), py::arg("src"), py::arg("dim"), py::arg("index"));
+  c.def("select_scatter", &select_scatter, py::arg("src"), py::arg("dim"), py::arg("index"));
+  m.def("slice_scatter", &slice_scatter, py::arg("input"), py::arg("src"), py::arg("dim") = 0,
+        py::arg("start") = py::none(), py::arg("end") = py::none(), py::arg("step") = 1);
+  c.def("slice_scatter", &slice_scatter, py::arg("src"), py::arg("dim") = 0,
+        py::arg("start") = py::none(), py::arg("end") = py::none(), py::arg("step") = 1);
+  m.def("diagonal_scatter", &diagonal_scatter, py::arg("input"), py::arg("src"), py::arg("offset") = 0,
+        py::arg("dim1") = 0, py::arg("dim2") = 1);
+  c.def("diagonal_scatter", &diagonal_scatter, py::arg("src"), py::arg("offset") = 0,
+        py::arg("dim1") = 0, py::arg("dim2") = 1);
+  auto rot90_fn = [](const Tensor& t, int64_t k, std::vector<int64_t> dims) { return rot90(t, k, dims); };
+  m.def("rot90", rot90_fn, py::arg("input"), py::arg("k") = 1, py::arg("dims") = std::vector<int64_t>{0, 1});
+  c.def("rot90", rot90_fn, py::arg("k") = 1, py::arg("dims") = std::vector<int64_t>{0, 1});
+  for (const char* name : {"tril_indices", "triu_indices"}) {
+    bool lower = name[1] == 'r' && name[2] == 'i' && name[3] == 'l';
+    m.def(name, [lower](int64_t row, int64_t col, int64_t offset, std::optional<DType> dtype, py::object dev) {
+      DType dt = dtype.value_or(DType::Int64);
+      Device device = dev.is_none() ? Device() : dev.cast<Device>();
+      return lower ? tril_indices(row, col, offset, dt, device) : triu_indices(row, col, offset, dt, device);
+    }, py::arg("row"), py::arg("col"), py::arg("offset") = 0, py::kw_only(), py::arg("dtype") = py::none(),
+          py::arg("device") = py::none());
+  }
   m.def("_meshgrid", [](const std::vector<Tensor>& ts, const std::string& indexing) {
     return meshgrid(ts, indexing); });
 }

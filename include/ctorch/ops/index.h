@@ -63,6 +63,11 @@ CTORCH_API Tensor advanced_index_put(const Tensor& self, const std::vector<std::
 CTORCH_API Tensor index_select(const Tensor& self, int64_t dim, const Tensor& index);
 CTORCH_API Tensor gather(const Tensor& self, int64_t dim, const Tensor& index);
 CTORCH_API Tensor take(const Tensor& self, const Tensor& index);
+// dim nullopt: take() on the flattened input; else gather() after broadcasting all other dims.
+CTORCH_API Tensor take_along_dim(const Tensor& self, const Tensor& indices, std::optional<int64_t> dim = std::nullopt);
+// self.flatten()[index] = source (accumulate: +=), with self's own layout kept.
+CTORCH_API Tensor& put_(Tensor& self, const Tensor& index, const Tensor& source, bool accumulate = false);
+CTORCH_API Tensor put(const Tensor& self, const Tensor& index, const Tensor& source, bool accumulate = false);
 // reduce: "" (plain copy), "add" or "multiply" (the legacy scatter reduce argument).
 CTORCH_API Tensor& scatter_(Tensor& self, int64_t dim, const Tensor& index, const Tensor& src,
                             const std::string& reduce = "");
@@ -85,6 +90,11 @@ CTORCH_API Tensor index_add(const Tensor& self, int64_t dim, const Tensor& index
                             const Scalar& alpha = 1);
 CTORCH_API Tensor& index_copy_(Tensor& self, int64_t dim, const Tensor& index, const Tensor& source);
 CTORCH_API Tensor index_copy(const Tensor& self, int64_t dim, const Tensor& index, const Tensor& source);
+// reduce: "prod", "mean", "amax" or "amin".
+CTORCH_API Tensor& index_reduce_(Tensor& self, int64_t dim, const Tensor& index, const Tensor& source,
+                                 const std::string& reduce, bool include_self = true);
+CTORCH_API Tensor index_reduce(const Tensor& self, int64_t dim, const Tensor& index, const Tensor& source,
+                               const std::string& reduce, bool include_self = true);
 CTORCH_API Tensor& index_fill_(Tensor& self, int64_t dim, const Tensor& index, const Scalar& value);
 CTORCH_API Tensor index_fill(const Tensor& self, int64_t dim, const Tensor& index, const Scalar& value);
 
@@ -129,6 +139,20 @@ CTORCH_API Tensor& tril_(Tensor& self, int64_t diagonal = 0);
 CTORCH_API Tensor& triu_(Tensor& self, int64_t diagonal = 0);
 CTORCH_API Tensor diag(const Tensor& self, int64_t diagonal = 0);
 CTORCH_API Tensor diag_embed(const Tensor& self, int64_t offset = 0, int64_t dim1 = -2, int64_t dim2 = -1);
+// A copy of self with `src` written into the given view of it (the out-of-place view writes).
+CTORCH_API Tensor select_scatter(const Tensor& self, const Tensor& src, int64_t dim, int64_t index);
+CTORCH_API Tensor slice_scatter(const Tensor& self, const Tensor& src, int64_t dim = 0,
+                                std::optional<int64_t> start = std::nullopt,
+                                std::optional<int64_t> end = std::nullopt, int64_t step = 1);
+CTORCH_API Tensor diagonal_scatter(const Tensor& self, const Tensor& src, int64_t offset = 0,
+                                   int64_t dim1 = 0, int64_t dim2 = 1);
+// Rotates by 90 degrees k times in the plane of dims (from dims[0] towards dims[1]).
+CTORCH_API Tensor rot90(const Tensor& self, int64_t k = 1, IntArrayRef dims = {0, 1});
+// [2, n] int64 coordinates of the lower/upper triangle of a row x col matrix.
+CTORCH_API Tensor tril_indices(int64_t row, int64_t col, int64_t offset = 0, DType dtype = DType::Int64,
+                               Device device = Device());
+CTORCH_API Tensor triu_indices(int64_t row, int64_t col, int64_t offset = 0, DType dtype = DType::Int64,
+                               Device device = Device());
 // indexing: "ij" (matrix) or "xy" (Cartesian: the first two outputs' dims swapped).
 CTORCH_API std::vector<Tensor> meshgrid(const std::vector<Tensor>& tensors, const std::string& indexing = "ij");
 
