@@ -71,6 +71,10 @@ def test_numpy_integer_and_tensor_scalar_keys():
     np.testing.assert_array_equal(to_np(x[np.int32(1), 1:3]), a[1, 1:3])
     np.testing.assert_array_equal(to_np(x[ctorch.tensor(2)]), a[2])  # 0-d int tensor
     np.testing.assert_array_equal(to_np(x[1:ctorch.tensor(3)]), a[1:3])
+    np.testing.assert_array_equal(to_np(x[range(0, 3, 2)]), a[[0, 2]])
+    np.testing.assert_array_equal(to_np(x[np.array([2, 1])]), a[[2, 1]])
+    np.testing.assert_array_equal(to_np(x[np.array([True, False, True])]), a[[0, 2]])
+    np.testing.assert_array_equal(to_np(x[np.True_]), a[np.True_])
 
 
 def test_bool_python_keys():

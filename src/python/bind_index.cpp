@@ -71,6 +71,8 @@ TensorIndex ix_convert(py::handle h) {
     if (!i) throw py::error_already_set();
     return TensorIndex(ix_int(i.ptr()));
   }
+  if (PySequence_Check(o) && !PyUnicode_Check(o) && !PyBytes_Check(o))  // range(...) and the like
+    return TensorIndex(ix_tensor_from(py::list(py::reinterpret_borrow<py::object>(h))));
   ix_bad_key(h);
 }
 
