@@ -861,3 +861,28 @@ def test_index_reduce_vs_torch(reduce, include_self, dtype):
     np.testing.assert_allclose(to_np(y), e.numpy(), rtol=1e-6)
     with pytest.raises(RuntimeError):
         x.index_reduce(0, idx, src, "sum")
+
+
+@pytest.mark.parametrize("dim", [0, 1])
+def test_large_scatter_paths_match_numpy(dim):
+    rng = np.random.default_rng(8)
+    a = rng.standard_normal((400, 300))
+    src = rng.standard_normal((400, 300))
+    idx = rng.integers(0, a.shape[dim], size=(400, 300))
+    x = ctorch.tensor(a)
+    expected = a.copy()
+    rows, cols = np.indices(idx.shape)
+    tgt = (idx, cols) if dim == 0 else (rows, idx)
+    np.add.at(expected, tgt, src)
+    assert_close(x.scatter_add(dim, ctorch.tensor(idx), ctorch.tensor(src)), expected)
+    cnt = np.ones_like(a)
+    np.add.at(cnt, tgt, 1)
+    assert_close(x.scatter_reduce(dim, ctorch.tensor(idx), ctorch.tensor(src), "mean"), expected / cnt)
+    mx = a.copy()
+    np.maximum.at(mx, tgt, src)
+    assert_close(x.scatter_reduce(dim, ctorch.tensor(idx), ctorch.tensor(src), "amax"), mx)
+    sel = rng.integers(0, 300 if dim == 1 else 400, size=250)
+    e = a.copy()
+    np.add.at(e, (sel,) if dim == 0 else (slice(None), sel),
+              src[:250] if dim == 0 else src[:, :250])
+    assert_close(x.index_add(dim, ctorch.tensor(sel), ctorch.tensor(src[:250] if dim == 0 else src[:, :250])), e)

@@ -145,11 +145,11 @@ O reduce_identity(Reduce r) {
 }
 
 // a[k + index[k] * step] op= b[k], serially (targets repeat). With !include_self every target
-// hit starts from the reduction's identity. Mean counts hits per element of `dense` (the
-// destination, contiguous) and divides at the end.
+// hit first becomes the reduction's identity. For Mean, `count` (one slot per element of the
+// dense destination starting at `base`) records the hits.
 template <class T>
 void indexed_reduce_kernel(const TensorIter& it, Reduce r, bool include_self, int64_t step,
-                           int64_t size, const Tensor& dense) {
+                           int64_t size, T* base, int64_t* count) {
   using O = opmath_t<T>;
   auto target = [&](char** d, const int64_t* st, int64_t k) {
     int64_t v;
@@ -163,12 +163,6 @@ void indexed_reduce_kernel(const TensorIter& it, Reduce r, bool include_self, in
       for (int64_t k = 0; k < n; ++k) *target(d, st, k) = init;
     }, 0, it.numel());
   }
-  std::vector<int64_t> count;
-  T* base = nullptr;
-  if (r == Reduce::Mean) {
-    count.assign(static_cast<size_t>(dense.numel()), 0);
-    base = dense.data<T>();
-  }
   it.serial_for_each([&](char** d, const int64_t* st, int64_t n) {
     for (int64_t k = 0; k < n; ++k) {
       T* p = target(d, st, k);
@@ -181,31 +175,27 @@ void indexed_reduce_kernel(const TensorIter& it, Reduce r, bool include_self, in
         case Reduce::None: a = b; break;
       }
       *p = static_cast<T>(a);
-      if (base) ++count[p - base];
+      if (count) ++count[p - base];
     }
   }, 0, it.numel());
-  if (r != Reduce::Mean) return;
-  for (int64_t p = 0; p < dense.numel(); ++p) {
+}
+
+// Mean: divides every element hit by its number of terms (integers round toward -inf).
+template <class T>
+void mean_finalize(T* base, const int64_t* count, int64_t n, bool include_self) {
+  using O = opmath_t<T>;
+  for (int64_t p = 0; p < n; ++p) {
     if (!count[p]) continue;
     int64_t c = count[p] + (include_self ? 1 : 0);
     O a = static_cast<O>(base[p]);
     if constexpr (std::is_floating_point_v<O>) {
       base[p] = static_cast<T>(a / static_cast<O>(c));
-    } else if constexpr (!std::is_same_v<O, bool>) {  // integer mean rounds toward -inf (floor)
+    } else if constexpr (!std::is_same_v<O, bool>) {
       int64_t v = static_cast<int64_t>(a), q = v / c;
       if (v % c != 0 && v < 0) --q;
       base[p] = static_cast<T>(q);
     }
   }
-}
-
-void indexed_reduce(const TensorIter& it, DType dtype, Reduce r, bool include_self, int64_t step_bytes,
-                    int64_t size, const Tensor& dense) {
-  if (it.numel() == 0) return;
-  dispatch_all(dtype, [&](auto tag) {
-    using T = typename decltype(tag)::type;
-    indexed_reduce_kernel<T>(it, r, include_self, step_bytes, size, dense);
-  });
 }
 
 bool is_index_dtype(DType t) { return t == DType::Int64 || t == DType::Int32; }
@@ -505,13 +495,43 @@ void check_index_dtype(const Tensor& index, const char* op) {
 
 // Writes src into dst_view's targets (dst_view: the destination restrided to the iteration shape
 // with 0 along the indexed dim), plain or reduced. `dense` is the contiguous tensor dst_view
-// looks into, needed for Mean.
+// looks into, needed for Mean. Slices along `split_dim` (never the indexed dim) write disjoint
+// elements, so they run on separate threads.
 void scatter_run(const Tensor& dst_view, const Tensor& src, const Tensor& idx, int64_t step, int64_t size,
-                 Reduce r, bool include_self, const Tensor& dense) {
-  TensorIter it(dst_view, {&src, &idx});
+                 Reduce r, bool include_self, const Tensor& dense, int64_t split_dim = -1) {
+  if (dst_view.numel() == 0) return;
   const int64_t es = static_cast<int64_t>(dst_view.element_size());
-  if (r == Reduce::None) indexed_move(it, es, step * es, size, true);
-  else indexed_reduce(it, dst_view.dtype(), r, include_self, step * es, size, dense);
+  std::vector<int64_t> count;
+  if (r == Reduce::Mean) count.assign(static_cast<size_t>(dense.numel()), 0);
+  auto run = [&](const Tensor& d, const Tensor& s, const Tensor& i) {
+    TensorIter it(d, {&s, &i});
+    if (r == Reduce::None) {
+      indexed_move(it, es, step * es, size, true);
+      return;
+    }
+    dispatch_all(d.dtype(), [&](auto tag) {
+      using T = typename decltype(tag)::type;
+      indexed_reduce_kernel<T>(it, r, include_self, step * es, size,
+                               count.empty() ? nullptr : dense.data<T>(),
+                               count.empty() ? nullptr : count.data());
+    });
+  };
+  int64_t n = split_dim >= 0 ? dst_view.sizes()[split_dim] : 1;
+  if (n < 2 || dst_view.numel() < kGrainSize) {
+    run(dst_view, src, idx);
+  } else {
+    int64_t grain = std::max<int64_t>(1, kGrainSize / std::max<int64_t>(1, dst_view.numel() / n));
+    parallel_for(0, n, grain, [&](int64_t b, int64_t e) {
+      run(narrow(dst_view, split_dim, b, e - b), narrow(src, split_dim, b, e - b),
+          narrow(idx, split_dim, b, e - b));
+    });
+  }
+  if (!count.empty()) {
+    dispatch_all(dense.dtype(), [&](auto tag) {
+      using T = typename decltype(tag)::type;
+      mean_finalize<T>(dense.data<T>(), count.data(), dense.numel(), include_self);
+    });
+  }
 }
 
 // ---- scatter core: self[.., index[c], ..] op= src[c] over the index's shape
@@ -545,7 +565,7 @@ void scatter_impl(Tensor& self, int64_t dim, const Tensor& index, const Tensor& 
   st[dim] = 0;
   Tensor sv = unaliased(src, self), iv = unaliased(i1, self);
   scatter_run(restride(work, i1.sizes(), st), restride(sv, i1.sizes(), sv.strides()), iv, step,
-              s1.sizes()[dim], r, include_self, work);
+              s1.sizes()[dim], r, include_self, work, dim == 0 ? (nd > 1 ? 1 : -1) : 0);
   if (!work.is_same(s1)) copy_(s1, work);
   self.bump_version();
 }
@@ -586,7 +606,7 @@ void index_dim_impl(Tensor& self, int64_t dim, const Tensor& index, const Tensor
   istr[dim] = i1.strides()[0];
   Tensor sv = unaliased(src, self), iv = unaliased(i1, self);
   scatter_run(restride(work, shape, st), sv, restride(iv, shape, istr), step, s1.sizes()[dim], r,
-              include_self, work);
+              include_self, work, dim == 0 ? (nd > 1 ? 1 : -1) : 0);
   if (!work.is_same(s1)) copy_(s1, work);
   self.bump_version();
 }
