@@ -886,3 +886,12 @@ def test_large_scatter_paths_match_numpy(dim):
     np.add.at(e, (sel,) if dim == 0 else (slice(None), sel),
               src[:250] if dim == 0 else src[:, :250])
     assert_close(x.index_add(dim, ctorch.tensor(sel), ctorch.tensor(src[:250] if dim == 0 else src[:, :250])), e)
+
+
+def test_extreme_slice_bounds_and_steps():
+    import sys
+    a = np.arange(10)
+    x = ctorch.tensor(a)
+    for key in [slice(None, None, sys.maxsize), slice(3, None, sys.maxsize), slice(-2 ** 70, 2 ** 70),
+                slice(2 ** 70, None), slice(None, -2 ** 70), slice(-3, None, 2 ** 65)]:
+        np.testing.assert_array_equal(to_np(x[key]), a[key])

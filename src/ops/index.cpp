@@ -442,7 +442,10 @@ BasicResult apply_basic(const Tensor& self, const std::vector<TensorIndex>& indi
       case TensorIndex::Kind::Slice: {
         const Slice& s = i.slice();
         CTORCH_CHECK_VALUE(s.step > 0, "step must be greater than zero");
-        r.view = slice(r.view, dim, s.start, s.stop, s.step);
+        // A step past the dim's size picks one element either way; clamping keeps the size
+        // arithmetic in slice() far from int64 overflow (x[::sys.maxsize]).
+        int64_t step = std::min<int64_t>(s.step, std::max<int64_t>(r.view.sizes()[dim], 1));
+        r.view = slice(r.view, dim, s.start, s.stop, step);
         r.adv.push_back(std::nullopt);
         ++dim;
         break;

@@ -35,12 +35,6 @@ TensorIndex ix_convert(py::handle h) {
   if (PySlice_Check(o)) {
     auto* s = reinterpret_cast<PySliceObject*>(o);
     Slice sl;
-    if (s->step != Py_None) {
-      py::int_ st = py::reinterpret_steal<py::int_>(PyNumber_Index(s->step));
-      if (!st) throw py::error_already_set();
-      sl.step = ix_int(st.ptr());
-      CTORCH_CHECK_VALUE(sl.step != 0, "slice step cannot be zero");
-    }
     auto bound = [](PyObject* b) -> std::optional<int64_t> {
       if (b == Py_None) return std::nullopt;
       PyObject* i = PyNumber_Index(b);
@@ -49,12 +43,16 @@ TensorIndex ix_convert(py::handle h) {
       long long v = PyLong_AsLongLongAndOverflow(i, &overflow);
       int sign = overflow ? (PyObject_RichCompareBool(i, py::int_(0).ptr(), Py_GT) ? 1 : -1) : 0;
       Py_DECREF(i);
-      // Out-of-int64 bounds clamp like Python's own slicing.
+      // Out-of-int64 bounds (and steps) clamp like Python's own slicing.
       if (overflow) return sign > 0 ? INT64_MAX : INT64_MIN / 2;
       return static_cast<int64_t>(v);
     };
     sl.start = bound(s->start);
     sl.stop = bound(s->stop);
+    if (auto st = bound(s->step)) {
+      CTORCH_CHECK_VALUE(*st != 0, "slice step cannot be zero");
+      sl.step = *st;
+    }
     return TensorIndex(sl);
   }
   py::detail::type_caster<Tensor> tc;
