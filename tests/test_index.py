@@ -895,3 +895,26 @@ def test_extreme_slice_bounds_and_steps():
     for key in [slice(None, None, sys.maxsize), slice(3, None, sys.maxsize), slice(-2 ** 70, 2 ** 70),
                 slice(2 ** 70, None), slice(None, -2 ** 70), slice(-3, None, 2 ** 65)]:
         np.testing.assert_array_equal(to_np(x[key]), a[key])
+
+
+def test_zero_dim_int_tensor_key_acts_as_int():
+    a = np.arange(24).reshape(2, 3, 4)
+    x = ctorch.tensor(a)
+    r = x[ctorch.tensor(1)]
+    assert r._storage_id() == x._storage_id()   # a view, like x[1] (PyTorch does the same)
+    np.testing.assert_array_equal(to_np(r), a[1])
+    np.testing.assert_array_equal(to_np(x[ctorch.tensor(1, dtype=ctorch.int8), :, ctorch.tensor(-1)]), a[1, :, -1])
+    # applied before advanced indexing, so the remaining index tensors stay adjacent
+    assert x[ctorch.tensor(0), :, [1, 2]].shape == (3, 2)
+    assert x[[0, 1], ctorch.tensor(1), [1, 2]].shape == (2,)
+    with pytest.raises(IndexError):
+        x[ctorch.tensor(5)]
+    with pytest.raises(IndexError):
+        x[ctorch.tensor(1.0)]
+    with pytest.raises(IndexError):
+        ctorch.tensor(1.0)[ctorch.tensor(0)]
+    y = x.clone()
+    y[ctorch.tensor(1), 0] = -1
+    b = a.copy()
+    b[1, 0] = -1
+    np.testing.assert_array_equal(to_np(y), b)

@@ -414,14 +414,15 @@ BasicResult apply_basic(const Tensor& self, const std::vector<TensorIndex>& indi
   for (const TensorIndex& i : indices) {
     switch (i.kind()) {
       case TensorIndex::Kind::Int: ++consumed; has_int = true; break;
-      case TensorIndex::Kind::Slice: ++consumed; break;
-      case TensorIndex::Kind::Ellipsis: ++ellipses; break;
       case TensorIndex::Kind::Tensor: {
         const Tensor& t = i.tensor();
         bool mask = t.dtype() == DType::Bool || t.dtype() == DType::UInt8;
         consumed += mask ? t.dim() : 1;
+        if (!mask && t.dim() == 0) has_int = true;  // a 0-d integer tensor acts as an int
         break;
       }
+      case TensorIndex::Kind::Slice: ++consumed; break;
+      case TensorIndex::Kind::Ellipsis: ++ellipses; break;
       default: break;
     }
   }
@@ -469,6 +470,10 @@ BasicResult apply_basic(const Tensor& self, const std::vector<TensorIndex>& indi
         const Tensor& t = i.tensor();
         CTORCH_CHECK(t.defined(), "[", op, "] undefined tensor in index");
         bool mask = t.dtype() == DType::Bool || t.dtype() == DType::UInt8;
+        if (!mask && t.dim() == 0 && is_integral(t.dtype(), false)) {  // like a Python int: a view
+          r.view = select(r.view, dim, item(t).to_int());
+          break;
+        }
         if (mask && t.dim() == 0) {  // like a Python bool
           r.view = unsqueeze(r.view, dim);
           r.adv.push_back(zeros({item(t).to_bool() ? 1 : 0}, DType::Int64, self.device()));
