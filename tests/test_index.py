@@ -918,3 +918,55 @@ def test_zero_dim_int_tensor_key_acts_as_int():
     b = a.copy()
     b[1, 0] = -1
     np.testing.assert_array_equal(to_np(y), b)
+
+
+@needs_torch
+@pytest.mark.parametrize("seed", range(4))
+def test_random_subscripts_match_torch(seed):
+    import random
+    rnd = random.Random(seed)
+    a = np.arange(4 * 5 * 6).reshape(4, 5, 6)
+    x, t = ctorch.tensor(a), torch.from_numpy(a)
+
+    def entry(size):
+        r = rnd.random()
+        if r < 0.2:
+            return rnd.randint(-size, size - 1)
+        if r < 0.4:
+            return slice(rnd.choice([None, -3, 0, 1, 2]), rnd.choice([None, -1, 3, 10]), rnd.choice([None, 1, 2, 3]))
+        if r < 0.5:
+            return None
+        if r < 0.6:
+            return Ellipsis
+        if r < 0.8:
+            return [rnd.randint(-size, size - 1) for _ in range(rnd.randint(1, 3))]
+        if r < 0.9:
+            return [rnd.random() < 0.5 for _ in range(size)]
+        return rnd.random() < 0.5
+
+    for _ in range(300):
+        key = tuple(entry([4, 5, 6][min(d, 2)]) for d in range(rnd.randint(1, 4)))
+        if sum(e is Ellipsis for e in key) > 1:
+            continue  # NumPy and ctorch raise; torch's handling is ill-defined
+
+        def conv(mod):
+            return tuple(mod.tensor(e) if isinstance(e, list) else e for e in key)
+        try:
+            expected = t[conv(torch)]
+        except (IndexError, RuntimeError, ValueError) as e:
+            with pytest.raises(type(e)):
+                x[conv(ctorch)]
+            continue
+        try:
+            got = x[conv(ctorch)]
+        except IndexError:
+            # torch skips the bounds check when the result is empty (a False key); ctorch does not
+            assert expected.numel() == 0, key
+            continue
+        assert tuple(got.shape) == tuple(expected.shape), key
+        np.testing.assert_array_equal(to_np(got), expected.numpy())
+        # the same key as an assignment target
+        y, u = x.clone(), t.clone()
+        y[conv(ctorch)] = -1
+        u[conv(torch)] = -1
+        np.testing.assert_array_equal(to_np(y), u.numpy())
