@@ -128,3 +128,22 @@ TEST(Join, CatStackFlipRollRepeat) {
   auto g = meshgrid({ints({1, 2}), ints({3, 4, 5})}, "xy");
   EXPECT_EQ(g[0].sizes(), IntArrayRef({3, 2}));
 }
+
+TEST(Index, MoreGatherScatterForms) {
+  Tensor x = iota({2, 3});
+  Tensor idx32 = to(reshape(ints({2, 0}), {1, 2}), DType::Int32, Device());
+  EXPECT_EQ(values(take_along_dim(x, idx32, 1)), (std::vector<int64_t>{2, 0, 5, 3}));
+  EXPECT_EQ(values(take_along_dim(x, ints({5, 0}))), (std::vector<int64_t>{5, 0}));
+  Tensor p = put(x, ints({0, -1}), ints({9, 8}));
+  EXPECT_EQ(values(p), (std::vector<int64_t>{9, 1, 2, 3, 4, 8}));
+  EXPECT_EQ(kind_of([&] { put(x, ints({6}), ints({1})); }), ErrorKind::Index);
+  Tensor r = index_reduce(ones({3}, DType::Int64), 0, ints({0, 0}), ints({2, 3}), "prod");
+  EXPECT_EQ(values(r), (std::vector<int64_t>{6, 1, 1}));
+  EXPECT_EQ(values(rot90(x)), (std::vector<int64_t>{2, 5, 1, 4, 0, 3}));
+  EXPECT_EQ(values(tril_indices(2, 2)), (std::vector<int64_t>{0, 1, 1, 0, 0, 1}));
+  EXPECT_EQ(values(select_scatter(x, ints({7, 7, 7}), 0, 1)), (std::vector<int64_t>{0, 1, 2, 7, 7, 7}));
+  // a 0-d integer tensor in a subscript selects like an int: a view
+  Tensor v = index(x, {scalar_tensor(Scalar(int64_t(1)), DType::Int64)});
+  EXPECT_EQ(v.storage(), x.storage());
+  EXPECT_EQ(values(v), (std::vector<int64_t>{3, 4, 5}));
+}
