@@ -970,3 +970,20 @@ def test_random_subscripts_match_torch(seed):
         y[conv(ctorch)] = -1
         u[conv(torch)] = -1
         np.testing.assert_array_equal(to_np(y), u.numpy())
+
+
+def test_in_place_writes_into_expanded_views_are_refused():
+    e = ctorch.zeros(1, 3).expand(4, 3)
+    idx = ctorch.tensor([[0, 1, 2]])
+    with pytest.raises(RuntimeError, match="single memory location"):
+        e.scatter_(0, idx, 1.0)
+    with pytest.raises(RuntimeError, match="single memory location"):
+        e.scatter_add_(0, idx, ctorch.ones(1, 3))
+    with pytest.raises(RuntimeError, match="single memory location"):
+        e.index_add_(0, ctorch.tensor([0]), ctorch.ones(1, 3))
+    with pytest.raises(RuntimeError, match="single memory location"):
+        e.index_put_((ctorch.tensor([0]),), ctorch.tensor(1.0))
+    with pytest.raises(RuntimeError, match="single memory location"):
+        e.masked_scatter_(ctorch.ones(4, 3, dtype=ctorch.bool), ctorch.ones(12))
+    with pytest.raises(RuntimeError, match="single memory location"):
+        e.put_(ctorch.tensor([0]), ctorch.tensor([1.0]))

@@ -252,6 +252,15 @@ Tensor restride(const Tensor& t, IntArrayRef sizes, IntArrayRef strides) {
   return make_view(t, sizes, strides, t.storage_offset());
 }
 
+// In-place writes into a tensor whose elements share memory (an expanded view) are refused, as in
+// PyTorch: the result would depend on the write order and threads would race.
+void check_writable(const Tensor& t, const char* op) {
+  for (int64_t d = 0; d < t.dim(); ++d)
+    CTORCH_CHECK(t.strides()[d] != 0 || t.sizes()[d] <= 1, "[", op, "] unsupported operation: more "
+                 "than one element of the written-to tensor refers to a single memory location. "
+                 "Please clone() the tensor before performing the operation.");
+}
+
 // A strided operand never aliases the written tensor: copy it first when it shares storage.
 Tensor unaliased(const Tensor& src, const Tensor& dst) {
   return src.storage() == dst.storage() ? clone(src) : src;
@@ -547,6 +556,7 @@ void scatter_run(const Tensor& dst_view, const Tensor& src, const Tensor& idx, i
 void scatter_impl(Tensor& self, int64_t dim, const Tensor& index, const Tensor& src_in, bool src_is_value,
                   Reduce r, bool include_self, const char* op) {
   check_backend(self, op);
+  check_writable(self, op);
   check_index_dtype(index, op);
   if (!src_is_value) check_same_dtype(self, src_in, op, "src");
   int64_t nd = std::max<int64_t>(self.dim(), 1);
@@ -583,6 +593,7 @@ void index_dim_impl(Tensor& self, int64_t dim, const Tensor& index, const Tensor
                     bool source_is_value, Reduce r, Oob style, bool wrap, const char* op,
                     bool include_self = true) {
   check_backend(self, op);
+  check_writable(self, op);
   CTORCH_CHECK_INDEX(index.dim() <= 1, "[", op, "] Index is supposed to be a vector");
   check_index_dtype(index, op);
   int64_t nd = std::max<int64_t>(self.dim(), 1);
@@ -646,6 +657,7 @@ Tensor advanced_index(const Tensor& self, const std::vector<std::optional<Tensor
 Tensor& advanced_index_put_(Tensor& self, const std::vector<std::optional<Tensor>>& indices,
                             const Tensor& values, bool accumulate) {
   check_backend(self, "index_put_");
+  check_writable(self, "index_put_");
   CTORCH_CHECK(values.dtype() == self.dtype(), "[index_put_] Index put requires the source and "
                "destination dtypes match, got ", dtype_name(self.dtype()), " for the destination "
                "and ", dtype_name(values.dtype()), " for the source.");
@@ -773,6 +785,7 @@ Tensor take_along_dim(const Tensor& self, const Tensor& indices, std::optional<i
 
 Tensor& put_(Tensor& self, const Tensor& index, const Tensor& source, bool accumulate) {
   check_backend(self, "put_");
+  check_writable(self, "put_");
   CTORCH_CHECK(is_index_dtype(index.dtype()), "[put_] Expected a long tensor for index, but got ",
                dtype_name(index.dtype()));
   check_same_dtype(self, source, "put_", "source");
@@ -956,6 +969,7 @@ Tensor masked_select(const Tensor& self, const Tensor& mask) {
 
 Tensor& masked_scatter_(Tensor& self, const Tensor& mask, const Tensor& source) {
   check_backend(self, "masked_scatter_");
+  check_writable(self, "masked_scatter_");
   CTORCH_CHECK(mask.dtype() == DType::Bool, "[masked_scatter_] masked_scatter_ only supports boolean "
                "masks, but got mask with dtype ", dtype_name(mask.dtype()));
   check_same_dtype(self, source, "masked_scatter_", "source");
