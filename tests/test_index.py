@@ -987,3 +987,34 @@ def test_in_place_writes_into_expanded_views_are_refused():
         e.masked_scatter_(ctorch.ones(4, 3, dtype=ctorch.bool), ctorch.ones(12))
     with pytest.raises(RuntimeError, match="single memory location"):
         e.put_(ctorch.tensor([0]), ctorch.tensor([1.0]))
+
+
+def test_zero_size_inputs_across_ops():
+    e = ctorch.zeros(0, 3)
+    i0 = ctorch.zeros(0, 3, dtype=ctorch.int64)
+    assert e.gather(0, i0).shape == (0, 3)
+    assert e.clone().scatter_(0, i0, 1.0).shape == (0, 3)
+    assert ctorch.zeros(2, 3).scatter_add(0, i0, e).shape == (2, 3)
+    assert ctorch.zeros(2, 3).scatter_reduce(0, i0, e, "amax", include_self=False).shape == (2, 3)
+    empty_idx = ctorch.tensor([], dtype=ctorch.int64)
+    x = ctorch.ones(2, 3)
+    assert to_np(x.index_add(0, empty_idx, ctorch.zeros(0, 3))).tolist() == [[1] * 3] * 2
+    assert to_np(x.index_copy(1, empty_idx, ctorch.zeros(2, 0))).tolist() == [[1] * 3] * 2
+    assert to_np(x.index_fill(0, empty_idx, 5.0)).tolist() == [[1] * 3] * 2
+    assert x.index_select(1, empty_idx).shape == (2, 0)
+    assert e.take(empty_idx).shape == (0,)
+    assert e.masked_select(ctorch.zeros(0, 3, dtype=ctorch.bool)).shape == (0,)
+    assert e.masked_fill(ctorch.zeros(3, dtype=ctorch.bool), 1.0).shape == (0, 3)
+    assert e.masked_scatter(ctorch.zeros(0, 3, dtype=ctorch.bool), ctorch.zeros(0)).shape == (0, 3)
+    assert e[empty_idx].shape == (0, 3)
+    y = e.clone()
+    y[empty_idx] = 1.0
+    assert ctorch.nonzero(e, as_tuple=True)[0].shape == (0,)
+    # 0-d inputs
+    s = ctorch.tensor(4.0)
+    assert s.gather(0, ctorch.tensor(0)).item() == 4.0
+    assert s.clone().scatter_(0, ctorch.tensor(0), 7.0).item() == 7.0
+    assert s.index_select(0, ctorch.tensor([0])).shape == ()
+    assert s.take(ctorch.tensor([0, -1])).tolist() == [4.0, 4.0]
+    with pytest.raises(RuntimeError):
+        s.gather(0, ctorch.tensor(1))

@@ -730,7 +730,7 @@ Tensor index_select(const Tensor& self, int64_t dim, const Tensor& index) {
   istr[dim] = i1.strides()[0];
   Tensor out = gather_run(restride(s1, shape, st), restride(i1, shape, istr), shape,
                           s1.strides()[dim], s1.sizes()[dim]);
-  if (self.dim() == 0 && index.dim() == 0) return reshape(out, {});
+  if (self.dim() == 0) return reshape(out, {});  // PyTorch keeps a 0-d input 0-d
   return out;
 }
 
