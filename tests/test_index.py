@@ -1015,6 +1015,8 @@ def test_zero_size_inputs_across_ops():
     assert s.gather(0, ctorch.tensor(0)).item() == 4.0
     assert s.clone().scatter_(0, ctorch.tensor(0), 7.0).item() == 7.0
     assert s.index_select(0, ctorch.tensor([0])).shape == ()
+    with pytest.raises(RuntimeError):
+        s.index_select(0, ctorch.tensor([0, 0]))
     assert s.take(ctorch.tensor([0, -1])).tolist() == [4.0, 4.0]
     with pytest.raises(RuntimeError):
         s.gather(0, ctorch.tensor(1))

@@ -722,6 +722,8 @@ Tensor index_select(const Tensor& self, int64_t dim, const Tensor& index) {
                dtype_name(index.dtype()));
   int64_t nd = std::max<int64_t>(self.dim(), 1);
   dim = wrap_dim(dim, nd, "index_select");
+  CTORCH_CHECK(self.dim() > 0 || index.numel() == 1, "[index_select] Index to scalar can have only 1 "
+               "value, got ", index.numel(), " value(s)");
   Tensor s1 = as_1d(self), i1 = as_1d(as_int64(index));
   check_index(i1, s1.sizes()[dim], false, Oob::IndexSelect, dim, "index_select");
   DimVector shape(s1.sizes()), st(s1.strides()), istr(nd, 0);
@@ -730,7 +732,7 @@ Tensor index_select(const Tensor& self, int64_t dim, const Tensor& index) {
   istr[dim] = i1.strides()[0];
   Tensor out = gather_run(restride(s1, shape, st), restride(i1, shape, istr), shape,
                           s1.strides()[dim], s1.sizes()[dim]);
-  if (self.dim() == 0) return reshape(out, {});  // PyTorch keeps a 0-d input 0-d
+  if (self.dim() == 0 && out.numel() == 1) return reshape(out, {});  // PyTorch keeps 0-d inputs 0-d
   return out;
 }
 
