@@ -13,6 +13,6 @@ from ctorch._index import *  # noqa: F401,F403
 from ctorch._linalg import *  # noqa: F401,F403
 from ctorch._random import *  # noqa: F401,F403
 from ctorch import _tensor_str  # noqa: F401
-from ctorch import cuda, utils  # noqa: F401
+from ctorch import cuda, nn, utils  # noqa: F401
 
 __version__ = "0.1.0"

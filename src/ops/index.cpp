@@ -1,0 +1,1050 @@
+// Subscripts, the gather/scatter family, index_* and mask ops on CPU. Every indexed op is one
+// TensorIter pass over (destination, source, int64 index) views where the indexed dim has stride 0
+// and the index adds `value * stride`. Data moves by element size (1/2/4/8 bytes, no per-dtype
+// code); only the reducing ops (scatter_add/reduce, index_add, accumulate) dispatch on dtype.
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <type_traits>
+#include "core/tensor_iter.h"
+#include "cpu/dispatch.h"
+#include "cpu/parallel.h"
+#include "ctorch/ops.h"
+#include "ops/elementwise_run.h"
+
+namespace ctorch {
+
+namespace {
+
+using Offsets = std::vector<int64_t>;
+
+// Element offsets (from data_ptr) of every element of a strided layout, in row-major order.
+Offsets strided_offsets(IntArrayRef sizes, IntArrayRef strides) {
+  int64_t n = shape_numel(sizes);
+  Offsets out(static_cast<size_t>(n));
+  if (n == 0) return out;
+  int nd = static_cast<int>(sizes.size());
+  if (nd == 0) { out[0] = 0; return out; }
+  DimVector idx(nd, 0);
+  int64_t off = 0, inner = sizes[nd - 1], istride = strides[nd - 1];
+  for (int64_t k = 0; k < n; k += inner) {
+    for (int64_t j = 0; j < inner; ++j) out[k + j] = off + j * istride;
+    for (int d = nd - 2; d >= 0; --d) {
+      off += strides[d];
+      if (++idx[d] < sizes[d]) break;
+      off -= strides[d] * sizes[d];
+      idx[d] = 0;
+    }
+  }
+  return out;
+}
+
+// dst[doff[k]] = src[soff[k]] for n elements of U (doff null: dst is dense).
+template <class U>
+void move_range(char* dst, const int64_t* doff, const char* src, const int64_t* soff, int64_t b,
+                int64_t e) {
+  constexpr size_t s = sizeof(U);
+  if (!doff) {
+    for (int64_t k = b; k < e; ++k) memcpy(dst + k * s, src + soff[k] * s, s);
+  } else {
+    for (int64_t k = b; k < e; ++k) memcpy(dst + doff[k] * s, src + soff[k] * s, s);
+  }
+}
+
+template <class F>
+void by_element_size(size_t elsize, const F& f) {
+  switch (elsize) {
+    case 1: return f(TypeTag<uint8_t>{});
+    case 2: return f(TypeTag<uint16_t>{});
+    case 4: return f(TypeTag<uint32_t>{});
+    case 8: return f(TypeTag<uint64_t>{});
+    default: CTORCH_FAIL("[index] unsupported element size ", elsize);
+  }
+}
+
+// Moves n elements by offset lists (the mask ops, whose positions are data dependent).
+void move_elems(size_t elsize, void* dst, const int64_t* doff, const void* src, const int64_t* soff,
+                int64_t n) {
+  char* d = static_cast<char*>(dst);
+  const char* s = static_cast<const char*>(src);
+  by_element_size(elsize, [&](auto tag) {
+    using U = typename decltype(tag)::type;
+    parallel_for(0, n, kGrainSize / 4, [&](int64_t b, int64_t e) { move_range<U>(d, doff, s, soff, b, e); });
+  });
+}
+
+// ---- the indexed kernels: operands (a, b, index: int64). A negative index has already been
+// checked to lie in [-size, 0) and counts from the end.
+
+template <class U, bool kScatter>
+void indexed_move_loop(char** data, const int64_t* st, int64_t n, int64_t step, int64_t size) {
+  char* a = data[0];
+  const char* b = data[1];
+  const char* ip = data[2];
+  if (st[2] == 0) {  // one index for the whole run (rows of an embedding lookup): a block copy
+    int64_t v;
+    memcpy(&v, ip, sizeof(v));
+    if (v < 0) v += size;
+    constexpr int64_t es = sizeof(U);
+    char* pa = kScatter ? a + v * step : a;
+    const char* pb = kScatter ? b : b + v * step;
+    if (st[0] == es && st[1] == es) {
+      memmove(pa, pb, n * es);
+    } else {
+      for (int64_t k = 0; k < n; ++k) memcpy(pa + k * st[0], pb + k * st[1], es);
+    }
+    return;
+  }
+  for (int64_t k = 0; k < n; ++k) {
+    int64_t v;
+    memcpy(&v, ip + k * st[2], sizeof(v));
+    if (v < 0) v += size;
+    if constexpr (kScatter) memcpy(a + k * st[0] + v * step, b + k * st[1], sizeof(U));
+    else memcpy(a + k * st[0], b + k * st[1] + v * step, sizeof(U));
+  }
+}
+
+// Gather: a[k] = b[k + index[k] * step], in parallel. Scatter: a[k + index[k] * step] = b[k],
+// serially so that with repeated targets the last write wins (as in NumPy).
+void indexed_move(const TensorIter& it, size_t elsize, int64_t step_bytes, int64_t size, bool scatter) {
+  if (it.numel() == 0) return;
+  by_element_size(elsize, [&](auto tag) {
+    using U = typename decltype(tag)::type;
+    if (scatter) {
+      it.serial_for_each([&](char** d, const int64_t* s, int64_t n) {
+        indexed_move_loop<U, true>(d, s, n, step_bytes, size); }, 0, it.numel());
+    } else {
+      it.for_each([&](char** d, const int64_t* s, int64_t n) {
+        indexed_move_loop<U, false>(d, s, n, step_bytes, size); }, kGrainSize / 4);
+    }
+  });
+}
+
+enum class Reduce { None, Sum, Prod, Mean, Max, Min };
+
+Reduce parse_reduce(const std::string& r, const char* op) {
+  if (r == "sum") return Reduce::Sum;
+  if (r == "prod") return Reduce::Prod;
+  if (r == "mean") return Reduce::Mean;
+  if (r == "amax") return Reduce::Max;
+  if (r == "amin") return Reduce::Min;
+  CTORCH_FAIL("[", op, "] reduce argument must be either sum, prod, mean, amax or amin, got ", r);
+}
+
+template <class O>
+O reduce_identity(Reduce r) {
+  if (r == Reduce::Prod) return O(1);
+  if (r == Reduce::Max)
+    return std::numeric_limits<O>::has_infinity ? -std::numeric_limits<O>::infinity()
+                                                : std::numeric_limits<O>::lowest();
+  if (r == Reduce::Min)
+    return std::numeric_limits<O>::has_infinity ? std::numeric_limits<O>::infinity()
+                                                : std::numeric_limits<O>::max();
+  return O(0);
+}
+
+// a[k + index[k] * step] op= b[k], serially (targets repeat). With !include_self every target
+// hit first becomes the reduction's identity. For Mean, `count` (one slot per element of the
+// dense destination starting at `base`) records the hits.
+template <class T>
+void indexed_reduce_kernel(const TensorIter& it, Reduce r, bool include_self, int64_t step,
+                           int64_t size, T* base, int64_t* count) {
+  using O = opmath_t<T>;
+  auto target = [&](char** d, const int64_t* st, int64_t k) {
+    int64_t v;
+    memcpy(&v, d[2] + k * st[2], sizeof(v));
+    if (v < 0) v += size;
+    return reinterpret_cast<T*>(d[0] + k * st[0] + v * step);
+  };
+  if (!include_self) {
+    const T init = static_cast<T>(reduce_identity<O>(r));
+    it.serial_for_each([&](char** d, const int64_t* st, int64_t n) {
+      for (int64_t k = 0; k < n; ++k) *target(d, st, k) = init;
+    }, 0, it.numel());
+  }
+  it.serial_for_each([&](char** d, const int64_t* st, int64_t n) {
+    for (int64_t k = 0; k < n; ++k) {
+      T* p = target(d, st, k);
+      O a = static_cast<O>(*p), b = static_cast<O>(*reinterpret_cast<const T*>(d[1] + k * st[1]));
+      switch (r) {
+        case Reduce::Sum: case Reduce::Mean: a = static_cast<O>(a + b); break;
+        case Reduce::Prod: a = static_cast<O>(a * b); break;
+        case Reduce::Max: if (b != b || b > a) a = b; break;  // NaN propagates
+        case Reduce::Min: if (b != b || b < a) a = b; break;
+        case Reduce::None: a = b; break;
+      }
+      *p = static_cast<T>(a);
+      if (count) ++count[p - base];
+    }
+  }, 0, it.numel());
+}
+
+// Mean: divides every element hit by its number of terms (integers round toward -inf).
+template <class T>
+void mean_finalize(T* base, const int64_t* count, int64_t n, bool include_self) {
+  using O = opmath_t<T>;
+  for (int64_t p = 0; p < n; ++p) {
+    if (!count[p]) continue;
+    int64_t c = count[p] + (include_self ? 1 : 0);
+    O a = static_cast<O>(base[p]);
+    if constexpr (std::is_floating_point_v<O>) {
+      base[p] = static_cast<T>(a / static_cast<O>(c));
+    } else if constexpr (!std::is_same_v<O, bool>) {
+      int64_t v = static_cast<int64_t>(a), q = v / c;
+      if (v % c != 0 && v < 0) --q;
+      base[p] = static_cast<T>(q);
+    }
+  }
+}
+
+bool is_index_dtype(DType t) { return t == DType::Int64 || t == DType::Int32; }
+Tensor as_int64(const Tensor& index) {
+  return index.dtype() == DType::Int64 ? index : to(index, DType::Int64, index.device());
+}
+
+// How an out-of-range index is reported (each op keeps PyTorch's exception class and wording).
+enum class Oob { Runtime, Index, IndexSelect, Take, IndexAdd };
+
+[[noreturn]] void report_oob(int64_t x, int64_t size, Oob style, int64_t dim, const char* op) {
+  switch (style) {
+    case Oob::Runtime:
+      CTORCH_FAIL("[", op, "] index ", x, " is out of bounds for dimension ", dim, " with size ", size);
+    case Oob::Index:
+      break;
+    case Oob::IndexSelect:
+      throw_error(ErrorKind::Index, str_cat("[", op, "] index out of range in self: index ", x,
+                                            " for dimension ", dim, " with size ", size));
+    case Oob::Take:
+      throw_error(ErrorKind::Index, str_cat("[", op, "] out of range: tried to access index ", x,
+                                            " on a tensor of ", size, " elements."));
+    case Oob::IndexAdd:
+      if (x < 0)
+        throw_error(ErrorKind::Index, str_cat("[", op, "] index out of range in self: index ", x,
+                                              " for dimension ", dim, " with size ", size));
+      CTORCH_FAIL("[", op, "] index ", x, " is out of bounds for dimension ", dim, " with size ", size);
+  }
+  throw_error(ErrorKind::Index, str_cat("[", op, "] index ", x, " is out of bounds for dimension ",
+                                        dim, " with size ", size));
+}
+
+// Checks every value of an int64 index against a dim of `size` (negative ones count from the end
+// when `wrap`), so the kernels never touch memory outside the tensor; names the first offender.
+void check_index(const Tensor& idx64, int64_t size, bool wrap, Oob style, int64_t dim, const char* op) {
+  if (idx64.numel() == 0) return;
+  const int64_t lo_ok = wrap ? -size : 0;
+  int64_t bad = 0;
+  bool found = false;
+  TensorIter it(idx64, {});
+  it.serial_for_each([&](char** d, const int64_t* st, int64_t n) {
+    if (found) return;
+    for (int64_t k = 0; k < n; ++k) {
+      int64_t v;
+      memcpy(&v, d[0] + k * st[0], sizeof(v));
+      if (v < lo_ok || v >= size) { bad = v; found = true; return; }
+    }
+  }, 0, it.numel());
+  if (found) report_oob(bad, size, style, dim, op);
+}
+
+// A view of `t` with new sizes and strides over the same elements (internal geometry only).
+Tensor restride(const Tensor& t, IntArrayRef sizes, IntArrayRef strides) {
+  return make_view(t, sizes, strides, t.storage_offset());
+}
+
+// In-place writes into a tensor whose elements share memory (an expanded view) are refused, as in
+// PyTorch: the result would depend on the write order and threads would race.
+void check_writable(const Tensor& t, const char* op) {
+  for (int64_t d = 0; d < t.dim(); ++d)
+    CTORCH_CHECK(t.strides()[d] != 0 || t.sizes()[d] <= 1, "[", op, "] unsupported operation: more "
+                 "than one element of the written-to tensor refers to a single memory location. "
+                 "Please clone() the tensor before performing the operation.");
+}
+
+// A strided operand never aliases the written tensor: copy it first when it shares storage.
+Tensor unaliased(const Tensor& src, const Tensor& dst) {
+  return src.storage() == dst.storage() ? clone(src) : src;
+}
+
+Tensor as_1d(const Tensor& t) { return t.dim() == 0 ? reshape(t, {1}) : t; }
+
+// ---- advanced indexing
+
+// self (restrided to the result shape, 0 along the broadcast index dims), the int64 index laid out
+// over the result shape, and how far one index step moves in self.
+struct AdvancedPlan {
+  Tensor self;
+  DimVector shape;
+  Tensor src;
+  Tensor idx;
+  int64_t step = 0;   // elements
+  int64_t size = 0;   // for negative values
+};
+
+AdvancedPlan plan_advanced(const Tensor& self_in, const std::vector<std::optional<Tensor>>& indices,
+                           const char* op) {
+  Tensor self = self_in;
+  // Expand masks into their nonzero coordinates: a k-dim mask stands for k index tensors.
+  std::vector<std::optional<Tensor>> idx;
+  int64_t dim = 0;
+  for (const auto& e : indices) {
+    if (!e || !e->defined()) { idx.push_back(std::nullopt); ++dim; continue; }
+    const Tensor& t = *e;
+    CTORCH_CHECK(t.device() == self.device(), "[", op, "] indices should be on the same device as "
+                 "the indexed tensor (", self.device().str(), "), got ", t.device().str());
+    if (t.dtype() == DType::Bool || t.dtype() == DType::UInt8) {
+      if (t.dim() == 0) {  // x[True]: a new dim of size 1 (or 0 when false)
+        self = unsqueeze(self, dim);
+        idx.push_back(zeros({item(t).to_bool() ? 1 : 0}, DType::Int64, self.device()));
+        ++dim;
+        continue;
+      }
+      CTORCH_CHECK_INDEX(dim + t.dim() <= self.dim(), "[", op, "] too many indices for tensor of "
+                         "dimension ", self_in.dim());
+      for (int64_t j = 0; j < t.dim(); ++j)
+        CTORCH_CHECK_INDEX(t.sizes()[j] == self.sizes()[dim + j], "[", op, "] The shape of the mask ",
+                           t.sizes(), " at index ", j, " does not match the shape of the indexed "
+                           "tensor ", self.sizes(), " at index ", dim + j);
+      for (Tensor& c : nonzero_tuple(t)) idx.push_back(c);
+      dim += t.dim();
+      continue;
+    }
+    CTORCH_CHECK_INDEX(is_index_dtype(t.dtype()), "[", op, "] tensors used as indices must be long, "
+                       "int, byte or bool tensors, got ", dtype_name(t.dtype()));
+    idx.push_back(t);
+    ++dim;
+  }
+  CTORCH_CHECK_INDEX(static_cast<int64_t>(idx.size()) <= self.dim(), "[", op, "] too many indices "
+                     "for tensor of dimension ", self.dim());
+
+  DimVector bshape;
+  std::vector<int64_t> adv_dims;
+  for (size_t d = 0; d < idx.size(); ++d) {
+    if (!idx[d]) continue;
+    if (adv_dims.empty()) {
+      bshape = DimVector(idx[d]->sizes());
+    } else {
+      IntArrayRef s = idx[d]->sizes();
+      size_t n = std::max(bshape.size(), s.size());
+      DimVector r(n, 1);
+      bool ok = true;
+      for (size_t i = 0; i < n; ++i) {
+        int64_t a = i < n - bshape.size() ? 1 : bshape[i - (n - bshape.size())];
+        int64_t b = i < n - s.size() ? 1 : s[i - (n - s.size())];
+        if (a != b && a != 1 && b != 1) ok = false;
+        r[i] = a == 1 ? b : a;
+      }
+      if (!ok) {
+        std::string shapes;
+        for (const auto& e : idx)
+          if (e) shapes += (shapes.empty() ? "" : ", ") + str_cat(e->sizes());
+        CTORCH_CHECK_INDEX(false, "[", op, "] shape mismatch: indexing tensors could not be broadcast "
+                           "together with shapes ", shapes);
+      }
+      bshape = r;
+    }
+    adv_dims.push_back(static_cast<int64_t>(d));
+  }
+  AdvancedPlan plan;
+  plan.self = self;
+  if (adv_dims.empty()) {  // nothing to index: the whole tensor, one step of 0
+    plan.shape = DimVector(self.sizes());
+    plan.src = self;
+    plan.idx = expand(zeros({}, DType::Int64, self.device()), self.sizes());
+    return plan;
+  }
+  // NumPy's rule: adjacent index tensors put their broadcast dims where they stand; separated
+  // ones (by a slice or None) put them first.
+  bool adjacent = adv_dims.back() - adv_dims.front() + 1 == static_cast<int64_t>(adv_dims.size());
+  const int64_t nb = static_cast<int64_t>(bshape.size());
+  DimVector shape, base;
+  int64_t bstart = 0;
+  auto put_broadcast = [&] {
+    bstart = static_cast<int64_t>(shape.size());
+    for (int64_t i = 0; i < nb; ++i) { shape.push_back(bshape[i]); base.push_back(0); }
+  };
+  if (!adjacent) put_broadcast();
+  for (int64_t d = 0; d < self.dim(); ++d) {
+    bool indexed = d < static_cast<int64_t>(idx.size()) && idx[d].has_value();
+    if (indexed) {
+      if (adjacent && d == adv_dims.front()) put_broadcast();
+      continue;
+    }
+    shape.push_back(self.sizes()[d]);
+    base.push_back(self.strides()[d]);
+  }
+  // One index: used as is. Several: folded into one linear element offset (already wrapped).
+  Tensor lin;
+  if (adv_dims.size() == 1) {
+    int64_t d = adv_dims[0];
+    lin = as_int64(*idx[d]);
+    check_index(lin, self.sizes()[d], true, Oob::Index, d, op);
+    plan.step = self.strides()[d];
+    plan.size = self.sizes()[d];
+  } else {
+    lin = zeros(bshape, DType::Int64, self.device());
+    for (int64_t d : adv_dims) {
+      Tensor t = as_int64(*idx[d]);
+      int64_t size = self.sizes()[d], stride = self.strides()[d];
+      check_index(t, size, true, Oob::Index, d, op);
+      Tensor te = expand(t, bshape);
+      TensorIter it(lin, {&te});
+      it.for_each([&](char** p, const int64_t* st, int64_t n) {
+        for (int64_t k = 0; k < n; ++k) {
+          int64_t v;
+          memcpy(&v, p[1] + k * st[1], sizeof(v));
+          *reinterpret_cast<int64_t*>(p[0] + k * st[0]) += (v < 0 ? v + size : v) * stride;
+        }
+      });
+    }
+    plan.step = 1;
+    plan.size = 0;
+  }
+  Tensor le = expand(lin, bshape);
+  DimVector istr(shape.size(), 0);
+  for (int64_t j = 0; j < nb; ++j) istr[bstart + j] = le.strides()[j];
+  plan.idx = restride(le, shape, istr);
+  plan.src = restride(self, shape, base);
+  plan.shape = shape;
+  return plan;
+}
+
+// Walks a Python-style subscript: applies ints/slices/None/Ellipsis as views and collects the
+// tensor entries (one per remaining dim) for advanced indexing.
+struct BasicResult {
+  Tensor view;
+  std::vector<std::optional<Tensor>> adv;
+  bool has_adv = false;
+};
+
+BasicResult apply_basic(const Tensor& self, const std::vector<TensorIndex>& indices, const char* op) {
+  int64_t consumed = 0, ellipses = 0;
+  bool has_int = false;
+  for (const TensorIndex& i : indices) {
+    switch (i.kind()) {
+      case TensorIndex::Kind::Int: ++consumed; has_int = true; break;
+      case TensorIndex::Kind::Tensor: {
+        const Tensor& t = i.tensor();
+        bool mask = t.dtype() == DType::Bool || t.dtype() == DType::UInt8;
+        consumed += mask ? t.dim() : 1;
+        if (!mask && t.dim() == 0) has_int = true;  // a 0-d integer tensor acts as an int
+        break;
+      }
+      case TensorIndex::Kind::Slice: ++consumed; break;
+      case TensorIndex::Kind::Ellipsis: ++ellipses; break;
+      default: break;
+    }
+  }
+  CTORCH_CHECK_INDEX(!(self.dim() == 0 && has_int), "invalid index of a 0-dim tensor. Use "
+                     "`tensor.item()` in Python or `tensor.item<T>()` in C++ to convert a 0-dim "
+                     "tensor to a number");
+  CTORCH_CHECK_INDEX(ellipses <= 1, "[", op, "] an index can only have a single ellipsis ('...')");
+  CTORCH_CHECK_INDEX(consumed <= self.dim(), "[", op, "] too many indices for tensor of dimension ",
+                     self.dim());
+  BasicResult r;
+  r.view = self;
+  int64_t dim = 0;
+  for (const TensorIndex& i : indices) {
+    switch (i.kind()) {
+      case TensorIndex::Kind::Int:
+        r.view = select(r.view, dim, i.integer());
+        break;
+      case TensorIndex::Kind::Slice: {
+        const Slice& s = i.slice();
+        CTORCH_CHECK_VALUE(s.step > 0, "step must be greater than zero");
+        // A step past the dim's size picks one element either way; clamping keeps the size
+        // arithmetic in slice() far from int64 overflow (x[::sys.maxsize]).
+        int64_t step = std::min<int64_t>(s.step, std::max<int64_t>(r.view.sizes()[dim], 1));
+        r.view = slice(r.view, dim, s.start, s.stop, step);
+        r.adv.push_back(std::nullopt);
+        ++dim;
+        break;
+      }
+      case TensorIndex::Kind::None:
+        r.view = unsqueeze(r.view, dim);
+        r.adv.push_back(std::nullopt);
+        ++dim;
+        break;
+      case TensorIndex::Kind::Ellipsis:
+        for (int64_t k = 0; k < self.dim() - consumed; ++k) r.adv.push_back(std::nullopt);
+        dim += self.dim() - consumed;
+        break;
+      case TensorIndex::Kind::Bool:
+        r.view = unsqueeze(r.view, dim);
+        r.adv.push_back(zeros({i.boolean() ? 1 : 0}, DType::Int64, self.device()));
+        r.has_adv = true;
+        ++dim;
+        break;
+      case TensorIndex::Kind::Tensor: {
+        const Tensor& t = i.tensor();
+        CTORCH_CHECK(t.defined(), "[", op, "] undefined tensor in index");
+        bool mask = t.dtype() == DType::Bool || t.dtype() == DType::UInt8;
+        if (!mask && t.dim() == 0 && is_integral(t.dtype(), false)) {  // like a Python int: a view
+          r.view = select(r.view, dim, item(t).to_int());
+          break;
+        }
+        if (mask && t.dim() == 0) {  // like a Python bool
+          r.view = unsqueeze(r.view, dim);
+          r.adv.push_back(zeros({item(t).to_bool() ? 1 : 0}, DType::Int64, self.device()));
+          ++dim;
+        } else {
+          r.adv.push_back(t);  // a mask stands for t.dim() dims (expanded in plan_advanced)
+          dim += mask ? t.dim() : 1;
+        }
+        r.has_adv = true;
+        break;
+      }
+    }
+  }
+  return r;
+}
+
+void check_same_dtype(const Tensor& self, const Tensor& src, const char* op, const char* what) {
+  CTORCH_CHECK(self.dtype() == src.dtype(), "[", op, "] expected self and ", what, " to have the "
+               "same dtype, but got (self) ", dtype_name(self.dtype()), " and (", what, ") ",
+               dtype_name(src.dtype()));
+}
+
+void check_index_dtype(const Tensor& index, const char* op) {
+  CTORCH_CHECK(is_index_dtype(index.dtype()), "[", op, "] Expected dtype int32/int64 for index, got ",
+               dtype_name(index.dtype()));
+}
+
+// Writes src into dst_view's targets (dst_view: the destination restrided to the iteration shape
+// with 0 along the indexed dim), plain or reduced. `dense` is the contiguous tensor dst_view
+// looks into, needed for Mean. Slices along `split_dim` (never the indexed dim) write disjoint
+// elements, so they run on separate threads.
+void scatter_run(const Tensor& dst_view, const Tensor& src, const Tensor& idx, int64_t step, int64_t size,
+                 Reduce r, bool include_self, const Tensor& dense, int64_t split_dim = -1) {
+  if (dst_view.numel() == 0) return;
+  const int64_t es = static_cast<int64_t>(dst_view.element_size());
+  std::vector<int64_t> count;
+  if (r == Reduce::Mean) count.assign(static_cast<size_t>(dense.numel()), 0);
+  auto run = [&](const Tensor& d, const Tensor& s, const Tensor& i) {
+    TensorIter it(d, {&s, &i});
+    if (r == Reduce::None) {
+      indexed_move(it, es, step * es, size, true);
+      return;
+    }
+    dispatch_all(d.dtype(), [&](auto tag) {
+      using T = typename decltype(tag)::type;
+      indexed_reduce_kernel<T>(it, r, include_self, step * es, size,
+                               count.empty() ? nullptr : dense.data<T>(),
+                               count.empty() ? nullptr : count.data());
+    });
+  };
+  int64_t n = split_dim >= 0 ? dst_view.sizes()[split_dim] : 1;
+  if (n < 2 || dst_view.numel() < kGrainSize) {
+    run(dst_view, src, idx);
+  } else {
+    int64_t grain = std::max<int64_t>(1, kGrainSize / std::max<int64_t>(1, dst_view.numel() / n));
+    parallel_for(0, n, grain, [&](int64_t b, int64_t e) {
+      run(narrow(dst_view, split_dim, b, e - b), narrow(src, split_dim, b, e - b),
+          narrow(idx, split_dim, b, e - b));
+    });
+  }
+  if (!count.empty()) {
+    dispatch_all(dense.dtype(), [&](auto tag) {
+      using T = typename decltype(tag)::type;
+      mean_finalize<T>(dense.data<T>(), count.data(), dense.numel(), include_self);
+    });
+  }
+}
+
+// ---- scatter core: self[.., index[c], ..] op= src[c] over the index's shape
+
+void scatter_impl(Tensor& self, int64_t dim, const Tensor& index, const Tensor& src_in, bool src_is_value,
+                  Reduce r, bool include_self, const char* op) {
+  check_backend(self, op);
+  check_writable(self, op);
+  check_index_dtype(index, op);
+  if (!src_is_value) check_same_dtype(self, src_in, op, "src");
+  int64_t nd = std::max<int64_t>(self.dim(), 1);
+  dim = wrap_dim(dim, nd, op);
+  CTORCH_CHECK(std::max<int64_t>(index.dim(), 1) == nd, "[", op, "] Index tensor must have the same "
+               "number of dimensions as self tensor");
+  Tensor s1 = as_1d(self), i1 = as_1d(as_int64(index));
+  Tensor src = src_is_value ? expand(src_in, i1.sizes()) : as_1d(src_in);
+  if (!src_is_value)
+    CTORCH_CHECK(std::max<int64_t>(src_in.dim(), 1) == nd, "[", op, "] Index tensor must have the "
+                 "same number of dimensions as src tensor");
+  for (int64_t d = 0; d < nd; ++d) {
+    CTORCH_CHECK((d == dim || i1.sizes()[d] <= s1.sizes()[d]) && i1.sizes()[d] <= src.sizes()[d],
+                 "[", op, "] Expected index ", index.sizes(), " to be no larger than self ",
+                 self.sizes(), " apart from dimension ", dim, " and to be no larger than src ",
+                 src.sizes());
+  }
+  check_index(i1, s1.sizes()[dim], false, Oob::Runtime, dim, op);
+  if (i1.numel() == 0) return;
+  // Reductions count per element and so want a dense destination; plain writes go straight in.
+  Tensor work = (r == Reduce::None || s1.is_contiguous()) ? s1 : clone(s1);
+  DimVector st(work.strides());
+  int64_t step = st[dim];
+  st[dim] = 0;
+  Tensor sv = unaliased(src, self), iv = unaliased(i1, self);
+  scatter_run(restride(work, i1.sizes(), st), restride(sv, i1.sizes(), sv.strides()), iv, step,
+              s1.sizes()[dim], r, include_self, work, dim == 0 ? (nd > 1 ? 1 : -1) : 0);
+  if (!work.is_same(s1)) copy_(s1, work);
+  self.bump_version();
+}
+
+// index_add/index_copy/index_fill: self.select(dim, index[i]) op= source.select(dim, i).
+void index_dim_impl(Tensor& self, int64_t dim, const Tensor& index, const Tensor& source,
+                    bool source_is_value, Reduce r, Oob style, bool wrap, const char* op,
+                    bool include_self = true) {
+  check_backend(self, op);
+  check_writable(self, op);
+  CTORCH_CHECK_INDEX(index.dim() <= 1, "[", op, "] Index is supposed to be a vector");
+  check_index_dtype(index, op);
+  int64_t nd = std::max<int64_t>(self.dim(), 1);
+  dim = wrap_dim(dim, nd, op);
+  Tensor s1 = as_1d(self), i1 = as_1d(as_int64(index));
+  int64_t n = i1.numel();
+  DimVector shape(s1.sizes());
+  shape[dim] = n;
+  Tensor src;
+  if (source_is_value) {
+    src = expand(source, shape);
+  } else {
+    check_same_dtype(self, source, op, "source");
+    Tensor so = as_1d(source);
+    CTORCH_CHECK(so.dim() == nd, "[", op, "] source must have the same number of dimensions as self, "
+                 "got ", source.dim(), " and ", self.dim());
+    for (int64_t d = 0; d < nd; ++d)
+      CTORCH_CHECK(so.sizes()[d] == shape[d], "[", op, "] source of shape ", source.sizes(),
+                   " does not match self of shape ", self.sizes(), " with ", n,
+                   " indices along dimension ", dim);
+    src = so;
+  }
+  check_index(i1, s1.sizes()[dim], wrap, style, dim, op);
+  if (shape_numel(shape) == 0) return;
+  Tensor work = (r == Reduce::None || s1.is_contiguous()) ? s1 : clone(s1);
+  DimVector st(work.strides()), istr(nd, 0);
+  int64_t step = st[dim];
+  st[dim] = 0;
+  istr[dim] = i1.strides()[0];
+  Tensor sv = unaliased(src, self), iv = unaliased(i1, self);
+  scatter_run(restride(work, shape, st), sv, restride(iv, shape, istr), step, s1.sizes()[dim], r,
+              include_self, work, dim == 0 ? (nd > 1 ? 1 : -1) : 0);
+  if (!work.is_same(s1)) copy_(s1, work);
+  self.bump_version();
+}
+
+void check_mask(const Tensor& mask, const char* op) {
+  CTORCH_CHECK(mask.dtype() == DType::Bool, "[", op, "] ", op, " only supports boolean masks, but got "
+               "mask with dtype ", dtype_name(mask.dtype()));
+}
+
+// out = src gathered through idx (all laid out over `shape`).
+Tensor gather_run(const Tensor& src, const Tensor& idx, IntArrayRef shape, int64_t step, int64_t size) {
+  Tensor out = empty(shape, src.dtype(), src.device());
+  TensorIter it(out, {&src, &idx});
+  const int64_t es = static_cast<int64_t>(src.element_size());
+  indexed_move(it, es, step * es, size, false);
+  return out;
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------- subscripts
+
+Tensor advanced_index(const Tensor& self, const std::vector<std::optional<Tensor>>& indices) {
+  check_backend(self, "index");
+  AdvancedPlan p = plan_advanced(self, indices, "index");
+  return gather_run(p.src, p.idx, p.shape, p.step, p.size);
+}
+
+Tensor& advanced_index_put_(Tensor& self, const std::vector<std::optional<Tensor>>& indices,
+                            const Tensor& values, bool accumulate) {
+  check_backend(self, "index_put_");
+  check_writable(self, "index_put_");
+  CTORCH_CHECK(values.dtype() == self.dtype(), "[index_put_] Index put requires the source and "
+               "destination dtypes match, got ", dtype_name(self.dtype()), " for the destination "
+               "and ", dtype_name(values.dtype()), " for the source.");
+  AdvancedPlan p = plan_advanced(self, indices, "index_put_");
+  Tensor v = values;
+  while (v.dim() > static_cast<int64_t>(p.shape.size()) && v.sizes()[0] == 1) v = squeeze(v, {0});
+  bool ok = v.dim() <= static_cast<int64_t>(p.shape.size());
+  for (int64_t j = 0; ok && j < v.dim(); ++j) {
+    int64_t a = v.sizes()[v.dim() - 1 - j], b = p.shape[p.shape.size() - 1 - j];
+    ok = a == b || a == 1;
+  }
+  CTORCH_CHECK(ok, "[index_put_] shape mismatch: value tensor of shape ", values.sizes(),
+               " cannot be broadcast to indexing result of shape ", IntArrayRef(p.shape));
+  v = expand(unaliased(v, self), p.shape);
+  Tensor idx = unaliased(p.idx, self);
+  scatter_run(p.src, v, idx, p.step, p.size, accumulate ? Reduce::Sum : Reduce::None, true, Tensor());
+  self.bump_version();
+  return self;
+}
+
+Tensor advanced_index_put(const Tensor& self, const std::vector<std::optional<Tensor>>& indices,
+                          const Tensor& values, bool accumulate) {
+  Tensor r = clone(self);
+  return advanced_index_put_(r, indices, values, accumulate);
+}
+
+Tensor index(const Tensor& self, const std::vector<TensorIndex>& indices) {
+  BasicResult r = apply_basic(self, indices, "index");
+  if (r.has_adv) return advanced_index(r.view, r.adv);
+  return r.view.is_same(self) ? alias(self) : r.view;
+}
+
+Tensor& index_put_(Tensor& self, const std::vector<TensorIndex>& indices, const Tensor& value) {
+  BasicResult r = apply_basic(self, indices, "index_put_");
+  if (r.has_adv) {
+    advanced_index_put_(r.view, r.adv, value, false);
+  } else {
+    // Leading size-1 dims of the value are dropped, so x[0] = y[None] works as in PyTorch.
+    Tensor v = value;
+    while (v.dim() > r.view.dim() && v.sizes()[0] == 1) v = squeeze(v, {0});
+    copy_(r.view, v);
+  }
+  self.bump_version();
+  return self;
+}
+
+Tensor& index_put_(Tensor& self, const std::vector<TensorIndex>& indices, const Scalar& value) {
+  BasicResult r = apply_basic(self, indices, "index_put_");
+  if (r.has_adv) advanced_index_put_(r.view, r.adv, scalar_tensor(value, self.dtype(), self.device()), false);
+  else fill_(r.view, value);
+  self.bump_version();
+  return self;
+}
+
+// ---------------------------------------------------------------- gather family
+
+Tensor index_select(const Tensor& self, int64_t dim, const Tensor& index) {
+  check_backend(self, "index_select");
+  CTORCH_CHECK_INDEX(index.dim() <= 1, "[index_select] Index is supposed to be a vector, got ",
+                     index.dim(), " dims");
+  CTORCH_CHECK(is_index_dtype(index.dtype()), "[index_select] Expected dtype int32 or int64 for index, got ",
+               dtype_name(index.dtype()));
+  int64_t nd = std::max<int64_t>(self.dim(), 1);
+  dim = wrap_dim(dim, nd, "index_select");
+  CTORCH_CHECK(self.dim() > 0 || index.numel() == 1, "[index_select] Index to scalar can have only 1 "
+               "value, got ", index.numel(), " value(s)");
+  Tensor s1 = as_1d(self), i1 = as_1d(as_int64(index));
+  check_index(i1, s1.sizes()[dim], false, Oob::IndexSelect, dim, "index_select");
+  DimVector shape(s1.sizes()), st(s1.strides()), istr(nd, 0);
+  shape[dim] = i1.numel();
+  st[dim] = 0;
+  istr[dim] = i1.strides()[0];
+  Tensor out = gather_run(restride(s1, shape, st), restride(i1, shape, istr), shape,
+                          s1.strides()[dim], s1.sizes()[dim]);
+  if (self.dim() == 0 && out.numel() == 1) return reshape(out, {});  // PyTorch keeps 0-d inputs 0-d
+  return out;
+}
+
+Tensor gather(const Tensor& self, int64_t dim, const Tensor& index) {
+  check_backend(self, "gather");
+  check_index_dtype(index, "gather");
+  int64_t nd = std::max<int64_t>(self.dim(), 1);
+  dim = wrap_dim(dim, nd, "gather");
+  CTORCH_CHECK(std::max<int64_t>(index.dim(), 1) == nd, "[gather] Index tensor must have the same "
+               "number of dimensions as input tensor");
+  Tensor s1 = as_1d(self), i1 = as_1d(as_int64(index));
+  for (int64_t d = 0; d < nd; ++d)
+    CTORCH_CHECK(d == dim || i1.sizes()[d] <= s1.sizes()[d], "[gather] Size does not match at "
+                 "dimension ", d, " expected index ", index.sizes(), " to be no larger than self ",
+                 self.sizes(), " apart from dimension ", dim);
+  check_index(i1, s1.sizes()[dim], false, Oob::Runtime, dim, "gather");
+  DimVector st(s1.strides());
+  st[dim] = 0;
+  Tensor out = gather_run(restride(s1, i1.sizes(), st), i1, i1.sizes(), s1.strides()[dim],
+                          s1.sizes()[dim]);
+  return index.dim() == 0 ? reshape(out, {}) : out;
+}
+
+Tensor take(const Tensor& self, const Tensor& index) {
+  check_backend(self, "take");
+  CTORCH_CHECK(is_index_dtype(index.dtype()), "[take] Expected a long tensor for index, but got ",
+               dtype_name(index.dtype()));
+  Tensor idx = as_int64(index);
+  check_index(idx, self.numel(), true, Oob::Take, 0, "take");
+  Tensor flat = contiguous(self);
+  DimVector zero(idx.dim(), 0);
+  return gather_run(restride(flat, idx.sizes(), zero), idx, idx.sizes(), 1, self.numel());
+}
+
+Tensor take_along_dim(const Tensor& self, const Tensor& indices, std::optional<int64_t> dim) {
+  check_index_dtype(indices, "take_along_dim");
+  if (!dim) return take(self, reshape(indices, {-1}));
+  CTORCH_CHECK(self.dim() == indices.dim(), "[take_along_dim] input and indices should have the same "
+               "number of dimensions, but got ", self.dim(), " dimensions for input, and ",
+               indices.dim(), " dimensions for indices");
+  int64_t d = wrap_dim(*dim, std::max<int64_t>(self.dim(), 1), "take_along_dim");
+  if (self.dim() == 0) return gather(self, d, indices);
+  DimVector s(self.sizes()), i(indices.sizes());
+  s[d] = 1;
+  i[d] = 1;
+  DimVector b = broadcast_shapes(s, i, "take_along_dim");
+  DimVector bs(b), bi(b);
+  bs[d] = self.sizes()[d];
+  bi[d] = indices.sizes()[d];
+  return gather(expand(self, bs), d, expand(indices, bi));
+}
+
+Tensor& put_(Tensor& self, const Tensor& index, const Tensor& source, bool accumulate) {
+  check_backend(self, "put_");
+  check_writable(self, "put_");
+  CTORCH_CHECK(is_index_dtype(index.dtype()), "[put_] Expected a long tensor for index, but got ",
+               dtype_name(index.dtype()));
+  check_same_dtype(self, source, "put_", "source");
+  CTORCH_CHECK(index.numel() == source.numel(), "[put_] Expected source and index to have the same "
+               "number of elements, but got ", source.numel(), " and ", index.numel());
+  Tensor idx = as_int64(index);
+  check_index(idx, self.numel(), true, Oob::Take, 0, "put_");
+  if (idx.numel() == 0) return self;
+  Tensor work = self.is_contiguous() ? self : clone(self);
+  DimVector zero(idx.dim(), 0);
+  Tensor src = unaliased(source, self);
+  src = reshape(src, idx.sizes());
+  scatter_run(restride(work, idx.sizes(), zero), src, unaliased(idx, self), 1, self.numel(),
+              accumulate ? Reduce::Sum : Reduce::None, true, work);
+  if (!work.is_same(self)) copy_(self, work);
+  self.bump_version();
+  return self;
+}
+
+Tensor put(const Tensor& self, const Tensor& index, const Tensor& source, bool accumulate) {
+  Tensor r = clone(self);
+  return put_(r, index, source, accumulate);
+}
+
+Tensor& scatter_(Tensor& self, int64_t dim, const Tensor& index, const Tensor& src, const std::string& reduce) {
+  Reduce r = Reduce::None;
+  if (reduce == "add") r = Reduce::Sum;
+  else if (reduce == "multiply") r = Reduce::Prod;
+  else CTORCH_CHECK(reduce.empty(), "[scatter] reduce argument must be either add or multiply, got ", reduce);
+  scatter_impl(self, dim, index, src, false, r, true, "scatter");
+  return self;
+}
+
+Tensor& scatter_(Tensor& self, int64_t dim, const Tensor& index, const Scalar& value, const std::string& reduce) {
+  Reduce r = Reduce::None;
+  if (reduce == "add") r = Reduce::Sum;
+  else if (reduce == "multiply") r = Reduce::Prod;
+  else CTORCH_CHECK(reduce.empty(), "[scatter] reduce argument must be either add or multiply, got ", reduce);
+  scatter_impl(self, dim, index, scalar_tensor(value, self.dtype(), self.device()), true, r, true, "scatter");
+  return self;
+}
+
+Tensor scatter(const Tensor& self, int64_t dim, const Tensor& index, const Tensor& src, const std::string& reduce) {
+  Tensor r = clone(self);
+  return scatter_(r, dim, index, src, reduce);
+}
+
+Tensor scatter(const Tensor& self, int64_t dim, const Tensor& index, const Scalar& value, const std::string& reduce) {
+  Tensor r = clone(self);
+  return scatter_(r, dim, index, value, reduce);
+}
+
+Tensor& scatter_add_(Tensor& self, int64_t dim, const Tensor& index, const Tensor& src) {
+  scatter_impl(self, dim, index, src, false, Reduce::Sum, true, "scatter_add");
+  return self;
+}
+
+Tensor scatter_add(const Tensor& self, int64_t dim, const Tensor& index, const Tensor& src) {
+  Tensor r = clone(self);
+  return scatter_add_(r, dim, index, src);
+}
+
+Tensor& scatter_reduce_(Tensor& self, int64_t dim, const Tensor& index, const Tensor& src,
+                        const std::string& reduce, bool include_self) {
+  scatter_impl(self, dim, index, src, false, parse_reduce(reduce, "scatter_reduce"), include_self,
+               "scatter_reduce");
+  return self;
+}
+
+Tensor scatter_reduce(const Tensor& self, int64_t dim, const Tensor& index, const Tensor& src,
+                      const std::string& reduce, bool include_self) {
+  Tensor r = clone(self);
+  return scatter_reduce_(r, dim, index, src, reduce, include_self);
+}
+
+Tensor& index_add_(Tensor& self, int64_t dim, const Tensor& index, const Tensor& source, const Scalar& alpha) {
+  Tensor src = source;
+  if (alpha.is_floating() ? alpha.to_double() != 1.0 : alpha.to_int() != 1) {
+    check_same_dtype(self, source, "index_add_", "source");
+    src = to(mul(source, alpha), self.dtype(), self.device());
+  }
+  index_dim_impl(self, dim, index, src, false, Reduce::Sum, Oob::IndexAdd, false, "index_add_");
+  return self;
+}
+
+Tensor index_add(const Tensor& self, int64_t dim, const Tensor& index, const Tensor& source, const Scalar& alpha) {
+  Tensor r = clone(self);
+  return index_add_(r, dim, index, source, alpha);
+}
+
+Tensor& index_copy_(Tensor& self, int64_t dim, const Tensor& index, const Tensor& source) {
+  index_dim_impl(self, dim, index, source, false, Reduce::None, Oob::Index, false, "index_copy_");
+  return self;
+}
+
+Tensor index_copy(const Tensor& self, int64_t dim, const Tensor& index, const Tensor& source) {
+  Tensor r = clone(self);
+  return index_copy_(r, dim, index, source);
+}
+
+Tensor& index_reduce_(Tensor& self, int64_t dim, const Tensor& index, const Tensor& source,
+                      const std::string& reduce, bool include_self) {
+  Reduce r = parse_reduce(reduce, "index_reduce_");
+  CTORCH_CHECK(r != Reduce::Sum, "[index_reduce_] reduce argument must be either prod, mean, amax "
+               "or amin, got ", reduce);
+  index_dim_impl(self, dim, index, source, false, r, Oob::Index, false, "index_reduce_", include_self);
+  return self;
+}
+
+Tensor index_reduce(const Tensor& self, int64_t dim, const Tensor& index, const Tensor& source,
+                    const std::string& reduce, bool include_self) {
+  Tensor r = clone(self);
+  return index_reduce_(r, dim, index, source, reduce, include_self);
+}
+
+Tensor& index_fill_(Tensor& self, int64_t dim, const Tensor& index, const Scalar& value) {
+  index_dim_impl(self, dim, index, scalar_tensor(value, self.dtype(), self.device()), true,
+                 Reduce::None, Oob::Index, true, "index_fill_");
+  return self;
+}
+
+Tensor index_fill(const Tensor& self, int64_t dim, const Tensor& index, const Scalar& value) {
+  Tensor r = clone(self);
+  return index_fill_(r, dim, index, value);
+}
+
+// ---------------------------------------------------------------- masks
+
+Tensor masked_fill(const Tensor& self, const Tensor& mask, const Tensor& value) {
+  check_mask(mask, "masked_fill");
+  CTORCH_CHECK(value.dim() == 0, "[masked_fill] masked_fill_ only supports a 0-dimensional value "
+               "tensor, but got tensor with ", value.dim(), " dimension(s).");
+  return where(mask, to(value, self.dtype(), self.device()), self);
+}
+
+Tensor masked_fill(const Tensor& self, const Tensor& mask, const Scalar& value) {
+  check_mask(mask, "masked_fill");
+  return where(mask, scalar_tensor(value, self.dtype(), self.device()), self);
+}
+
+Tensor& masked_fill_(Tensor& self, const Tensor& mask, const Tensor& value) {
+  check_mask(mask, "masked_fill_");
+  CTORCH_CHECK(broadcast_shapes(self.sizes(), mask.sizes(), "masked_fill_") == self.sizes(),
+               "[masked_fill_] output with shape ", self.sizes(), " doesn't match the broadcast "
+               "shape ", broadcast_shapes(self.sizes(), mask.sizes(), "masked_fill_"));
+  Tensor r = masked_fill(self, mask, value);
+  return copy_(self, r);
+}
+
+Tensor& masked_fill_(Tensor& self, const Tensor& mask, const Scalar& value) {
+  return masked_fill_(self, mask, scalar_tensor(value, self.dtype(), self.device()));
+}
+
+namespace {
+// Row-major positions (in `shape`) where the mask, broadcast to `shape`, is true.
+std::vector<int64_t> mask_positions(const Tensor& mask, IntArrayRef shape) {
+  Tensor m = contiguous(expand(mask, shape));
+  const bool* p = m.data<bool>();
+  std::vector<int64_t> pos;
+  for (int64_t k = 0; k < m.numel(); ++k)
+    if (p[k]) pos.push_back(k);
+  return pos;
+}
+}  // namespace
+
+Tensor masked_select(const Tensor& self, const Tensor& mask) {
+  check_backend(self, "masked_select");
+  CTORCH_CHECK(mask.dtype() == DType::Bool, "[masked_select] masked_select: expected BoolTensor for "
+               "mask, got ", dtype_name(mask.dtype()));
+  DimVector shape = broadcast_shapes(self.sizes(), mask.sizes(), "masked_select");
+  std::vector<int64_t> pos = mask_positions(mask, shape);
+  Tensor e = expand(self, shape);
+  Offsets so = strided_offsets(shape, e.strides());
+  Offsets offs(pos.size());
+  for (size_t k = 0; k < pos.size(); ++k) offs[k] = so[pos[k]];
+  Tensor out = empty({static_cast<int64_t>(offs.size())}, self.dtype(), self.device());
+  move_elems(self.element_size(), out.data_ptr(), nullptr, e.data_ptr(), offs.data(),
+             static_cast<int64_t>(offs.size()));
+  return out;
+}
+
+Tensor& masked_scatter_(Tensor& self, const Tensor& mask, const Tensor& source) {
+  check_backend(self, "masked_scatter_");
+  check_writable(self, "masked_scatter_");
+  CTORCH_CHECK(mask.dtype() == DType::Bool, "[masked_scatter_] masked_scatter_ only supports boolean "
+               "masks, but got mask with dtype ", dtype_name(mask.dtype()));
+  check_same_dtype(self, source, "masked_scatter_", "source");
+  CTORCH_CHECK(broadcast_shapes(self.sizes(), mask.sizes(), "masked_scatter_") == self.sizes(),
+               "[masked_scatter_] mask of shape ", mask.sizes(), " can't be broadcast to self of "
+               "shape ", self.sizes());
+  std::vector<int64_t> pos = mask_positions(mask, self.sizes());
+  CTORCH_CHECK(static_cast<int64_t>(pos.size()) <= source.numel(), "[masked_scatter_] Number of "
+               "elements of source < number of ones in mask (", source.numel(), " < ", pos.size(), ")");
+  Offsets so = strided_offsets(self.sizes(), self.strides());
+  Offsets doff(pos.size());
+  for (size_t k = 0; k < pos.size(); ++k) doff[k] = so[pos[k]];
+  Tensor src = unaliased(source, self);
+  Offsets all = strided_offsets(src.sizes(), src.strides());
+  move_elems(self.element_size(), self.data_ptr(), doff.data(), src.data_ptr(), all.data(),
+             static_cast<int64_t>(doff.size()));
+  self.bump_version();
+  return self;
+}
+
+Tensor masked_scatter(const Tensor& self, const Tensor& mask, const Tensor& source) {
+  DimVector shape = broadcast_shapes(self.sizes(), mask.sizes(), "masked_scatter");
+  Tensor r = clone(expand(self, shape));
+  return masked_scatter_(r, mask, source);
+}
+
+Tensor nonzero(const Tensor& self) {
+  check_backend(self, "nonzero");
+  Tensor b = contiguous(to(self, DType::Bool, self.device()));
+  const bool* p = b.data<bool>();
+  int64_t nd = self.dim(), count = 0;
+  for (int64_t k = 0; k < b.numel(); ++k) count += p[k];
+  Tensor out = empty({count, nd}, DType::Int64, self.device());
+  int64_t* o = out.data<int64_t>();
+  IntArrayRef sizes = self.sizes();
+  for (int64_t k = 0, row = 0; k < b.numel(); ++k) {
+    if (!p[k]) continue;
+    int64_t rem = k;
+    for (int64_t d = nd - 1; d >= 0; --d) { o[row * nd + d] = rem % sizes[d]; rem /= sizes[d]; }
+    ++row;
+  }
+  return out;
+}
+
+std::vector<Tensor> nonzero_tuple(const Tensor& self) {
+  Tensor nz = nonzero(as_1d(self));
+  std::vector<Tensor> out;
+  for (int64_t d = 0; d < nz.sizes()[1]; ++d) out.push_back(contiguous(select(nz, 1, d)));
+  return out;
+}
+
+Tensor one_hot(const Tensor& self, int64_t num_classes) {
+  check_backend(self, "one_hot");
+  CTORCH_CHECK(self.dtype() == DType::Int64, "[one_hot] one_hot is only applicable to index tensor "
+               "of type LongTensor.");
+  Tensor c = contiguous(self);
+  const int64_t* p = c.data<int64_t>();
+  int64_t n = c.numel();
+  if (num_classes == -1) {
+    CTORCH_CHECK(n > 0, "[one_hot] Can not infer total number of classes from empty tensor.");
+    num_classes = *std::max_element(p, p + n) + 1;
+  }
+  CTORCH_CHECK(num_classes >= 0, "[one_hot] num_classes should be positive, got ", num_classes);
+  for (int64_t k = 0; k < n; ++k) {
+    CTORCH_CHECK(p[k] >= 0, "[one_hot] Class values must be non-negative.");
+    CTORCH_CHECK(p[k] < num_classes, "[one_hot] Class values must be smaller than num_classes.");
+  }
+  DimVector shape(self.sizes());
+  shape.push_back(num_classes);
+  Tensor out = zeros(shape, DType::Int64, self.device());
+  int64_t* o = out.data<int64_t>();
+  for (int64_t k = 0; k < n; ++k) o[k * num_classes + p[k]] = 1;
+  return out;
+}
+
+}  // namespace ctorch
