@@ -1,0 +1,513 @@
+// Random sampling on the CPU over Philox4x32-10. Element i of a call uses Philox block
+// offset + i / k (k values per block), so results do not depend on the thread count and a CUDA
+// kernel can reproduce them from (seed, offset) alone.
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <random>
+#include <vector>
+#include "cpu/dispatch.h"
+#include "cpu/parallel.h"
+#include "ctorch/ops.h"
+#include "ops/elementwise_run.h"
+
+namespace ctorch {
+
+// ---- generator
+
+void Generator::manual_seed(uint64_t seed) {
+  std::lock_guard<std::mutex> lock(mu_);
+  seed_ = seed;
+  offset_ = 0;
+}
+uint64_t Generator::seed() {
+  std::random_device rd;
+  uint64_t s = (static_cast<uint64_t>(rd()) << 32) | rd();
+  manual_seed(s);
+  return s;
+}
+uint64_t Generator::initial_seed() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return seed_;
+}
+uint64_t Generator::offset() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return offset_;
+}
+uint64_t Generator::reserve(uint64_t nblocks, uint64_t* seed) {
+  std::lock_guard<std::mutex> lock(mu_);
+  uint64_t base = offset_;
+  offset_ += nblocks;
+  if (seed) *seed = seed_;
+  return base;
+}
+Tensor Generator::get_state() const {
+  Tensor t = empty({16}, DType::UInt8);
+  uint8_t* p = t.data<uint8_t>();
+  std::lock_guard<std::mutex> lock(mu_);
+  for (int i = 0; i < 8; ++i) {
+    p[i] = static_cast<uint8_t>(seed_ >> (8 * i));
+    p[8 + i] = static_cast<uint8_t>(offset_ >> (8 * i));
+  }
+  return t;
+}
+void Generator::set_state(const Tensor& state) {
+  CTORCH_CHECK_TYPE(state.dtype() == DType::UInt8, "[set_state] expected a torch.ByteTensor (uint8), "
+                    "but got ", dtype_name(state.dtype()));
+  CTORCH_CHECK(state.device().is_cpu() && state.numel() == 16, "[set_state] expected a CPU uint8 "
+               "tensor of 16 bytes (seed, offset), got ", state.numel(), " bytes");
+  Tensor c = contiguous(state);
+  const uint8_t* p = c.data<uint8_t>();
+  uint64_t s = 0, o = 0;
+  for (int i = 0; i < 8; ++i) {
+    s |= static_cast<uint64_t>(p[i]) << (8 * i);
+    o |= static_cast<uint64_t>(p[8 + i]) << (8 * i);
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  seed_ = s;
+  offset_ = o;
+}
+
+const GeneratorPtr& default_generator() {
+  static const GeneratorPtr g = std::make_shared<Generator>();
+  return g;
+}
+void manual_seed(uint64_t seed) { default_generator()->manual_seed(seed); }
+
+namespace {
+
+inline void philox_block(uint32_t c0, uint32_t c1, uint32_t c2, uint32_t c3, uint32_t k0,
+                         uint32_t k1, uint32_t out[4]) {
+  for (int r = 0; r < 10; ++r) {
+    if (r) { k0 += 0x9E3779B9u; k1 += 0xBB67AE85u; }
+    uint64_t p0 = static_cast<uint64_t>(0xD2511F53u) * c0;
+    uint64_t p1 = static_cast<uint64_t>(0xCD9E8D57u) * c2;
+    uint32_t n0 = static_cast<uint32_t>(p1 >> 32) ^ c1 ^ k0;
+    uint32_t n2 = static_cast<uint32_t>(p0 >> 32) ^ c3 ^ k1;
+    c0 = n0; c1 = static_cast<uint32_t>(p1); c2 = n2; c3 = static_cast<uint32_t>(p0);
+  }
+  out[0] = c0; out[1] = c1; out[2] = c2; out[3] = c3;
+}
+
+}  // namespace
+
+std::array<uint32_t, 4> philox4x32_10(std::array<uint32_t, 4> c, std::array<uint32_t, 2> k) {
+  std::array<uint32_t, 4> r;
+  philox_block(c[0], c[1], c[2], c[3], k[0], k[1], r.data());
+  return r;
+}
+
+namespace {
+
+// The blocks one call owns: block b is Philox(counter = base + b, key = seed).
+struct Stream {
+  uint32_t k0, k1;
+  uint64_t base;
+  void block(uint64_t b, uint32_t w[4]) const {
+    uint64_t c = base + b;
+    philox_block(static_cast<uint32_t>(c), static_cast<uint32_t>(c >> 32), 0, 0, k0, k1, w);
+  }
+};
+
+Stream claim(const GeneratorPtr& g, int64_t n, int per_block) {
+  Generator& gen = g ? *g : *default_generator();
+  uint64_t seed = 0;
+  uint64_t nblocks = (static_cast<uint64_t>(n) + per_block - 1) / per_block;
+  uint64_t base = gen.reserve(nblocks, &seed);
+  return {static_cast<uint32_t>(seed), static_cast<uint32_t>(seed >> 32), base};
+}
+
+// Uniform numbers from Philox words: 4 per block at float precision, 2 at double precision.
+struct Uniform {
+  bool dbl;        // two words per number, 53 bits
+  int bits = 24;   // otherwise one word, this many bits
+  int per_block() const { return dbl ? 2 : 4; }
+  // In [0, 1).
+  double at(const uint32_t* w, int j) const {
+    if (dbl) return static_cast<double>(((static_cast<uint64_t>(w[2 * j]) << 32) | w[2 * j + 1]) >> 11) * 0x1p-53;
+    return std::ldexp(static_cast<double>(w[j] >> (32 - bits)), -bits);
+  }
+  // In (0, 1]: safe under log.
+  double open0(const uint32_t* w, int j) const {
+    if (dbl) return static_cast<double>((((static_cast<uint64_t>(w[2 * j]) << 32) | w[2 * j + 1]) >> 11) + 1) * 0x1p-53;
+    return std::ldexp(static_cast<double>((w[j] >> (32 - bits)) + 1), -bits);
+  }
+};
+
+// Standard normals for one block via Box-Muller (each pair of uniforms gives two).
+inline void normals(const Uniform& u, const uint32_t* w, double* v) {
+  constexpr double kTwoPi = 6.283185307179586476925;
+  for (int j = 0; j < u.per_block(); j += 2) {
+    double r = std::sqrt(-2.0 * std::log(u.open0(w, j)));
+    double th = kTwoPi * u.at(w, j + 1);
+    v[j] = r * std::cos(th);
+    v[j + 1] = r * std::sin(th);
+  }
+}
+
+template <class T, class V>
+inline T to_elem(V v) {
+  if constexpr (std::is_same_v<T, bool>) return v != 0;
+  else return static_cast<T>(static_cast<opmath_t<T>>(v));
+}
+
+// Fills `t` with f(words, first_index, values[per_block]) block by block, in parallel. V is the
+// type f produces (double, or int64 for integer draws).
+template <class V, bool kFloatOnly, class F>
+Tensor& generate(Tensor& t, const GeneratorPtr& g, int per_block, const char* op, const F& f) {
+  check_backend(t, op);
+  if (kFloatOnly)
+    CTORCH_CHECK(is_floating(t.dtype()), "[", op, "] expects a floating point tensor, got ",
+                 dtype_name(t.dtype()));
+  int64_t n = t.numel();
+  Stream s = claim(g, n, per_block);
+  Tensor dst = t.is_contiguous() ? t : empty(t.sizes(), t.dtype(), t.device());
+  int64_t nblocks = (n + per_block - 1) / per_block;
+  auto run = [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    T* out = dst.data<T>();
+    parallel_for(0, nblocks, 1024, [&](int64_t b0, int64_t b1) {
+      uint32_t w[4];
+      V v[4];
+      for (int64_t b = b0; b < b1; ++b) {
+        s.block(static_cast<uint64_t>(b), w);
+        int64_t i0 = b * per_block;
+        f(w, i0, v);
+        int64_t cnt = std::min<int64_t>(per_block, n - i0);
+        for (int64_t j = 0; j < cnt; ++j) out[i0 + j] = to_elem<T>(v[j]);
+      }
+    });
+  };
+  if constexpr (kFloatOnly) dispatch_floating(t.dtype(), op, run);
+  else dispatch_all(t.dtype(), run);
+  if (!dst.is_same(t)) copy_(t, dst);
+  t.bump_version();
+  return t;
+}
+
+// Bits of precision in the uniform numbers for each floating dtype (so [0, 1) stays below 1).
+int mantissa_bits(DType t) {
+  switch (t) {
+    case DType::Float16: return 11;
+    case DType::BFloat16: return 8;
+    case DType::Float64: return 53;
+    default: return 24;
+  }
+}
+
+// The integer range of a dtype, for random_ and randint bounds.
+void dtype_int_range(DType t, int64_t& lo, int64_t& hi) {
+  switch (t) {
+    case DType::Bool: lo = 0; hi = 1; return;
+    case DType::UInt8: lo = 0; hi = 255; return;
+    case DType::Int8: lo = -128; hi = 127; return;
+    case DType::Int16: lo = -32768; hi = 32767; return;
+    case DType::Int32: lo = std::numeric_limits<int32_t>::min(); hi = std::numeric_limits<int32_t>::max(); return;
+    case DType::Int64: lo = std::numeric_limits<int64_t>::min(); hi = std::numeric_limits<int64_t>::max(); return;
+    default: {
+      // Floats hold every integer up to 2^mantissa exactly.
+      int64_t m = int64_t(1) << mantissa_bits(t);
+      lo = -m; hi = m;
+      return;
+    }
+  }
+}
+
+// Integers uniform in [from, from + range), range = 0 meaning 2^64.
+Tensor& random_range(Tensor& t, int64_t from, uint64_t range, const GeneratorPtr& g, const char* op) {
+  bool narrow = range != 0 && range <= (uint64_t(1) << 32);
+  return generate<int64_t, false>(t, g, narrow ? 4 : 2, op, [=](const uint32_t* w, int64_t, int64_t* v) {
+    if (narrow) {
+      for (int j = 0; j < 4; ++j)
+        v[j] = static_cast<int64_t>(static_cast<uint64_t>(from) + w[j] % range);
+    } else {
+      for (int j = 0; j < 2; ++j) {
+        uint64_t x = (static_cast<uint64_t>(w[2 * j]) << 32) | w[2 * j + 1];
+        v[j] = static_cast<int64_t>(static_cast<uint64_t>(from) + (range ? x % range : x));
+      }
+    }
+  });
+}
+
+void check_float_dtype(DType t, const char* op) {
+  CTORCH_CHECK(is_floating(t), "[", op, "] expected a floating point dtype, got ", dtype_name(t));
+}
+
+// Every element of `x` (any dtype) as a contiguous float64 array.
+std::vector<double> as_doubles(const Tensor& x) {
+  Tensor c = contiguous(to(x, DType::Float64, x.device()));
+  const double* p = c.data<double>();
+  return std::vector<double>(p, p + c.numel());
+}
+
+}  // namespace
+
+// ---- in place
+
+Tensor& uniform_(Tensor& t, double from, double to, const GeneratorPtr& g) {
+  CTORCH_CHECK(from <= to, "[uniform_] expects to return a [from, to) range, but found from=", from,
+               " > to=", to);
+  CTORCH_CHECK(std::isfinite(to - from), "[uniform_] (to - from) = ", to - from, " is out of range");
+  Uniform u{t.dtype() == DType::Float64, std::min(24, mantissa_bits(t.dtype()))};
+  return generate<double, true>(t, g, u.per_block(), "uniform_", [=](const uint32_t* w, int64_t, double* v) {
+    for (int j = 0; j < u.per_block(); ++j) v[j] = from + u.at(w, j) * (to - from);
+  });
+}
+
+Tensor& normal_(Tensor& t, double mean, double std, const GeneratorPtr& g) {
+  CTORCH_CHECK(std >= 0.0, "[normal_] expects std >= 0.0, but found std ", std);
+  Uniform u{t.dtype() == DType::Float64};
+  return generate<double, true>(t, g, u.per_block(), "normal_", [=](const uint32_t* w, int64_t, double* v) {
+    normals(u, w, v);
+    for (int j = 0; j < u.per_block(); ++j) v[j] = mean + std * v[j];
+  });
+}
+
+Tensor& log_normal_(Tensor& t, double mean, double std, const GeneratorPtr& g) {
+  CTORCH_CHECK(std > 0.0, "[log_normal_] expects std > 0.0, but found std=", std);
+  Uniform u{t.dtype() == DType::Float64};
+  return generate<double, true>(t, g, u.per_block(), "log_normal_", [=](const uint32_t* w, int64_t, double* v) {
+    normals(u, w, v);
+    for (int j = 0; j < u.per_block(); ++j) v[j] = std::exp(mean + std * v[j]);
+  });
+}
+
+Tensor& exponential_(Tensor& t, double lambd, const GeneratorPtr& g) {
+  CTORCH_CHECK(lambd > 0.0, "[exponential_] expects lambda > 0.0, but found lambda=", lambd);
+  Uniform u{t.dtype() == DType::Float64};
+  return generate<double, true>(t, g, u.per_block(), "exponential_", [=](const uint32_t* w, int64_t, double* v) {
+    for (int j = 0; j < u.per_block(); ++j) v[j] = -std::log(u.open0(w, j)) / lambd;
+  });
+}
+
+Tensor& cauchy_(Tensor& t, double median, double sigma, const GeneratorPtr& g) {
+  CTORCH_CHECK(sigma > 0.0, "[cauchy_] expects sigma > 0.0, but found sigma=", sigma);
+  Uniform u{t.dtype() == DType::Float64};
+  return generate<double, true>(t, g, u.per_block(), "cauchy_", [=](const uint32_t* w, int64_t, double* v) {
+    constexpr double kPi = 3.141592653589793238463;
+    for (int j = 0; j < u.per_block(); ++j) v[j] = median + sigma * std::tan(kPi * (u.at(w, j) - 0.5));
+  });
+}
+
+Tensor& geometric_(Tensor& t, double p, const GeneratorPtr& g) {
+  CTORCH_CHECK(p > 0 && p < 1, "[geometric_] expects p to be in (0, 1), but got p=", p);
+  Uniform u{true};
+  double denom = std::log1p(-p);
+  return generate<double, false>(t, g, 2, "geometric_", [=](const uint32_t* w, int64_t, double* v) {
+    // The number of trials up to the first success: at least 1.
+    for (int j = 0; j < 2; ++j) v[j] = std::max(1.0, std::ceil(std::log(u.open0(w, j)) / denom));
+  });
+}
+
+Tensor& bernoulli_(Tensor& t, double p, const GeneratorPtr& g) {
+  CTORCH_CHECK(p >= 0 && p <= 1, "[bernoulli_] expects p to be in [0, 1], but got p=", p);
+  Uniform u{true};
+  return generate<double, false>(t, g, 2, "bernoulli_", [=](const uint32_t* w, int64_t, double* v) {
+    for (int j = 0; j < 2; ++j) v[j] = u.at(w, j) < p ? 1.0 : 0.0;
+  });
+}
+
+Tensor& bernoulli_(Tensor& t, const Tensor& p, const GeneratorPtr& g) {
+  check_backend(p, "bernoulli_");
+  std::vector<double> pv = as_doubles(expand(p, t.sizes()));
+  for (double x : pv)
+    CTORCH_CHECK(x >= 0 && x <= 1, "[bernoulli_] expects all probabilities to be in [0, 1], got ", x);
+  Uniform u{true};
+  int64_t n = t.numel();
+  const double* pp = pv.data();
+  return generate<double, false>(t, g, 2, "bernoulli_", [=](const uint32_t* w, int64_t i0, double* v) {
+    for (int j = 0; j < 2; ++j) v[j] = i0 + j < n && u.at(w, j) < pp[i0 + j] ? 1.0 : 0.0;
+  });
+}
+
+Tensor& random_(Tensor& t, int64_t from, std::optional<int64_t> to, const GeneratorPtr& g) {
+  int64_t lo, hi;
+  dtype_int_range(t.dtype(), lo, hi);
+  if (to) {
+    CTORCH_CHECK(from < *to, "[random_] expects 'from' to be less than 'to', but got from=", from,
+                 " >= to=", *to);
+    CTORCH_CHECK(from >= lo && *to - 1 <= hi, "[random_] expects 'from' and 'to' - 1 to be in the "
+                 "range of ", dtype_name(t.dtype()), " [", lo, ", ", hi, "], but got from=", from,
+                 " to=", *to);
+    return random_range(t, from, static_cast<uint64_t>(*to) - static_cast<uint64_t>(from), g, "random_");
+  }
+  CTORCH_CHECK(from >= lo && from <= hi, "[random_] 'from' (", from, ") is out of the range of ",
+               dtype_name(t.dtype()));
+  return random_range(t, from, static_cast<uint64_t>(hi) - static_cast<uint64_t>(from) + 1, g, "random_");
+}
+
+Tensor& random_(Tensor& t, const GeneratorPtr& g) {
+  return random_(t, 0, std::nullopt, g);
+}
+
+// ---- factories
+
+Tensor rand(IntArrayRef shape, DType dtype, const GeneratorPtr& g, Device device) {
+  check_float_dtype(dtype, "rand");
+  Tensor t = empty(shape, dtype, device);
+  return uniform_(t, 0, 1, g);
+}
+
+Tensor randn(IntArrayRef shape, DType dtype, const GeneratorPtr& g, Device device) {
+  check_float_dtype(dtype, "randn");
+  Tensor t = empty(shape, dtype, device);
+  return normal_(t, 0, 1, g);
+}
+
+Tensor randint(int64_t low, int64_t high, IntArrayRef shape, DType dtype, const GeneratorPtr& g,
+               Device device) {
+  Tensor t = empty(shape, dtype, device);
+  return random_(t, low, high, g);
+}
+
+Tensor randperm(int64_t n, DType dtype, const GeneratorPtr& g, Device device) {
+  CTORCH_CHECK(n >= 0, "[randperm] n must be non-negative, got ", n);
+  if (!is_floating(dtype) && dtype != DType::Int64) {
+    int64_t lo, hi;
+    dtype_int_range(dtype, lo, hi);
+    CTORCH_CHECK(n == 0 || n - 1 <= hi, "[randperm] n (", n, ") is too large for dtype ", dtype_name(dtype));
+  }
+  Tensor idx = empty({n}, DType::Int64);
+  int64_t* p = idx.data<int64_t>();
+  for (int64_t i = 0; i < n; ++i) p[i] = i;
+  // Fisher-Yates from the top: step i swaps i with a uniform j in [0, i], the draw for step i
+  // being 64-bit value number (n - 1 - i) of this call's stream.
+  Stream s = claim(g, n, 2);
+  uint32_t w[4];
+  for (int64_t i = n - 1, k = 0; i > 0; --i, ++k) {
+    if (k % 2 == 0) s.block(static_cast<uint64_t>(k / 2), w);
+    int j2 = static_cast<int>(k % 2) * 2;
+    uint64_t x = (static_cast<uint64_t>(w[j2]) << 32) | w[j2 + 1];
+    int64_t j = static_cast<int64_t>(x % static_cast<uint64_t>(i + 1));
+    std::swap(p[i], p[j]);
+  }
+  return to(idx, dtype, device);
+}
+
+namespace {
+void check_std_tensor(const Tensor& std, const char* op) {
+  for (double x : as_doubles(std))
+    CTORCH_CHECK(x >= 0.0 || std::isnan(x), "[", op, "] expects all elements of std >= 0.0");
+}
+DType normal_dtype(const Tensor& t) {
+  CTORCH_CHECK(is_floating(t.dtype()), "[normal] expects floating mean and std, got ", dtype_name(t.dtype()));
+  return t.dtype();
+}
+}  // namespace
+
+Tensor normal(const Tensor& mean, const Tensor& std, const GeneratorPtr& g) {
+  check_same_device(mean, std, "normal");
+  check_std_tensor(std, "normal");
+  DType dt = promote_types(normal_dtype(mean), normal_dtype(std));
+  DimVector shape = broadcast_shapes(mean.sizes(), std.sizes(), "normal");
+  Tensor z = randn(shape, dt, g, mean.device());
+  return add(mul(z, std), mean);
+}
+
+Tensor normal(const Tensor& mean, double std, const GeneratorPtr& g) {
+  CTORCH_CHECK(std >= 0.0, "[normal] expects std >= 0.0, but found std ", std);
+  Tensor z = randn(mean.sizes(), normal_dtype(mean), g, mean.device());
+  return add(mul(z, Scalar(std)), mean);
+}
+
+Tensor normal(double mean, const Tensor& std, const GeneratorPtr& g) {
+  check_std_tensor(std, "normal");
+  Tensor z = randn(std.sizes(), normal_dtype(std), g, std.device());
+  return add(mul(z, std), Scalar(mean));
+}
+
+Tensor normal(double mean, double std, IntArrayRef shape, DType dtype, const GeneratorPtr& g,
+              Device device) {
+  check_float_dtype(dtype, "normal");
+  Tensor t = empty(shape, dtype, device);
+  return normal_(t, mean, std, g);
+}
+
+Tensor bernoulli(const Tensor& p, const GeneratorPtr& g) {
+  check_float_dtype(p.dtype(), "bernoulli");
+  Tensor t = empty(p.sizes(), p.dtype(), p.device());
+  return bernoulli_(t, p, g);
+}
+
+Tensor bernoulli(const Tensor& self, double p, const GeneratorPtr& g) {
+  Tensor t = empty(self.sizes(), self.dtype(), self.device());
+  return bernoulli_(t, p, g);
+}
+
+Tensor multinomial(const Tensor& probs, int64_t num_samples, bool replacement, const GeneratorPtr& g) {
+  check_backend(probs, "multinomial");
+  CTORCH_CHECK(probs.dim() == 1 || probs.dim() == 2, "[multinomial] prob_dist must be 1 or 2 dim, "
+               "got shape ", probs.sizes());
+  check_float_dtype(probs.dtype(), "multinomial");
+  CTORCH_CHECK(num_samples > 0, "[multinomial] cannot sample n_sample <= 0 samples");
+  int64_t rows = probs.dim() == 2 ? probs.size(0) : 1, cats = probs.size(probs.dim() - 1);
+  CTORCH_CHECK(cats > 0, "[multinomial] number of categories cannot be zero");
+  CTORCH_CHECK(replacement || num_samples <= cats, "[multinomial] cannot sample n_sample (",
+               num_samples, ") > prob_dist.size(-1) (", cats, ") samples without replacement");
+  std::vector<double> p = as_doubles(probs);
+  for (int64_t r = 0; r < rows; ++r) {
+    double sum = 0;
+    int64_t nonzero = 0;
+    for (int64_t c = 0; c < cats; ++c) {
+      double x = p[r * cats + c];
+      CTORCH_CHECK(std::isfinite(x) && x >= 0, "[multinomial] probability tensor contains either "
+                   "`inf`, `nan` or element < 0");
+      sum += x;
+      nonzero += x > 0;
+    }
+    CTORCH_CHECK(sum > 0, "[multinomial] invalid multinomial distribution (sum of probabilities <= 0)");
+    CTORCH_CHECK(replacement || nonzero >= num_samples, "[multinomial] invalid multinomial "
+                 "distribution (with replacement=False, not enough non-negative category to sample)");
+  }
+  DimVector shape;
+  if (probs.dim() == 2) shape.push_back(rows);
+  shape.push_back(num_samples);
+  Tensor out = empty(shape, DType::Int64, probs.device());
+  int64_t* po = out.data<int64_t>();
+  // Row r uses draws [r * per_row, (r + 1) * per_row) of this call's stream, 2 per block.
+  int64_t per_row = replacement ? num_samples : cats;
+  per_row += per_row % 2;  // rows start on a block boundary
+  Stream s = claim(g, rows * per_row, 2);
+  Uniform u{true};
+  auto draw = [&](int64_t index) {
+    uint32_t w[4];
+    s.block(static_cast<uint64_t>(index / 2), w);
+    return u.open0(w, static_cast<int>(index % 2));
+  };
+  parallel_for(0, rows, 1, [&](int64_t r0, int64_t r1) {
+    std::vector<double> cdf(static_cast<size_t>(cats));
+    std::vector<std::pair<double, int64_t>> keys;
+    for (int64_t r = r0; r < r1; ++r) {
+      const double* pr = p.data() + r * cats;
+      int64_t* orow = po + r * num_samples;
+      if (replacement) {
+        double acc = 0;
+        int64_t last = 0;
+        for (int64_t c = 0; c < cats; ++c) {
+          acc += pr[c];
+          cdf[c] = acc;
+          if (pr[c] > 0) last = c;
+        }
+        for (int64_t k = 0; k < num_samples; ++k) {
+          double x = (1.0 - draw(r * per_row + k)) * acc;  // in [0, acc)
+          int64_t c = std::upper_bound(cdf.begin(), cdf.end(), x) - cdf.begin();
+          orow[k] = std::min(c, last);
+        }
+      } else {
+        // Exponential race: category c finishes at E_c / p_c; the first num_samples to finish
+        // are a draw without replacement, in order.
+        keys.clear();
+        for (int64_t c = 0; c < cats; ++c) {
+          double e = -std::log(draw(r * per_row + c));
+          if (pr[c] > 0) keys.emplace_back(e / pr[c], c);
+        }
+        std::partial_sort(keys.begin(), keys.begin() + num_samples, keys.end());
+        for (int64_t k = 0; k < num_samples; ++k) orow[k] = keys[k].second;
+      }
+    }
+  });
+  return out;
+}
+
+}  // namespace ctorch
