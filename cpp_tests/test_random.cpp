@@ -53,3 +53,21 @@ TEST(Random, IndependentOfThreadCount) {
   EXPECT_TRUE(same_values(a, b));
   EXPECT_TRUE(same_values(ia, ib));
 }
+
+// The stream layout a CUDA twin must reproduce: 32-bit draw j of a call is word j % 4 of block
+// (offset + j / 4), with counter = (lo, hi of the block index, 0, 0) and key = (lo, hi of seed).
+TEST(Random, StreamLayoutMatchesPhilox) {
+  const uint64_t seed = 0x123456789abcdef0ULL;
+  auto g = std::make_shared<Generator>(seed);
+  rand({7}, DType::Float32, g);  // uses 2 blocks
+  ASSERT_EQ(g->offset(), 2u);
+  const int64_t n = 8 * 4 * 3 + 5;  // several vector lanes of blocks and a ragged tail
+  Tensor t = randint(0, int64_t(1) << 32, {n}, DType::Int64, g);
+  const int64_t* p = t.data<int64_t>();
+  for (int64_t j = 0; j < n; ++j) {
+    uint64_t block = 2 + j / 4;
+    auto w = philox4x32_10({uint32_t(block), uint32_t(block >> 32), 0, 0},
+                           {uint32_t(seed), uint32_t(seed >> 32)});
+    ASSERT_EQ(p[j], int64_t(w[j % 4])) << "draw " << j;
+  }
+}
