@@ -339,3 +339,13 @@ def test_against_torch():
     x = make_tensor((3, 3, 4), ctorch.float32, seed=3)
     exp = torch.einsum("iij->j", torch.from_numpy(to_np(x))).numpy()
     assert_close(ctorch.einsum("iij->j", x), exp, rtol=1e-5, atol=1e-5)
+
+
+def test_einsum_sublist_form():
+    a, b = make_tensor((2, 3), ctorch.float64, seed=1), make_tensor((3, 4), ctorch.float64, seed=2)
+    _close(ctorch.einsum(a, [0, 1], b, [1, 2], [0, 2]), to_np(a) @ to_np(b), ctorch.float64)
+    _close(ctorch.einsum(a, [0, 1], b, [1, 2]), to_np(a) @ to_np(b), ctorch.float64)
+    c = make_tensor((5, 2, 3), ctorch.float64, seed=3)
+    _close(ctorch.einsum(c, [..., 0, 1], [..., 1, 0]), np.swapaxes(to_np(c), 1, 2), ctorch.float64)
+    with pytest.raises(ValueError):
+        ctorch.einsum(a, [0, 60])

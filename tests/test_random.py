@@ -351,3 +351,11 @@ def test_mean_matches_torch_distribution_when_installed():
     a = np.sort(to_np(ctorch.randn(20000)))
     b = np.sort(torch.randn(20000).numpy())
     assert np.max(np.abs(a - b)[1000:-1000]) < 0.1  # quantiles agree away from the tails
+
+
+def test_size_keyword():
+    assert tuple(ctorch.rand(size=(2, 3)).shape) == (2, 3)
+    assert tuple(ctorch.randn(size=[4]).shape) == (4,)
+    assert tuple(ctorch.randint(0, 5, size=(3, 2)).shape) == (3, 2)
+    with pytest.raises(TypeError):
+        ctorch.rand(2, size=(2,))

@@ -1,7 +1,35 @@
 """Python-side helpers for the linalg ops: tensordot and the ctorch.linalg namespace."""
 from ctorch import _C
+from ctorch._C import Tensor
 
-__all__ = ["tensordot", "chain_matmul"]
+__all__ = ["tensordot", "chain_matmul", "einsum"]
+
+
+def _sublist(sub):
+    # PyTorch's sublist labels: 0-25 are 'A'-'Z', 26-51 are 'a'-'z', Ellipsis is "...".
+    out = []
+    for s in sub:
+        if s is Ellipsis:
+            out.append("...")
+        elif isinstance(s, int) and 0 <= s < 52:
+            out.append(chr(ord("A") + s) if s < 26 else chr(ord("a") + s - 26))
+        else:
+            raise ValueError(f"einsum(): subscript in subscript list is not within the valid range [0, 52), got {s!r}")
+    return "".join(out)
+
+
+def einsum(*args):
+    """einsum(equation, *operands) or the sublist form einsum(op1, [0, 1], op2, [1, 2], [0, 2])."""
+    if args and isinstance(args[0], str):
+        return _C.einsum(*args)
+    rest, ops, terms = list(args), [], []
+    while len(rest) >= 2 and isinstance(rest[0], Tensor):
+        ops.append(rest.pop(0))
+        terms.append(_sublist(rest.pop(0)))
+    if len(rest) > 1 or (rest and isinstance(rest[0], Tensor)) or not ops:
+        raise TypeError("einsum(): expected an equation string or alternating operands and sublists")
+    eq = ",".join(terms) + ("->" + _sublist(rest[0]) if rest else "")
+    return _C.einsum(eq, *ops)
 
 
 def _letters(n, start=0):

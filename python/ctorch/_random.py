@@ -20,20 +20,26 @@ def _out(r, out):
     return out
 
 
-def _sizes(size):
+def _sizes(size, size_kw=None):
+    if size_kw is not None:
+        if size:
+            raise TypeError("size given both positionally and as size=")
+        size = (size_kw,)
     return [_b.int(s) for s in _shape(size)]
 
 
-def rand(*size, generator=None, out=None, dtype=None, device=None, requires_grad=False, **_):
+def rand(*size, generator=None, out=None, dtype=None, device=None, requires_grad=False,
+         **kw):
     """Uniform numbers in [0, 1)."""
     _check_requires_grad(requires_grad)
-    return _out(_C._rand(_sizes(size), dtype or _C.get_default_dtype(), _dev(device), generator), out)
+    return _out(_C._rand(_sizes(size, kw.get("size")), dtype or _C.get_default_dtype(), _dev(device), generator), out)
 
 
-def randn(*size, generator=None, out=None, dtype=None, device=None, requires_grad=False, **_):
+def randn(*size, generator=None, out=None, dtype=None, device=None, requires_grad=False,
+         **kw):
     """Standard normal numbers."""
     _check_requires_grad(requires_grad)
-    return _out(_C._randn(_sizes(size), dtype or _C.get_default_dtype(), _dev(device), generator), out)
+    return _out(_C._randn(_sizes(size, kw.get("size")), dtype or _C.get_default_dtype(), _dev(device), generator), out)
 
 
 def randint(*args, size=None, generator=None, out=None, dtype=None, device=None, requires_grad=False, **_):
