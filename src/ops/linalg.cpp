@@ -14,7 +14,8 @@ namespace {
 
 // Below this many multiply-adds per matrix OpenBLAS runs single-threaded by itself
 // (SMP_THRESHOLD_MIN * GEMM_MULTITHREAD_THRESHOLD), so batches of such matrices may be split
-// across our own threads without nesting two thread pools.
+// across our own threads without nesting two thread pools. (The wheel does not export
+// openblas_set_num_threads_local, so this threshold is what keeps BLAS single-threaded there.)
 constexpr int64_t kBlasSingleThreadWork = 65536 * 4;
 
 std::string mat_str(IntArrayRef s) {
