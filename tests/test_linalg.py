@@ -349,3 +349,32 @@ def test_einsum_sublist_form():
     _close(ctorch.einsum(c, [..., 0, 1], [..., 1, 0]), np.swapaxes(to_np(c), 1, 2), ctorch.float64)
     with pytest.raises(ValueError):
         ctorch.einsum(a, [0, 60])
+
+
+def _allocs(fn):
+    before = ctorch._C._allocator_stats()["num_allocs"]
+    r = fn()
+    return ctorch._C._allocator_stats()["num_allocs"] - before, r
+
+
+@pytest.mark.parametrize("dtype", [ctorch.float32, ctorch.float64])
+def test_blas_reads_transposed_and_row_strided_operands_in_place(dtype):
+    a = make_tensor((40, 30), dtype, seed=1)
+    b = make_tensor((20, 40), dtype, seed=2)
+    wide = make_tensor((30, 50), dtype, seed=3)
+    # only the output is allocated: transposes and a row stride become BLAS trans flags / lda
+    for x, y in [(a.t(), b.t()), (wide.narrow(1, 5, 40), a), (a.t(), make_tensor((40, 50), dtype, seed=4).narrow(1, 7, 20)),
+                 (a.t().unsqueeze(0).expand(3, 30, 40), b.t())]:
+        n, r = _allocs(lambda: ctorch.matmul(x, y))
+        assert n == 1, (tuple(x.stride()), tuple(y.stride()), n)
+        _close(r, to_np(x).astype(np.float64) @ to_np(y).astype(np.float64), dtype, 40)
+    # no unit stride in the matrix: one copy, then BLAS
+    x, y = noncontiguous(a), make_tensor((30, 20), dtype, seed=5)
+    n, r = _allocs(lambda: ctorch.mm(x, y))
+    assert n == 2
+    _close(r, to_np(x).astype(np.float64) @ to_np(y), dtype, 30)
+    # a batch that folds into the rows as a view: still only the output
+    z = make_tensor((4, 10, 30), dtype, seed=6)
+    n, r = _allocs(lambda: ctorch.matmul(z, y))
+    assert n == 1
+    _close(r, np.matmul(to_np(z).astype(np.float64), to_np(y)), dtype, 30)

@@ -342,6 +342,23 @@ Tensor outer(const Tensor& a, const Tensor& b) {
   return mul(unsqueeze(a, 1), b);
 }
 
+namespace {
+// Whether a [..., m, k] tensor's leading dims merge into its rows without a copy, leaving a
+// matrix BLAS can read (a broadcast batch, stride 0, does not).
+bool rows_view_ok(const Tensor& a) {
+  int64_t d = a.dim();
+  int64_t inner = d - 2;  // the dim the others merge into
+  for (int64_t i = inner - 1; i >= 0; --i) {
+    if (a.size(i) == 1) continue;
+    if (a.stride(i) != a.stride(inner) * a.size(inner)) return false;
+    inner = i;
+  }
+  int64_t rows = shape_numel(IntArrayRef(a.sizes().data(), d - 1));
+  return !is_floating(a.dtype()) ||
+         blas_layout(rows, a.size(d - 1), a.stride(d - 2), a.stride(d - 1)).ok;
+}
+}  // namespace
+
 Tensor matmul(const Tensor& a, const Tensor& b) {
   int64_t da = a.dim(), db = b.dim();
   CTORCH_CHECK(da > 0 && db > 0, "[matmul] both arguments to matmul need to be at least 1D, but "
@@ -358,11 +375,11 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
   if (da == 2 && db == 1) return mv(a, b);
   if (da == 1 && db == 2) return squeeze(mm(unsqueeze(a, 0), b), {0});
   if (da == 2 && db == 2) return mm(a, b);
-  if (da >= 3 && db <= 2) {
+  if (da >= 3 && db <= 2 && rows_view_ok(a)) {
     // Fold the batch into the rows: one large GEMM instead of many small ones.
     DimVector rs(a.sizes());
     int64_t rows = shape_numel(IntArrayRef(a.sizes().data(), da - 1));
-    Tensor a2 = reshape(a, {rows, k_a});
+    Tensor a2 = reshape(a, {rows, k_a});  // a view, checked above
     Tensor b2 = db == 1 ? unsqueeze(b, 1) : b;
     Tensor r = mm(a2, b2);
     if (db == 1) rs.pop_back();
