@@ -357,5 +357,8 @@ def test_size_keyword():
     assert tuple(ctorch.rand(size=(2, 3)).shape) == (2, 3)
     assert tuple(ctorch.randn(size=[4]).shape) == (4,)
     assert tuple(ctorch.randint(0, 5, size=(3, 2)).shape) == (3, 2)
+    r = ctorch.randint(low=2, high=4, size=(1000,))
+    assert to_np(r).min() == 2 and to_np(r).max() == 3
+    assert to_np(ctorch.randint(high=3, size=(1000,))).max() == 2
     with pytest.raises(TypeError):
         ctorch.rand(2, size=(2,))

@@ -42,7 +42,8 @@ def randn(*size, generator=None, out=None, dtype=None, device=None, requires_gra
     return _out(_C._randn(_sizes(size, kw.get("size")), dtype or _C.get_default_dtype(), _dev(device), generator), out)
 
 
-def randint(*args, size=None, generator=None, out=None, dtype=None, device=None, requires_grad=False, **_):
+def randint(*args, low=None, high=None, size=None, generator=None, out=None, dtype=None, device=None,
+            requires_grad=False, **_):
     """randint(high, size) or randint(low, high, size): integers uniform in [low, high)."""
     _check_requires_grad(requires_grad)
     args = list(args)
@@ -50,6 +51,10 @@ def randint(*args, size=None, generator=None, out=None, dtype=None, device=None,
         if not args or isinstance(args[-1], (_b.int, Tensor)):
             raise TypeError("randint() missing required argument 'size'")
         size = args.pop()
+    if high is not None:
+        args.append(high)
+    if low is not None:
+        args.insert(0, low)
     if len(args) == 1:
         low, high = 0, args[0]
     elif len(args) == 2:

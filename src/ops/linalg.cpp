@@ -175,7 +175,6 @@ void gemm_into(const char* op, Tensor& out, const Tensor& a, const Tensor& b, co
     });
     return;
   }
-  CTORCH_CHECK(a.dtype() != DType::Bool, "[", op, "] \"addmm_impl_cpu_\" not implemented for 'Bool'");
   dispatch_integral(a.dtype(), op, [&](auto tag) {
     using T = typename decltype(tag)::type;
     if constexpr (!std::is_same_v<T, bool>) {
@@ -243,10 +242,7 @@ Tensor product(const char* op, const Tensor& a, const Tensor& b, const Tensor* i
   } else {
     be = is_floating(a.dtype()) ? Scalar(0.0) : Scalar(int64_t(0));
   }
-  Tensor pa = blas_ready(a), pb = blas_ready(b);
-  {
-    gemm_into(op, out, pa, pb, alpha, be, sum_batches);
-  }
+  gemm_into(op, out, blas_ready(a), blas_ready(b), alpha, be, sum_batches);
   return out;
 }
 
