@@ -378,3 +378,23 @@ def test_blas_reads_transposed_and_row_strided_operands_in_place(dtype):
     n, r = _allocs(lambda: ctorch.matmul(z, y))
     assert n == 1
     _close(r, np.matmul(to_np(z).astype(np.float64), to_np(y)), dtype, 30)
+
+
+def test_error_classes_match_torch():
+    torch = pytest.importorskip("torch")
+    cases = [
+        ("mm", lambda m: m.mm(m.ones(2, 3), m.ones(4, 5))),
+        ("matmul 0-d", lambda m: m.matmul(m.ones(()), m.ones(2))),
+        ("matmul batch", lambda m: m.matmul(m.ones(2, 2, 3), m.ones(3, 3, 1))),
+        ("bmm dims", lambda m: m.bmm(m.ones(2, 2), m.ones(2, 2))),
+        ("dot dtype", lambda m: m.dot(m.ones(3), m.ones(3, dtype=m.float64))),
+        ("mv", lambda m: m.mv(m.ones(2, 3), m.ones(4))),
+        ("einsum dims", lambda m: m.einsum("ijk->i", m.ones(2, 3))),
+        ("einsum out", lambda m: m.einsum("ij->z", m.ones(2, 3))),
+    ]
+    for name, fn in cases:
+        with pytest.raises(Exception) as theirs:
+            fn(torch)
+        with pytest.raises(Exception) as ours:
+            fn(ctorch)
+        assert isinstance(ours.value, type(theirs.value)), (name, ours.value, theirs.value)

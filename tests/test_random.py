@@ -362,3 +362,22 @@ def test_size_keyword():
     assert to_np(ctorch.randint(high=3, size=(1000,))).max() == 2
     with pytest.raises(TypeError):
         ctorch.rand(2, size=(2,))
+
+
+def test_error_classes_match_torch():
+    torch = pytest.importorskip("torch")
+    cases = [
+        ("randperm", lambda m: m.randperm(-1)),
+        ("randint bounds", lambda m: m.randint(5, 3, (2,))),
+        ("normal std", lambda m: m.normal(m.zeros(3), -1.0)),
+        ("multinomial", lambda m: m.multinomial(m.ones(3), 4)),
+        ("bernoulli p", lambda m: m.empty(3).bernoulli_(1.5)),
+        ("exponential", lambda m: m.empty(3).exponential_(-1.0)),
+        ("rng state", lambda m: m.set_rng_state(m.zeros(3, dtype=m.uint8))),
+    ]
+    for name, fn in cases:
+        with pytest.raises(Exception) as theirs:
+            fn(torch)
+        with pytest.raises(Exception) as ours:
+            fn(ctorch)
+        assert isinstance(ours.value, type(theirs.value)), (name, ours.value, theirs.value)
