@@ -230,10 +230,13 @@ inline T to_elem(V v) {
   else return static_cast<T>(static_cast<opmath_t<T>>(v));
 }
 
-// Fills `t` with f(words, first_index, values[per_block]) block by block, in parallel. V is the
-// type f produces (double, or int64 for integer draws).
+constexpr int kChunk = Stream::kLanes;  // blocks handed to a chunk functor at once
+
+// Fills `t` in parallel, a chunk of kChunk blocks at a time: f(lanes, first_index, values) gets
+// the words of blocks [b, b + kChunk) as lanes[word][block] and writes kChunk * per_block
+// values, block-major. V is the type f produces (double/float, or int64 for integer draws).
 template <class V, bool kFloatOnly, class F>
-Tensor& generate(Tensor& t, const GeneratorPtr& g, int per_block, const char* op, const F& f) {
+Tensor& generate_chunks(Tensor& t, const GeneratorPtr& g, int per_block, const char* op, const F& f) {
   check_backend(t, op);
   if (kFloatOnly)
     CTORCH_CHECK(is_floating(t.dtype()), "[", op, "] expects a floating point tensor, got ",
@@ -245,20 +248,17 @@ Tensor& generate(Tensor& t, const GeneratorPtr& g, int per_block, const char* op
   auto run = [&](auto tag) {
     using T = typename decltype(tag)::type;
     T* out = dst.data<T>();
-    parallel_for(0, nblocks, 1024, [&](int64_t b0, int64_t b1) {
-      uint32_t lanes[4][Stream::kLanes];
-      uint32_t w[4];
-      V v[4];
-      for (int64_t bl = b0; bl < b1; bl += Stream::kLanes) {
-        s.blocks(static_cast<uint64_t>(bl), lanes);
-        int64_t nl = std::min<int64_t>(Stream::kLanes, b1 - bl);
-        for (int64_t l = 0; l < nl; ++l) {
-          for (int k = 0; k < 4; ++k) w[k] = lanes[k][l];
-          int64_t i0 = (bl + l) * per_block;
-          f(w, i0, v);
-          int64_t cnt = std::min<int64_t>(per_block, n - i0);
-          for (int64_t j = 0; j < cnt; ++j) out[i0 + j] = to_elem<T>(v[j]);
-        }
+    // Chunks start at multiples of kChunk blocks whatever the thread split.
+    int64_t nchunks = (nblocks + kChunk - 1) / kChunk;
+    parallel_for(0, nchunks, 256, [&](int64_t c0, int64_t c1) {
+      uint32_t lanes[4][kChunk];
+      V v[4 * kChunk];
+      for (int64_t c = c0; c < c1; ++c) {
+        s.blocks(static_cast<uint64_t>(c * kChunk), lanes);
+        int64_t i0 = c * kChunk * per_block;
+        f(lanes, i0, v);
+        int64_t cnt = std::min<int64_t>(kChunk * per_block, n - i0);
+        for (int64_t j = 0; j < cnt; ++j) out[i0 + j] = to_elem<T>(v[j]);
       }
     });
   };
@@ -267,6 +267,91 @@ Tensor& generate(Tensor& t, const GeneratorPtr& g, int per_block, const char* op
   if (!dst.is_same(t)) copy_(t, dst);
   t.bump_version();
   return t;
+}
+
+// The same with f(words[4], first_index, values[per_block]) called block by block.
+template <class V, bool kFloatOnly, class F>
+Tensor& generate(Tensor& t, const GeneratorPtr& g, int per_block, const char* op, const F& f) {
+  return generate_chunks<V, kFloatOnly>(t, g, per_block, op,
+                                        [&](const uint32_t (*lanes)[kChunk], int64_t i0, V* v) {
+    uint32_t w[4];
+    for (int l = 0; l < kChunk; ++l) {
+      for (int k = 0; k < 4; ++k) w[k] = lanes[k][l];
+      f(w, i0 + l * per_block, v + l * per_block);
+    }
+  });
+}
+
+// ---- float Box-Muller for whole chunks: branch-free log and sincos the compiler vectorizes.
+
+// log(x) for x in (0, 1] (normal floats): x = m * 2^e with m in [sqrt(1/2), sqrt(2)), then
+// log(m) = 2 atanh(s), s = (m - 1) / (m + 1), |s| < 0.172, by its odd series to s^9.
+__attribute__((always_inline)) inline float bm_log(float x) {
+  uint32_t bits;
+  std::memcpy(&bits, &x, 4);
+  int32_t e = static_cast<int32_t>(bits >> 23) - 127;
+  uint32_t mbits = (bits & 0x7fffffu) | 0x3f800000u;
+  float m;
+  std::memcpy(&m, &mbits, 4);
+  bool big = m > 1.41421356f;
+  m = big ? m * 0.5f : m;
+  e += big ? 1 : 0;
+  float sx = (m - 1.0f) / (m + 1.0f), s2 = sx * sx;
+  float poly = s2 * (1.0f / 3 + s2 * (1.0f / 5 + s2 * (1.0f / 7 + s2 * (1.0f / 9))));
+  return static_cast<float>(e) * 0.693147180559945f + 2.0f * sx + 2.0f * sx * poly;
+}
+
+// sin and cos of 2*pi*u for u in [0, 1): u = q/4 + r with |r| <= 1/8, Taylor polynomials on
+// [-pi/4, pi/4], then a rotation by q quarter turns.
+__attribute__((always_inline)) inline void bm_sincos_2pi(float u, float& sn, float& cs) {
+  float q = std::floor(u * 4.0f + 0.5f);
+  int32_t qi = static_cast<int32_t>(q) & 3;
+  float th = (u - q * 0.25f) * 6.28318530717959f, t2 = th * th;
+  float s = th * (1.0f + t2 * (-1.0f / 6 + t2 * (1.0f / 120 + t2 * (-1.0f / 5040 + t2 * (1.0f / 362880)))));
+  float c = 1.0f + t2 * (-0.5f + t2 * (1.0f / 24 + t2 * (-1.0f / 720 + t2 * (1.0f / 40320 + t2 * (-1.0f / 3628800)))));
+  float s1 = (qi & 1) ? c : s, c1 = (qi & 1) ? s : c;
+  sn = (qi & 2) ? -s1 : s1;
+  cs = ((qi + 1) & 2) ? -c1 : c1;
+}
+
+// Normals for a chunk at float precision, laid out as the scalar path would: block l gives
+// values 4l..4l+3 from the pairs (w0, w1) and (w2, w3), each pair as (r cos, r sin).
+__attribute__((always_inline)) inline void box_muller_body(const uint32_t (*lanes)[kChunk], float mean,
+                                                          float stdv, float* v) {
+  float rc[2][kChunk], rs[2][kChunk];
+  for (int p = 0; p < 2; ++p)
+    for (int l = 0; l < kChunk; ++l) {
+      float u1 = static_cast<float>((lanes[2 * p][l] >> 8) + 1) * (1.0f / 16777216.0f);  // (0, 1]
+      float u2 = static_cast<float>(lanes[2 * p + 1][l] >> 8) * (1.0f / 16777216.0f);    // [0, 1)
+      float r = std::sqrt(-2.0f * bm_log(u1));
+      float sn, cs;
+      bm_sincos_2pi(u2, sn, cs);
+      rc[p][l] = mean + stdv * (r * cs);
+      rs[p][l] = mean + stdv * (r * sn);
+    }
+  for (int l = 0; l < kChunk; ++l)
+    for (int p = 0; p < 2; ++p) {
+      v[4 * l + 2 * p] = rc[p][l];
+      v[4 * l + 2 * p + 1] = rs[p][l];
+    }
+}
+
+void box_muller_chunk_plain(const uint32_t (*lanes)[kChunk], float mean, float stdv, float* v) {
+  box_muller_body(lanes, mean, stdv, v);
+}
+#if defined(__x86_64__) && defined(__GNUC__)
+__attribute__((target("avx2,fma")))
+void box_muller_chunk_avx2(const uint32_t (*lanes)[kChunk], float mean, float stdv, float* v) {
+  box_muller_body(lanes, mean, stdv, v);
+}
+const bool kHaveAvx2Fma = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+#endif
+
+void box_muller_chunk(const uint32_t (*lanes)[kChunk], float mean, float stdv, float* v) {
+#if defined(__x86_64__) && defined(__GNUC__)
+  if (kHaveAvx2Fma) return box_muller_chunk_avx2(lanes, mean, stdv, v);
+#endif
+  box_muller_chunk_plain(lanes, mean, stdv, v);
 }
 
 // Bits of precision in the uniform numbers for each floating dtype (so [0, 1) stays below 1).
@@ -340,7 +425,14 @@ Tensor& uniform_(Tensor& t, double from, double to, const GeneratorPtr& g) {
 
 Tensor& normal_(Tensor& t, double mean, double std, const GeneratorPtr& g) {
   CTORCH_CHECK(std >= 0.0, "[normal_] expects std >= 0.0, but found std ", std);
-  Uniform u{t.dtype() == DType::Float64};
+  if (t.dtype() != DType::Float64) {
+    float m = static_cast<float>(mean), sd = static_cast<float>(std);
+    return generate_chunks<float, true>(t, g, 4, "normal_",
+                                        [=](const uint32_t (*lanes)[kChunk], int64_t, float* v) {
+      box_muller_chunk(lanes, m, sd, v);
+    });
+  }
+  Uniform u{true};
   return generate<double, true>(t, g, u.per_block(), "normal_", [=](const uint32_t* w, int64_t, double* v) {
     normals(u, w, v);
     for (int j = 0; j < u.per_block(); ++j) v[j] = mean + std * v[j];
