@@ -398,3 +398,41 @@ def test_error_classes_match_torch():
         with pytest.raises(Exception) as ours:
             fn(ctorch)
         assert isinstance(ours.value, type(theirs.value)), (name, ours.value, theirs.value)
+
+
+def test_einsum_random_equations_match_numpy():
+    # Seeded random equations: repeated labels, implicit/explicit outputs, "..." with broadcasting.
+    import random
+    rnd = random.Random(1)
+    tested = 0
+    for _ in range(400):
+        sizes = {c: rnd.randint(1, 3) for c in "abcd"}
+        ell = [rnd.randint(1, 3) for _ in range(2)]
+        terms, ops = [], []
+        for _ in range(rnd.randint(1, 3)):
+            t = "".join(rnd.choice("abcd") for _ in range(rnd.randint(0, 3)))
+            shape = [sizes[c] for c in t]
+            if rnd.random() < 0.5:
+                ne, pos = rnd.randint(0, 2), rnd.randint(0, len(t))
+                es = [e if rnd.random() < 0.7 else 1 for e in ell[2 - ne:]]
+                shape = shape[:pos] + es + shape[pos:]
+                t = t[:pos] + "..." + t[pos:]
+            terms.append(t)
+            ops.append(np.random.default_rng(len(terms)).integers(-3, 4, size=shape).astype(np.float64))
+        used = sorted(set("".join(terms).replace(".", "")))
+        eq = ",".join(terms)
+        if rnd.random() < 0.6:
+            out = "".join(rnd.sample(used, rnd.randint(0, len(used))))
+            if "..." in eq and rnd.random() < 0.8:
+                p = rnd.randint(0, len(out))
+                out = out[:p] + "..." + out[p:]
+            eq += "->" + out
+        try:
+            exp = np.einsum(eq, *ops)
+        except ValueError:
+            continue  # NumPy rejects it (e.g. "..." dims dropped from an explicit output)
+        tested += 1
+        r = ctorch.einsum(eq, *[ctorch.tensor(o) for o in ops])
+        assert tuple(r.shape) == np.shape(exp), eq
+        np.testing.assert_allclose(to_np(r), exp, err_msg=eq)
+    assert tested > 300
