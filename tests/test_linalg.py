@@ -436,3 +436,16 @@ def test_einsum_random_equations_match_numpy():
         assert tuple(r.shape) == np.shape(exp), eq
         np.testing.assert_allclose(to_np(r), exp, err_msg=eq)
     assert tested > 300
+
+
+def test_inner_vdot_multi_dot():
+    a, b = make_tensor((2, 3, 4), ctorch.float64, seed=1), make_tensor((5, 4), ctorch.float64, seed=2)
+    _close(ctorch.inner(a, b), np.inner(to_np(a), to_np(b)), ctorch.float64)
+    s = ctorch.tensor(2.0, dtype=ctorch.float64)
+    _close(ctorch.inner(s, b), 2 * to_np(b), ctorch.float64)
+    v = make_tensor((4,), ctorch.float64, seed=3)
+    _close(ctorch.vdot(v, v), np.vdot(to_np(v), to_np(v)), ctorch.float64)
+    m = [make_tensor(s, ctorch.float64, seed=i) for i, s in enumerate([(3,), (3, 4), (4, 5), (5,)])]
+    _close(ctorch.linalg.multi_dot(m), np.linalg.multi_dot([to_np(x) for x in m]), ctorch.float64)
+    with pytest.raises(RuntimeError, match="2D"):
+        ctorch.linalg.multi_dot([m[1], m[0], m[2]])

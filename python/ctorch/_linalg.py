@@ -2,7 +2,7 @@
 from ctorch import _C
 from ctorch._C import Tensor
 
-__all__ = ["tensordot", "chain_matmul", "einsum"]
+__all__ = ["tensordot", "chain_matmul", "einsum", "inner", "vdot"]
 
 
 def _sublist(sub):
@@ -64,6 +64,23 @@ def tensordot(a, b, dims=2, out=None):
         out.copy_(r)
         return out
     return r
+
+
+def inner(input, other, *, out=None):
+    """Sums products over the last dim of both (a scalar times a tensor for 0-d operands)."""
+    if input.dim() == 0 or other.dim() == 0:
+        r = input * other
+    else:
+        r = tensordot(input, other, dims=([input.dim() - 1], [other.dim() - 1]))
+    if out is not None:
+        out.copy_(r)
+        return out
+    return r
+
+
+def vdot(input, other, *, out=None):
+    """dot for 1-D tensors (no conjugation: ctorch has no complex dtypes)."""
+    return _C.dot(input, other, out=out)
 
 
 def chain_matmul(*matrices):
