@@ -449,3 +449,20 @@ def test_inner_vdot_multi_dot():
     _close(ctorch.linalg.multi_dot(m), np.linalg.multi_dot([to_np(x) for x in m]), ctorch.float64)
     with pytest.raises(RuntimeError, match="2D"):
         ctorch.linalg.multi_dot([m[1], m[0], m[2]])
+
+
+def test_openblas_threads_follow_set_num_threads():
+    import ctypes
+    try:  # the copy of OpenBLAS this process loaded (the wheel ships its own)
+        with open("/proc/self/maps") as f:
+            path = next(line.split()[-1] for line in f if "libscipy_openblas" in line)
+    except (OSError, StopIteration):
+        pytest.skip("cannot locate the loaded OpenBLAS")
+    lib = ctypes.CDLL(path)
+    n = ctorch.get_num_threads()
+    try:
+        for k in (1, 2):
+            ctorch.set_num_threads(k)
+            assert lib.scipy_openblas_get_num_threads() == k
+    finally:
+        ctorch.set_num_threads(n)
