@@ -163,7 +163,13 @@ void philox_lanes_avx2(uint64_t first, uint32_t k0, uint32_t k1, uint32_t w[4][S
   _mm256_storeu_si256(reinterpret_cast<__m256i*>(w[2]), c2);
   _mm256_storeu_si256(reinterpret_cast<__m256i*>(w[3]), c3);
 }
-const bool kHaveAvx2 = __builtin_cpu_supports("avx2");
+// Run from a static initializer, possibly before libgcc's own CPU probe: probe first.
+bool cpu_has(const char* what) {
+  __builtin_cpu_init();
+  if (std::strcmp(what, "avx2") == 0) return __builtin_cpu_supports("avx2");
+  return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+}
+const bool kHaveAvx2 = cpu_has("avx2");
 #endif
 
 void philox_lanes(uint64_t first, uint32_t k0, uint32_t k1, uint32_t w[4][Stream::kLanes]) {
@@ -315,7 +321,8 @@ __attribute__((always_inline)) inline void bm_sincos_2pi(float u, float& sn, flo
 }
 
 // Normals for a chunk at float precision, laid out as the scalar path would: block l gives
-// values 4l..4l+3 from the pairs (w0, w1) and (w2, w3), each pair as (r cos, r sin).
+// values 4l..4l+3 from the pairs (w0, w1) and (w2, w3), each pair as (r cos, r sin). The AVX2
+// build fuses multiply-adds, so CPUs without it agree to float rounding, not bit for bit.
 __attribute__((always_inline)) inline void box_muller_body(const uint32_t (*lanes)[kChunk], float mean,
                                                           float stdv, float* v) {
   float rc[2][kChunk], rs[2][kChunk];
@@ -344,7 +351,7 @@ __attribute__((target("avx2,fma")))
 void box_muller_chunk_avx2(const uint32_t (*lanes)[kChunk], float mean, float stdv, float* v) {
   box_muller_body(lanes, mean, stdv, v);
 }
-const bool kHaveAvx2Fma = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+const bool kHaveAvx2Fma = cpu_has("avx2+fma");
 #endif
 
 void box_muller_chunk(const uint32_t (*lanes)[kChunk], float mean, float stdv, float* v) {
