@@ -1,6 +1,17 @@
 // Random sampling on the CPU over Philox4x32-10. Element i of a call uses Philox block
 // offset + i / k (k values per block), so results do not depend on the thread count and a CUDA
 // kernel can reproduce them from (seed, offset) alone.
+//
+// The stream, for a twin to follow: block b of a call is philox4x32_10(counter = (lo, hi of
+// offset + b, 0, 0), key = (lo, hi of seed)) -> words w0..w3; a call claims ceil(n / k) blocks.
+//   float16/bfloat16/float32 (k = 4): value 4b + j comes from word wj.
+//     uniform_: from + (wj >> (32 - bits)) * (to - from) / 2^bits, bits = 24 (11 half, 8 bf16)
+//     normal_:  Box-Muller on (w0, w1) -> values 0, 1 and (w2, w3) -> values 2, 3, with
+//               u1 = ((w >> 8) + 1) / 2^24, u2 = (w >> 8) / 2^24: (r cos 2 pi u2, r sin 2 pi u2)
+//   float64 and the double-based samplers (k = 2): value 2b + j from the 64-bit word
+//     (w_2j << 32 | w_2j+1) >> 11 (53 bits); normal_ takes both as one Box-Muller pair.
+//   integers in a range r <= 2^32 (k = 4): from + wj % r; wider ranges (k = 2): 64-bit words.
+// randperm and multinomial consume the 64-bit (k = 2) stream as described at their code.
 #include <algorithm>
 #include <cmath>
 #include <cstring>
