@@ -8,8 +8,9 @@
 //     uniform_: from + (wj >> (32 - bits)) * (to - from) / 2^bits, bits = 24 (11 half, 8 bf16)
 //     normal_:  Box-Muller on (w0, w1) -> values 0, 1 and (w2, w3) -> values 2, 3, with
 //               u1 = ((w >> 8) + 1) / 2^24, u2 = (w >> 8) / 2^24: (r cos 2 pi u2, r sin 2 pi u2)
-//   float64 and the double-based samplers (k = 2): value 2b + j from the 64-bit word
-//     (w_2j << 32 | w_2j+1) >> 11 (53 bits); normal_ takes both as one Box-Muller pair.
+//   float64 (k = 2): value 2b + j from the 64-bit word (w_2j << 32 | w_2j+1) >> 11 (53 bits);
+//     normal_ takes both as one Box-Muller pair. exponential_, cauchy_ and log_normal_ follow
+//     the float or the float64 layout by dtype; bernoulli_ and geometric_ always use float64's.
 //   integers in a range r <= 2^32 (k = 4): from + wj % r; wider ranges (k = 2): 64-bit words.
 // randperm and multinomial consume the 64-bit (k = 2) stream as described at their code.
 #include <algorithm>
