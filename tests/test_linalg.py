@@ -466,3 +466,17 @@ def test_openblas_threads_follow_set_num_threads():
             assert lib.scipy_openblas_get_num_threads() == k
     finally:
         ctorch.set_num_threads(n)
+
+
+def test_inplace_add_variants_check_shape():
+    with pytest.raises(RuntimeError, match=r"\[addmv_\]"):
+        ctorch.ones(1).addmv_(ctorch.ones(3, 2), ctorch.ones(2))
+    t = ctorch.zeros(3)
+    assert t.addmv_(ctorch.ones(3, 2), ctorch.ones(2), alpha=2) is t
+    assert_close(t, np.full(3, 4.0))
+    b = ctorch.zeros(2, 3, 4)
+    b.baddbmm_(ctorch.ones(2, 3, 5), ctorch.ones(2, 5, 4))
+    assert_close(b, np.full((2, 3, 4), 5.0))
+    a = ctorch.ones(3, 4)
+    a.addbmm_(ctorch.ones(2, 3, 5), ctorch.ones(2, 5, 4), beta=2)
+    assert_close(a, np.full((3, 4), 22.0))

@@ -79,11 +79,11 @@ void bind_linalg(py::module_& m) {
                      const Scalar& alpha) {
       return linalg_nogil([&] { return fn(in, a, b, beta, alpha); });
     }, py::arg(t.a), py::arg(t.b), py::kw_only(), py::arg("beta") = 1, py::arg("alpha") = 1);
-    c.def((std::string(name) + "_").c_str(), [fn](Tensor& in, const Tensor& a, const Tensor& b,
-                                                  const Scalar& beta, const Scalar& alpha) {
+    c.def((std::string(name) + "_").c_str(), [fn, name](Tensor& in, const Tensor& a, const Tensor& b,
+                                                        const Scalar& beta, const Scalar& alpha) {
       py::gil_scoped_release nogil;
       Tensor r = fn(in, a, b, beta, alpha);
-      CTORCH_CHECK(r.sizes() == in.sizes(), "[addmm_] the result of shape ", r.sizes(),
+      CTORCH_CHECK(r.sizes() == in.sizes(), "[", name, "_] the result of shape ", r.sizes(),
                    " doesn't match the in-place tensor's shape ", in.sizes());
       return copy_(in, r);
     }, py::arg(t.a), py::arg(t.b), py::kw_only(), py::arg("beta") = 1, py::arg("alpha") = 1);
