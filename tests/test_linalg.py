@@ -455,7 +455,8 @@ def test_openblas_threads_follow_set_num_threads():
     import ctypes
     try:  # the copy of OpenBLAS this process loaded (the wheel ships its own)
         with open("/proc/self/maps") as f:
-            path = next(line.split()[-1] for line in f if "libscipy_openblas" in line)
+            # ctorch's copy is exactly libscipy_openblas.so (SciPy's own carries a hash suffix).
+            path = next(line.split()[-1] for line in f if line.rstrip().endswith("/libscipy_openblas.so"))
     except (OSError, StopIteration):
         pytest.skip("cannot locate the loaded OpenBLAS")
     lib = ctypes.CDLL(path)
