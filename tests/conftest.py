@@ -57,6 +57,16 @@ def noncontiguous(t):
     return view
 
 
+def assert_raises_like_torch(torch, cases):
+    """Each (name, fn) raises in ctorch an exception of the class fn(torch) raises."""
+    for name, fn in cases:
+        with pytest.raises(Exception) as theirs:
+            fn(torch)
+        with pytest.raises(Exception) as ours:
+            fn(ctorch)
+        assert isinstance(ours.value, type(theirs.value)), (name, ours.value, theirs.value)
+
+
 @pytest.fixture
 def rng():
     return np.random.default_rng(0)

@@ -8,21 +8,6 @@ namespace ctorch {
 template <class T> struct TypeTag { using type = T; };
 
 template <class F>
-void dispatch_all(DType t, const F& f) {
-  switch (t) {
-    case DType::Bool: return f(TypeTag<bool>{});
-    case DType::UInt8: return f(TypeTag<uint8_t>{});
-    case DType::Int8: return f(TypeTag<int8_t>{});
-    case DType::Int16: return f(TypeTag<int16_t>{});
-    case DType::Int32: return f(TypeTag<int32_t>{});
-    case DType::Int64: return f(TypeTag<int64_t>{});
-    case DType::Float16: return f(TypeTag<Half>{});
-    case DType::BFloat16: return f(TypeTag<BFloat16>{});
-    case DType::Float32: return f(TypeTag<float>{});
-    case DType::Float64: return f(TypeTag<double>{});
-  }
-}
-template <class F>
 void dispatch_floating(DType t, const char* op, const F& f) {
   switch (t) {
     case DType::Float16: return f(TypeTag<Half>{});
@@ -43,6 +28,12 @@ void dispatch_integral(DType t, const char* op, const F& f) {
     case DType::Int64: return f(TypeTag<int64_t>{});
     default: CTORCH_FAIL("\"", op, "\" not implemented for '", dtype_name(t), "'");
   }
+}
+
+template <class F>
+void dispatch_all(DType t, const F& f) {
+  if (is_floating(t)) dispatch_floating(t, "", f);
+  else dispatch_integral(t, "", f);
 }
 
 }  // namespace ctorch
