@@ -207,6 +207,12 @@ inline float fast_expf(float x) {
   return x != x ? x : res;
 }
 
+template <class T> inline T exp_of(T v) {
+  if constexpr (std::is_same_v<T, float>) return fast_expf(v);
+  else return std::exp(v);
+}
+
+// Rows (inner == 1): max, exp and sum, normalise — three passes over a row that stays in cache.
 template <class T>
 void softmax_rows(bool log, const T* x, T* out, int64_t rows, int64_t n) {
   int64_t grain = std::max<int64_t>(1, 4096 / std::max<int64_t>(n, 1));
@@ -215,10 +221,7 @@ void softmax_rows(bool log, const T* x, T* out, int64_t rows, int64_t n) {
       const T* xr = x + r * n;
       T* o = out + r * n;
       T m = row_reduce<T>(xr, n, MaxOp<T>{});
-      for (int64_t i = 0; i < n; ++i) {
-        if constexpr (std::is_same_v<T, float>) o[i] = fast_expf(xr[i] - m);
-        else o[i] = std::exp(xr[i] - m);
-      }
+      for (int64_t i = 0; i < n; ++i) o[i] = exp_of(xr[i] - m);
       T s = row_reduce<T>(o, n, SumOp<T>{});
       if (log) {
         T shift = m + std::log(s);
@@ -226,6 +229,42 @@ void softmax_rows(bool log, const T* x, T* out, int64_t rows, int64_t n) {
       } else {
         T inv = T(1) / s;
         for (int64_t i = 0; i < n; ++i) o[i] *= inv;
+      }
+    }
+  });
+}
+
+// [outer, n, inner]: the same passes with a block of `inner` columns side by side, so every
+// loop runs along contiguous memory.
+template <class T>
+void softmax_strided(bool log, const T* x, T* out, int64_t outer, int64_t n, int64_t inner) {
+  constexpr int64_t kBlock = 256;
+  int64_t nblk = (inner + kBlock - 1) / kBlock;
+  int64_t per_task = std::max<int64_t>(1, n * std::min(kBlock, inner));
+  parallel_for(0, outer * nblk, std::max<int64_t>(1, 4096 / per_task), [&](int64_t b, int64_t e) {
+    T mx[kBlock], sum[kBlock];
+    MaxOp<T> max_op;
+    for (int64_t t = b; t < e; ++t) {
+      int64_t o = t / nblk, k0 = (t % nblk) * kBlock, m = std::min(kBlock, inner - k0);
+      const T* xo = x + o * n * inner + k0;
+      T* oo = out + o * n * inner + k0;
+      for (int64_t k = 0; k < m; ++k) { mx[k] = max_op.init(); sum[k] = T(0); }
+      for (int64_t i = 0; i < n; ++i)
+        for (int64_t k = 0; k < m; ++k) mx[k] = max_op.combine(mx[k], xo[i * inner + k]);
+      for (int64_t i = 0; i < n; ++i)
+        for (int64_t k = 0; k < m; ++k) {
+          T v = exp_of(xo[i * inner + k] - mx[k]);
+          oo[i * inner + k] = v;
+          sum[k] += v;
+        }
+      if (log) {
+        for (int64_t k = 0; k < m; ++k) sum[k] = mx[k] + std::log(sum[k]);
+        for (int64_t i = 0; i < n; ++i)
+          for (int64_t k = 0; k < m; ++k) oo[i * inner + k] = xo[i * inner + k] - sum[k];
+      } else {
+        for (int64_t k = 0; k < m; ++k) sum[k] = T(1) / sum[k];
+        for (int64_t i = 0; i < n; ++i)
+          for (int64_t k = 0; k < m; ++k) oo[i * inner + k] *= sum[k];
       }
     }
   });
@@ -258,6 +297,18 @@ void scan_kernel(bool prod, const T* x, T* out, int64_t outer, int64_t n, int64_
   // PyTorch accumulates float scans in double on CPU; integer scans are int64.
   using A = std::conditional_t<std::is_integral_v<T>, int64_t, double>;
   int64_t grain = std::max<int64_t>(1, kGrainSize / std::max<int64_t>(n * inner, 1));
+  if (inner == 1) {
+    parallel_for(0, outer, grain, [&](int64_t b, int64_t e) {
+      for (int64_t o = b; o < e; ++o) {
+        const T* xo = x + o * n;
+        T* oo = out + o * n;
+        A acc = A(prod ? 1 : 0);
+        if (prod) for (int64_t i = 0; i < n; ++i) oo[i] = static_cast<T>(acc *= static_cast<A>(xo[i]));
+        else for (int64_t i = 0; i < n; ++i) oo[i] = static_cast<T>(acc += static_cast<A>(xo[i]));
+      }
+    });
+    return;
+  }
   parallel_for(0, outer, grain, [&](int64_t b, int64_t e) {
     std::vector<A> acc(inner);
     for (int64_t o = b; o < e; ++o) {
@@ -398,13 +449,18 @@ void cpu_logsumexp(DType dtype, const void* x, void* out, int64_t rows, int64_t 
   });
 }
 
-void cpu_softmax(bool log, DType dtype, const void* x, void* out, int64_t rows, int64_t n) {
-  if (dtype == DType::Float32)
-    softmax_rows(log, static_cast<const float*>(x), static_cast<float*>(out), rows, n);
-  else if (dtype == DType::Float64)
-    softmax_rows(log, static_cast<const double*>(x), static_cast<double*>(out), rows, n);
-  else
-    CTORCH_FAIL("softmax kernel expects float32 or float64, got ", dtype_name(dtype));
+void cpu_softmax(bool log, DType dtype, const void* x, void* out, int64_t outer, int64_t n,
+                 int64_t inner) {
+  auto run = [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    const T* xp = static_cast<const T*>(x);
+    T* op = static_cast<T*>(out);
+    if (inner == 1) softmax_rows(log, xp, op, outer, n);
+    else softmax_strided(log, xp, op, outer, n, inner);
+  };
+  if (dtype == DType::Float32) run(TypeTag<float>{});
+  else if (dtype == DType::Float64) run(TypeTag<double>{});
+  else CTORCH_FAIL("softmax kernel expects float32 or float64, got ", dtype_name(dtype));
 }
 
 void cpu_scan(bool prod, DType dtype, const void* x, void* out, int64_t outer, int64_t n,

@@ -33,8 +33,9 @@ void cpu_var_mean(DType dtype, const void* x, void* var, void* mean, int64_t row
 // Over contiguous rows of a floating dtype: log(sum(exp(x))), written in float or double.
 void cpu_logsumexp(DType dtype, const void* x, void* out, int64_t rows, int64_t n);
 
-// Over contiguous rows of float32/float64: softmax or log_softmax, written in the same dtype.
-void cpu_softmax(bool log, DType dtype, const void* x, void* out, int64_t rows, int64_t n);
+// Softmax or log_softmax along n of [outer, n, inner], float32/float64, written in the same dtype.
+void cpu_softmax(bool log, DType dtype, const void* x, void* out, int64_t outer, int64_t n,
+                 int64_t inner);
 
 // Inclusive scan along i of [outer, n, inner]: out has the input dtype, which is int64 or floating.
 void cpu_scan(bool prod, DType dtype, const void* x, void* out, int64_t outer, int64_t n,

@@ -152,32 +152,25 @@ std::tuple<Tensor, Tensor> var_mean_impl(const Tensor& x, IntArrayRef dims, doub
   return {var, mean};
 }
 
-// Softmax-like ops run over contiguous rows; another dim is moved last and back.
-template <class RowFn>
-Tensor along_rows(const Tensor& x, int64_t dim, DType out_dtype, const RowFn& fn) {
-  int64_t nd = x.dim();
-  dim = wrap_dim(dim, nd, "softmax");
-  bool last = true;
-  for (int64_t d = dim + 1; d < nd; ++d) last = last && x.size(d) == 1;
-  Tensor src = last ? contiguous(x) : contiguous(movedim(x, IntArrayRef(dim), IntArrayRef(int64_t(-1))));
-  Tensor out = empty(src.sizes(), out_dtype, x.device());
-  int64_t n = nd == 0 ? 1 : src.sizes().back();
-  if (out.numel() > 0) fn(src, out, out.numel() / n, n);
-  if (last) return out;
-  return contiguous(movedim(out, IntArrayRef(int64_t(-1)), IntArrayRef(dim)));
-}
-
 Tensor softmax_impl(bool log, const Tensor& x, int64_t dim, std::optional<DType> dtype,
                     const char* op) {
   check_backend(x, op);
   Tensor src = dtype ? cast(x, *dtype) : x;
   CTORCH_CHECK_KIND(ErrorKind::NotImplemented, src.is_floating_point(), "[", op, "] \"", op,
                     "\" not implemented for '", dtype_name(src.dtype()), "'");
+  // 16-bit floats compute in float.
   DType work = src.dtype() == DType::Float64 ? DType::Float64 : DType::Float32;
-  Tensor r = along_rows(cast(src, work), dim, work, [&](const Tensor& in, Tensor& out, int64_t rows, int64_t n) {
-    cpu_softmax(log, work, in.data_ptr(), out.data_ptr(), rows, n);
-  });
-  return cast(r, src.dtype());
+  int64_t nd = x.dim();
+  dim = wrap_dim(dim, nd, op);
+  Tensor in = contiguous(cast(src, work));
+  Tensor out = empty(x.sizes(), work, x.device());
+  if (out.numel() > 0) {
+    int64_t outer = 1, inner = 1, n = nd == 0 ? 1 : x.size(dim);
+    for (int64_t d = 0; d < dim; ++d) outer *= x.size(d);
+    for (int64_t d = dim + 1; d < nd; ++d) inner *= x.size(d);
+    cpu_softmax(log, work, in.data_ptr(), out.data_ptr(), outer, n, inner);
+  }
+  return cast(out, src.dtype());
 }
 
 Tensor scan_impl(bool prod, const Tensor& x, int64_t dim, std::optional<DType> dtype, const char* op) {
