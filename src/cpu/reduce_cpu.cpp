@@ -15,11 +15,6 @@ namespace ctorch {
 
 namespace {
 
-// Sums of integers (and bool) are int64, as in PyTorch; 16-bit floats accumulate in float.
-template <class T>
-using sum_acc_t = std::conditional_t<std::is_integral_v<T>, int64_t,
-                                     std::conditional_t<std::is_same_v<T, double>, double, float>>;
-
 template <class A> A lowest() {
   if constexpr (std::numeric_limits<A>::has_infinity) return -std::numeric_limits<A>::infinity();
   else return std::numeric_limits<A>::lowest();
@@ -50,16 +45,6 @@ template <class A> struct MinOp {
   A init() const { return highest<A>(); }
   template <class T> A map(T x) const { return static_cast<A>(x); }
   A combine(A a, A b) const { return (b < a || b != b) ? b : a; }
-};
-struct AllOp {
-  bool init() const { return true; }
-  template <class T> bool map(T x) const { return static_cast<opmath_t<T>>(x) != 0; }
-  bool combine(bool a, bool b) const { return a & b; }
-};
-struct AnyOp {
-  bool init() const { return false; }
-  template <class T> bool map(T x) const { return static_cast<opmath_t<T>>(x) != 0; }
-  bool combine(bool a, bool b) const { return a | b; }
 };
 template <class A> struct SumAbsOp : SumOp<A> {
   template <class T> A map(T x) const { return std::fabs(static_cast<A>(x)); }
@@ -111,7 +96,10 @@ bool use_avx2() {
 
 template <class A, class O, class T, class Op>
 void run_reduce(const void* x, void* out, int64_t outer, int64_t n, int64_t inner, const Op& op) {
-  if constexpr (std::is_same_v<T, float> || std::is_same_v<T, double>) {
+  // The hot reductions (sum, max/min, 2-norm) of float/double get the AVX2 build.
+  if constexpr ((std::is_same_v<T, float> || std::is_same_v<T, double>) &&
+                (std::is_same_v<Op, SumOp<T>> || std::is_same_v<Op, MaxOp<T>> ||
+                 std::is_same_v<Op, MinOp<T>> || std::is_same_v<Op, SumSqOp<T>>)) {
     if (use_avx2()) return avx2::run_reduce<A, O, T>(x, out, outer, n, inner, op);
   }
   base::run_reduce<A, O, T>(x, out, outer, n, inner, op);
@@ -175,71 +163,68 @@ void scan_kernel(bool prod, const T* x, T* out, int64_t outer, int64_t n, int64_
 }  // namespace
 
 DType reduce_out_dtype(ReduceKind kind, DType dtype) {
-  switch (kind) {
-    case ReduceKind::Max:
-    case ReduceKind::Min: return dtype;
-    case ReduceKind::All:
-    case ReduceKind::Any: return DType::Bool;
-    default:
-      if (is_integral(dtype, true)) return DType::Int64;
-      return dtype == DType::Float64 ? DType::Float64 : DType::Float32;
-  }
+  if (kind == ReduceKind::Max || kind == ReduceKind::Min) return dtype;
+  if (is_integral(dtype, true)) return DType::Int64;
+  return dtype == DType::Float64 ? DType::Float64 : DType::Float32;
 }
+
+namespace {
+// Calls f(TypeTag<T>) for the float and double kernels; other dtypes are converted by the op.
+template <class F>
+void dispatch_float_double(DType t, const char* what, const F& f) {
+  if (t == DType::Float32) return f(TypeTag<float>{});
+  if (t == DType::Float64) return f(TypeTag<double>{});
+  CTORCH_FAIL("[", what, "] kernel not built for ", dtype_name(t));
+}
+}  // namespace
 
 void cpu_reduce(ReduceKind kind, DType dtype, const void* x, void* out, int64_t outer, int64_t n,
                 int64_t inner, double p) {
   if (outer * inner == 0) return;
   switch (kind) {
     case ReduceKind::Sum:
-      return dispatch_all(dtype, [&](auto tag) {
+    case ReduceKind::Prod: {
+      auto run = [&](auto tag) {
         using T = typename decltype(tag)::type;
-        using A = sum_acc_t<T>;
-        run_reduce<A, A, T>(x, out, outer, n, inner, SumOp<A>{});
-      });
-    case ReduceKind::Prod:
-      return dispatch_all(dtype, [&](auto tag) {
-        using T = typename decltype(tag)::type;
-        using A = sum_acc_t<T>;
-        run_reduce<A, A, T>(x, out, outer, n, inner, ProdOp<A>{});
-      });
+        if (kind == ReduceKind::Sum) run_reduce<T, T, T>(x, out, outer, n, inner, SumOp<T>{});
+        else run_reduce<T, T, T>(x, out, outer, n, inner, ProdOp<T>{});
+      };
+      if (dtype == DType::Int64) return run(TypeTag<int64_t>{});
+      return dispatch_float_double(dtype, "sum", run);
+    }
     case ReduceKind::Max:
-      return dispatch_all(dtype, [&](auto tag) {
+    case ReduceKind::Min: {
+      auto run = [&](auto tag) {
         using T = typename decltype(tag)::type;
-        run_reduce<opmath_t<T>, T, T>(x, out, outer, n, inner, MaxOp<opmath_t<T>>{});
-      });
-    case ReduceKind::Min:
-      return dispatch_all(dtype, [&](auto tag) {
-        using T = typename decltype(tag)::type;
-        run_reduce<opmath_t<T>, T, T>(x, out, outer, n, inner, MinOp<opmath_t<T>>{});
-      });
-    case ReduceKind::All:
-      return dispatch_all(dtype, [&](auto tag) {
-        using T = typename decltype(tag)::type;
-        run_reduce<bool, bool, T>(x, out, outer, n, inner, AllOp{});
-      });
-    case ReduceKind::Any:
-      return dispatch_all(dtype, [&](auto tag) {
-        using T = typename decltype(tag)::type;
-        run_reduce<bool, bool, T>(x, out, outer, n, inner, AnyOp{});
-      });
+        if (kind == ReduceKind::Max) run_reduce<T, T, T>(x, out, outer, n, inner, MaxOp<T>{});
+        else run_reduce<T, T, T>(x, out, outer, n, inner, MinOp<T>{});
+      };
+      switch (dtype) {
+        case DType::UInt8: return run(TypeTag<uint8_t>{});
+        case DType::Int8: return run(TypeTag<int8_t>{});
+        case DType::Int16: return run(TypeTag<int16_t>{});
+        case DType::Int32: return run(TypeTag<int32_t>{});
+        case DType::Int64: return run(TypeTag<int64_t>{});
+        default: return dispatch_float_double(dtype, "amax", run);
+      }
+    }
     default: break;
   }
-  // The norm kinds: floating inputs only (the op checks), result in float or double.
-  dispatch_floating(dtype, "vector_norm", [&](auto tag) {
+  // The norm kinds.
+  dispatch_float_double(dtype, "vector_norm", [&](auto tag) {
     using T = typename decltype(tag)::type;
-    using A = sum_acc_t<T>;
     switch (kind) {
-      case ReduceKind::SumAbs: return run_reduce<A, A, T>(x, out, outer, n, inner, SumAbsOp<A>{});
-      case ReduceKind::SumSq: return run_reduce<A, A, T>(x, out, outer, n, inner, SumSqOp<A>{});
+      case ReduceKind::SumAbs: return run_reduce<T, T, T>(x, out, outer, n, inner, SumAbsOp<T>{});
+      case ReduceKind::SumSq: return run_reduce<T, T, T>(x, out, outer, n, inner, SumSqOp<T>{});
       case ReduceKind::SumPowAbs: {
-        SumPowAbsOp<A> op;
-        op.p = static_cast<A>(p);
-        return run_reduce<A, A, T>(x, out, outer, n, inner, op);
+        SumPowAbsOp<T> op;
+        op.p = static_cast<T>(p);
+        return run_reduce<T, T, T>(x, out, outer, n, inner, op);
       }
       case ReduceKind::CountNonzero:
-        return run_reduce<A, A, T>(x, out, outer, n, inner, CountNonzeroOp<A>{});
-      case ReduceKind::MaxAbs: return run_reduce<A, A, T>(x, out, outer, n, inner, MaxAbsOp<A>{});
-      case ReduceKind::MinAbs: return run_reduce<A, A, T>(x, out, outer, n, inner, MinAbsOp<A>{});
+        return run_reduce<T, T, T>(x, out, outer, n, inner, CountNonzeroOp<T>{});
+      case ReduceKind::MaxAbs: return run_reduce<T, T, T>(x, out, outer, n, inner, MaxAbsOp<T>{});
+      case ReduceKind::MinAbs: return run_reduce<T, T, T>(x, out, outer, n, inner, MinAbsOp<T>{});
       default: CTORCH_FAIL("unknown reduction");
     }
   });
@@ -255,9 +240,9 @@ void cpu_arg_reduce(bool is_max, DType dtype, const void* x, void* values, int64
 
 void cpu_var_mean(DType dtype, const void* x, void* var, void* mean, int64_t rows, int64_t n,
                   double correction) {
-  dispatch_floating(dtype, "var", [&](auto tag) {
+  dispatch_float_double(dtype, "var", [&](auto tag) {
     using T = typename decltype(tag)::type;
-    using A = sum_acc_t<T>;
+    using A = T;
     const T* xp = static_cast<const T*>(x);
     A* vp = static_cast<A*>(var);
     A* mp = static_cast<A*>(mean);
@@ -278,9 +263,9 @@ void cpu_var_mean(DType dtype, const void* x, void* var, void* mean, int64_t row
 }
 
 void cpu_logsumexp(DType dtype, const void* x, void* out, int64_t rows, int64_t n) {
-  dispatch_floating(dtype, "logsumexp", [&](auto tag) {
+  dispatch_float_double(dtype, "logsumexp", [&](auto tag) {
     using T = typename decltype(tag)::type;
-    using A = sum_acc_t<T>;
+    using A = T;
     const T* xp = static_cast<const T*>(x);
     A* op = static_cast<A*>(out);
     int64_t grain = std::max<int64_t>(1, 4096 / std::max<int64_t>(n, 1));

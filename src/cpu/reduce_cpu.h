@@ -8,15 +8,15 @@
 namespace ctorch {
 
 // Associative reductions. The norm kinds reduce a function of |x| (finished by the op: sqrt, ...).
-enum class ReduceKind { Sum, Prod, Max, Min, All, Any, SumAbs, SumSq, SumPowAbs, CountNonzero,
-                        MaxAbs, MinAbs };
+enum class ReduceKind { Sum, Prod, Max, Min, SumAbs, SumSq, SumPowAbs, CountNonzero, MaxAbs, MinAbs };
 
-// The dtype cpu_reduce writes: int64 for integer sums/products, float for 16-bit float sums,
-// bool for all/any, the input dtype for max/min.
+// The dtype cpu_reduce writes: the input's for max/min, else int64 / float / double.
 DType reduce_out_dtype(ReduceKind kind, DType dtype);
 
 // out[o, k] = reduce over i of x[o, i, k]. `p` is the exponent of SumPowAbs. Float sums are
-// pairwise over vectorised blocks, so their error grows with log(n), not n.
+// pairwise over vectorised blocks, so their error grows with log(n), not n. To keep the number
+// of instantiations small the kernels exist for: Sum/Prod int64, float, double; Max/Min the
+// integer types (not bool), float, double; the norm kinds float, double. The ops convert the rest.
 void cpu_reduce(ReduceKind kind, DType dtype, const void* x, void* out, int64_t outer, int64_t n,
                 int64_t inner, double p = 0);
 
@@ -25,12 +25,11 @@ void cpu_reduce(ReduceKind kind, DType dtype, const void* x, void* out, int64_t 
 void cpu_arg_reduce(bool is_max, DType dtype, const void* x, void* values, int64_t* indices,
                     int64_t rows, int64_t n);
 
-// Over contiguous rows of a floating dtype: variance with `correction` and mean, both written
-// in reduce_out_dtype(Sum, dtype) (float or double).
+// Over contiguous rows of float32/float64: variance with `correction` and mean, in that dtype.
 void cpu_var_mean(DType dtype, const void* x, void* var, void* mean, int64_t rows, int64_t n,
                   double correction);
 
-// Over contiguous rows of a floating dtype: log(sum(exp(x))), written in float or double.
+// Over contiguous rows of float32/float64: log(sum(exp(x))), written in that dtype.
 void cpu_logsumexp(DType dtype, const void* x, void* out, int64_t rows, int64_t n);
 
 // Softmax or log_softmax along n of [outer, n, inner], float32/float64, written in the same dtype.

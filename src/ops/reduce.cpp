@@ -89,17 +89,46 @@ void check_nonempty(const Tensor& x, IntArrayRef dims, const std::vector<bool>& 
 
 Tensor cast(const Tensor& t, DType d) { return t.dtype() == d ? t : to(t, d, t.device()); }
 
+// A tensor over the same memory read as another dtype of the same size (bool as uint8).
+Tensor reinterpret(const Tensor& t, DType d) {
+  return Tensor(std::make_shared<TensorImpl>(t.storage(), DimVector(t.sizes()),
+                                             DimVector(t.strides()), t.storage_offset(), d));
+}
+
+// The dtype a reduction's kernel runs in (see cpu_reduce): 16-bit floats as float, bool and
+// small integers as int64 for sums and products.
+DType kernel_dtype(ReduceKind kind, DType d) {
+  if (d == DType::Float16 || d == DType::BFloat16) return DType::Float32;
+  if (kind == ReduceKind::Max || kind == ReduceKind::Min) return d;
+  return is_integral(d, true) ? DType::Int64 : d;
+}
+
 // One associative reduction; `n` receives the number of elements reduced into each output.
+// Max/min results have x's dtype; the others the kernel's (int64, float or double).
 Tensor reduce_kind(ReduceKind kind, const Tensor& x, IntArrayRef dims, bool keepdim,
                    const char* op, double p = 0, int64_t* n = nullptr) {
   check_backend(x, op);
-  Plan plan = make_plan(x, reduce_mask(x, dims, op), keepdim, true);
-  Tensor out = empty(plan.shape, reduce_out_dtype(kind, x.dtype()), x.device());
+  bool extreme = kind == ReduceKind::Max || kind == ReduceKind::Min;
+  bool as_bytes = extreme && x.dtype() == DType::Bool;  // max/min of bool = of its bytes
+  Tensor src = as_bytes ? reinterpret(x, DType::UInt8) : cast(x, kernel_dtype(kind, x.dtype()));
+  Plan plan = make_plan(src, reduce_mask(src, dims, op), keepdim, true);
+  Tensor out = empty(plan.shape, reduce_out_dtype(kind, src.dtype()), x.device());
   if (out.numel() > 0)
-    cpu_reduce(kind, x.dtype(), plan.src.data_ptr(), out.data_ptr(), plan.outer, plan.n,
+    cpu_reduce(kind, src.dtype(), plan.src.data_ptr(), out.data_ptr(), plan.outer, plan.n,
                plan.inner, p);
   if (n) *n = plan.n;
-  return out;
+  if (as_bytes) return reinterpret(out, DType::Bool);
+  return extreme ? cast(out, x.dtype()) : out;
+}
+
+// all = min and any = max over the bytes of `x != 0`.
+Tensor all_any(bool is_all, const Tensor& x, IntArrayRef dims, bool keepdim, const char* op) {
+  check_backend(x, op);
+  Tensor b = x.dtype() == DType::Bool ? x : ne(x, Scalar(int64_t(0)));
+  int64_t n = 0;
+  Tensor r = reduce_kind(is_all ? ReduceKind::Min : ReduceKind::Max, b, dims, keepdim, op, 0, &n);
+  if (n == 0) fill_(r, Scalar(is_all));  // the identities, not the kernel's byte init values
+  return x.dtype() == DType::UInt8 ? cast(r, DType::UInt8) : r;
 }
 
 DType sum_dtype(const Tensor& x, std::optional<DType> dtype) {
@@ -143,11 +172,12 @@ std::tuple<Tensor, Tensor> var_mean_impl(const Tensor& x, IntArrayRef dims, doub
   check_backend(x, op);
   CTORCH_CHECK(x.is_floating_point(), "[", op, "] std and var only support floating point and "
                "complex dtypes, got ", dtype_name(x.dtype()));
-  Plan plan = make_plan(x, reduce_mask(x, dims, op), keepdim, false);
-  DType acc = reduce_out_dtype(ReduceKind::Sum, x.dtype());
+  DType acc = x.dtype() == DType::Float64 ? DType::Float64 : DType::Float32;
+  Tensor src = cast(x, acc);
+  Plan plan = make_plan(src, reduce_mask(src, dims, op), keepdim, false);
   Tensor var = empty(plan.shape, acc, x.device()), mean = empty(plan.shape, acc, x.device());
   if (var.numel() > 0)
-    cpu_var_mean(x.dtype(), plan.src.data_ptr(), var.data_ptr(), mean.data_ptr(), plan.outer,
+    cpu_var_mean(acc, plan.src.data_ptr(), var.data_ptr(), mean.data_ptr(), plan.outer,
                  plan.n, correction);
   return {var, mean};
 }
@@ -273,22 +303,18 @@ Tensor vector_norm(const Tensor& x, double ord, IntArrayRef dims, bool keepdim, 
 
 Tensor logsumexp(const Tensor& x, IntArrayRef dims, bool keepdim) {
   check_backend(x, "logsumexp");
-  Tensor src = x.is_floating_point() ? x : cast(x, default_dtype());
+  DType result = x.is_floating_point() ? x.dtype() : default_dtype();
+  DType work = result == DType::Float64 ? DType::Float64 : DType::Float32;
+  Tensor src = cast(x, work);
   Plan plan = make_plan(src, reduce_mask(src, dims, "logsumexp"), keepdim, false);
-  Tensor out = empty(plan.shape, reduce_out_dtype(ReduceKind::Sum, src.dtype()), x.device());
+  Tensor out = empty(plan.shape, work, x.device());
   if (out.numel() > 0)
-    cpu_logsumexp(src.dtype(), plan.src.data_ptr(), out.data_ptr(), plan.outer, plan.n);
-  return cast(out, src.dtype());
+    cpu_logsumexp(work, plan.src.data_ptr(), out.data_ptr(), plan.outer, plan.n);
+  return cast(out, result);
 }
 
-Tensor all(const Tensor& x, IntArrayRef dims, bool keepdim) {
-  Tensor r = reduce_kind(ReduceKind::All, x, dims, keepdim, "all");
-  return x.dtype() == DType::UInt8 ? cast(r, DType::UInt8) : r;
-}
-Tensor any(const Tensor& x, IntArrayRef dims, bool keepdim) {
-  Tensor r = reduce_kind(ReduceKind::Any, x, dims, keepdim, "any");
-  return x.dtype() == DType::UInt8 ? cast(r, DType::UInt8) : r;
-}
+Tensor all(const Tensor& x, IntArrayRef dims, bool keepdim) { return all_any(true, x, dims, keepdim, "all"); }
+Tensor any(const Tensor& x, IntArrayRef dims, bool keepdim) { return all_any(false, x, dims, keepdim, "any"); }
 
 Tensor cumsum(const Tensor& x, int64_t dim, std::optional<DType> dtype) { return scan_impl(false, x, dim, dtype, "cumsum"); }
 Tensor cumprod(const Tensor& x, int64_t dim, std::optional<DType> dtype) { return scan_impl(true, x, dim, dtype, "cumprod"); }

@@ -74,6 +74,35 @@ void select_rows(Select mode, const T* x, T* values, int64_t* indices, int64_t r
   });
 }
 
+// The sort kernels exist for uint8, int64, float and double: bool is sorted as its bytes, other
+// integers as int64 and 16-bit floats as float (every conversion back is exact).
+Tensor reinterpret(const Tensor& t, DType d) {
+  return Tensor(std::make_shared<TensorImpl>(t.storage(), DimVector(t.sizes()),
+                                             DimVector(t.strides()), t.storage_offset(), d));
+}
+Tensor to_kernel_dtype(const Tensor& x) {
+  switch (x.dtype()) {
+    case DType::Bool: return reinterpret(x, DType::UInt8);
+    case DType::Int8: case DType::Int16: case DType::Int32: return x.to(DType::Int64);
+    case DType::Float16: case DType::BFloat16: return x.to(DType::Float32);
+    default: return x;
+  }
+}
+Tensor from_kernel_dtype(const Tensor& t, DType d) {
+  if (d == DType::Bool) return reinterpret(t, d);
+  return t.dtype() == d ? t : t.to(d);
+}
+template <class F>
+void dispatch_sort(DType t, const F& f) {
+  switch (t) {
+    case DType::UInt8: return f(TypeTag<uint8_t>{});
+    case DType::Int64: return f(TypeTag<int64_t>{});
+    case DType::Float32: return f(TypeTag<float>{});
+    case DType::Float64: return f(TypeTag<double>{});
+    default: CTORCH_FAIL("sort kernel not built for ", dtype_name(t));
+  }
+}
+
 // Runs `mode` along `dim`; the result keeps x's layout with dim of size `m` (or removed when
 // !keepdim for the single-element modes).
 std::tuple<Tensor, Tensor> select_along(Select mode, const Tensor& x, int64_t dim, int64_t k,
@@ -81,18 +110,20 @@ std::tuple<Tensor, Tensor> select_along(Select mode, const Tensor& x, int64_t di
   check_backend(x, op);
   int64_t nd = x.dim();
   dim = wrap_dim(dim, nd, op);
-  Tensor src = nd == 0 ? contiguous(x) : contiguous(movedim(x, IntArrayRef(dim), IntArrayRef(int64_t(-1))));
+  Tensor xk = to_kernel_dtype(x);
+  Tensor src = nd == 0 ? contiguous(xk) : contiguous(movedim(xk, IntArrayRef(dim), IntArrayRef(int64_t(-1))));
   int64_t n = nd == 0 ? 1 : src.sizes().back();
   DimVector shape(src.sizes());
   if (nd > 0) shape.back() = m;
-  Tensor values = empty(shape, x.dtype(), x.device()), indices = empty(shape, DType::Int64, x.device());
+  Tensor values = empty(shape, xk.dtype(), x.device()), indices = empty(shape, DType::Int64, x.device());
   if (values.numel() > 0) {
-    dispatch_all(x.dtype(), [&](auto tag) {
+    dispatch_sort(xk.dtype(), [&](auto tag) {
       using T = typename decltype(tag)::type;
       select_rows<T>(mode, src.data<T>(), values.data<T>(), indices.data<int64_t>(), src.numel() / n,
                      n, k, desc);
     });
   }
+  values = from_kernel_dtype(values, x.dtype());
   if (nd == 0) return {values, indices};
   values = movedim(values, IntArrayRef(int64_t(-1)), IntArrayRef(dim));
   indices = movedim(indices, IntArrayRef(int64_t(-1)), IntArrayRef(dim));
@@ -177,15 +208,16 @@ Tensor median(const Tensor& x) {
 std::tuple<Tensor, Tensor, Tensor> unique(const Tensor& x, bool sorted, bool return_inverse,
                                           bool return_counts) {
   check_backend(x, "unique");
-  Tensor src = contiguous(x);
+  Tensor src = contiguous(to_kernel_dtype(x));
   Tensor values, inverse, counts;
-  dispatch_all(x.dtype(), [&](auto tag) {
+  dispatch_sort(src.dtype(), [&](auto tag) {
     using T = typename decltype(tag)::type;
     std::vector<T> vals;
     std::vector<int64_t> inv, cnt;
     unique_kernel<T>(src.data<T>(), src.numel(), vals, inv, cnt);
-    values = empty({static_cast<int64_t>(vals.size())}, x.dtype(), x.device());
+    values = empty({static_cast<int64_t>(vals.size())}, src.dtype(), x.device());
     std::copy(vals.begin(), vals.end(), values.data<T>());
+    values = from_kernel_dtype(values, x.dtype());
     if (return_inverse) inverse = from_vector(inv, x.sizes());
     if (return_counts) counts = from_vector(cnt, {static_cast<int64_t>(cnt.size())});
   });
