@@ -175,14 +175,14 @@ Tensor argsort(const Tensor& x, int64_t dim, bool descending, bool stable) {
 std::tuple<Tensor, Tensor> topk(const Tensor& x, int64_t k, int64_t dim, bool largest, bool sorted) {
   int64_t n = dim_size(x, dim, "topk");
   CTORCH_CHECK(k >= 0 && k <= n, "[topk] k (", k, ") is out of range for dimension ",
-               dim, " of size ", n);
+               wrap_dim(dim, x.dim(), "topk"), " of size ", n);
   return select_along(Select::TopK, x, dim, k, k, largest, true, "topk");
 }
 
 std::tuple<Tensor, Tensor> kthvalue(const Tensor& x, int64_t k, int64_t dim, bool keepdim) {
   int64_t n = dim_size(x, dim, "kthvalue");
   CTORCH_CHECK(k >= 1 && k <= n, "[kthvalue] selected number k (", k,
-               ") out of range for dimension ", dim, " of size ", n);
+               ") out of range for dimension ", wrap_dim(dim, x.dim(), "kthvalue"), " of size ", n);
   return select_along(Select::Kth, x, dim, k - 1, 1, false, keepdim, "kthvalue");
 }
 

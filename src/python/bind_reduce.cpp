@@ -9,8 +9,9 @@ namespace {
 
 // ctorch.return_types.<name>(values, indices), defined in python/ctorch/_reduce.py.
 py::object red_named(const char* name, const std::tuple<Tensor, Tensor>& r) {
-  py::object types = py::module_::import("ctorch._reduce").attr("return_types");
-  return types.attr(name)(std::get<0>(r), std::get<1>(r));
+  // Looked up once and kept for the life of the process (never destroyed after Py_Finalize).
+  static py::object* types = new py::object(py::module_::import("ctorch._reduce").attr("return_types"));
+  return types->attr(name)(std::get<0>(r), std::get<1>(r));
 }
 
 bool red_is_tensor(py::handle h) { return py::isinstance<TensorImpl>(h); }
