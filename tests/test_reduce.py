@@ -446,7 +446,7 @@ def test_sort_nan_last():
                                    ctorch.uint8])
 @pytest.mark.parametrize("largest", [True, False])
 @pytest.mark.parametrize("shape,dim,k", [((4, 9), 1, 3), ((4, 9), 0, 2), ((4, 9), -1, 0), ((4, 9), 1, 9),
-                                         ((9,), 0, 4), ((), 0, 1), ((2, 3, 4), 1, 2)])
+                                         ((9,), 0, 4), ((), 0, 1), ((), 0, 0), ((2, 3, 4), 1, 2)])
 def test_topk(dtype, largest, shape, dim, k):
     x = make_tensor(shape, dtype, low=0, high=100, seed=21)
     for v in variants(x):

@@ -108,8 +108,8 @@ DType kernel_dtype(ReduceKind kind, DType d) {
 Tensor reduce_kind(ReduceKind kind, const Tensor& x, IntArrayRef dims, bool keepdim,
                    const char* op, double p = 0, int64_t* n = nullptr) {
   check_backend(x, op);
-  bool extreme = kind == ReduceKind::Max || kind == ReduceKind::Min;
-  bool as_bytes = extreme && x.dtype() == DType::Bool;  // max/min of bool = of its bytes
+  bool is_extreme = kind == ReduceKind::Max || kind == ReduceKind::Min;
+  bool as_bytes = is_extreme && x.dtype() == DType::Bool;  // max/min of bool = of its bytes
   Tensor src = as_bytes ? reinterpret(x, DType::UInt8) : cast(x, kernel_dtype(kind, x.dtype()));
   Plan plan = make_plan(src, reduce_mask(src, dims, op), keepdim, true);
   Tensor out = empty(plan.shape, reduce_out_dtype(kind, src.dtype()), x.device());
@@ -118,7 +118,7 @@ Tensor reduce_kind(ReduceKind kind, const Tensor& x, IntArrayRef dims, bool keep
                plan.inner, p);
   if (n) *n = plan.n;
   if (as_bytes) return reinterpret(out, DType::Bool);
-  return extreme ? cast(out, x.dtype()) : out;
+  return is_extreme ? cast(out, x.dtype()) : out;
 }
 
 // all = min and any = max over the bytes of `x != 0`.

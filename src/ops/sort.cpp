@@ -110,11 +110,13 @@ std::tuple<Tensor, Tensor> select_along(Select mode, const Tensor& x, int64_t di
   check_backend(x, op);
   int64_t nd = x.dim();
   dim = wrap_dim(dim, nd, op);
+  // A 0-d tensor is its own sorted row, whatever k (PyTorch gives it back for topk k=0 too).
+  if (nd == 0) return {clone(x), zeros({}, DType::Int64, x.device())};
   Tensor xk = to_kernel_dtype(x);
-  Tensor src = nd == 0 ? contiguous(xk) : contiguous(movedim(xk, IntArrayRef(dim), IntArrayRef(int64_t(-1))));
-  int64_t n = nd == 0 ? 1 : src.sizes().back();
+  Tensor src = contiguous(movedim(xk, IntArrayRef(dim), IntArrayRef(int64_t(-1))));
+  int64_t n = src.sizes().back();
   DimVector shape(src.sizes());
-  if (nd > 0) shape.back() = m;
+  shape.back() = m;
   Tensor values = empty(shape, xk.dtype(), x.device()), indices = empty(shape, DType::Int64, x.device());
   if (values.numel() > 0) {
     dispatch_sort(xk.dtype(), [&](auto tag) {
@@ -124,7 +126,6 @@ std::tuple<Tensor, Tensor> select_along(Select mode, const Tensor& x, int64_t di
     });
   }
   values = from_kernel_dtype(values, x.dtype());
-  if (nd == 0) return {values, indices};
   values = movedim(values, IntArrayRef(int64_t(-1)), IntArrayRef(dim));
   indices = movedim(indices, IntArrayRef(int64_t(-1)), IntArrayRef(dim));
   if ((mode == Select::Kth || mode == Select::Median) && !keepdim)

@@ -45,7 +45,8 @@ CTORCH_API Tensor cumprod(const Tensor& x, int64_t dim, std::optional<DType> dty
 CTORCH_API Tensor softmax(const Tensor& x, int64_t dim, std::optional<DType> dtype = std::nullopt);
 CTORCH_API Tensor log_softmax(const Tensor& x, int64_t dim, std::optional<DType> dtype = std::nullopt);
 
-// ---- sorting (NaN sorts above every number); results are (values, indices)
+// ---- sorting (NaN sorts above every number); results are (values, indices). Every sort is
+// stable (equal values keep their order), so `stable` only documents the caller's intent.
 CTORCH_API std::tuple<Tensor, Tensor> sort(const Tensor& x, int64_t dim = -1, bool descending = false,
                                            bool stable = false);
 CTORCH_API Tensor argsort(const Tensor& x, int64_t dim = -1, bool descending = false, bool stable = false);
@@ -57,7 +58,7 @@ CTORCH_API std::tuple<Tensor, Tensor> kthvalue(const Tensor& x, int64_t k, int64
 // The lower median; NaN when the values include NaN.
 CTORCH_API Tensor median(const Tensor& x);
 CTORCH_API std::tuple<Tensor, Tensor> median(const Tensor& x, int64_t dim, bool keepdim = false);
-// Sorted distinct values of the flattened tensor, the index of each input element's value
+// Distinct values of the flattened tensor (always sorted, whatever `sorted` says), the index of each input element's value
 // among them (input's shape) and their counts; inverse/counts are undefined unless asked for.
 CTORCH_API std::tuple<Tensor, Tensor, Tensor> unique(const Tensor& x, bool sorted = true,
                                                      bool return_inverse = false,
