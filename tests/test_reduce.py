@@ -551,3 +551,29 @@ def test_numpy_parity(dtype):
         assert_close(x.std((0, 1)), a.std((0, 1), ddof=1))
         assert_close(x.norm(), np.linalg.norm(a.ravel()))
         assert_close(x.mean(-1, keepdim=True), a.mean(-1, keepdims=True))
+
+
+# ---------------------------------------------------------------- composites in _reduce.py
+
+@pytest.mark.parametrize("dim", [None, 0, 1, (0, 1)])
+@pytest.mark.parametrize("keepdim", [False, True])
+def test_nan_composites(dim, keepdim):
+    a = np.random.default_rng(26).uniform(-3, 3, (4, 5)).astype(np.float32)
+    a[a > 1.5] = np.nan
+    a[3] = np.nan  # a row of NaN only: nanmean is NaN there
+    x, t = ctorch.tensor(a), torch.tensor(a)
+    kw = {} if dim is None else dict(dim=dim, keepdim=keepdim)
+    check(ctorch.nansum(x, **kw), torch.nansum(t, **kw), rtol=1e-5, atol=1e-5)
+    check(x.nanmean(**kw), t.nanmean(**kw), rtol=1e-5, atol=1e-5)
+    check(ctorch.count_nonzero(x, dim), torch.count_nonzero(t, dim))
+    i = make_tensor((4, 5), ctorch.int32, low=0, high=3, seed=27)
+    check(ctorch.nansum(i, **kw), torch.nansum(tt(i), **kw))
+    check(i.count_nonzero(dim), tt(i).count_nonzero(dim))
+
+
+def test_aminmax():
+    x = make_tensor((4, 5), ctorch.float32, seed=28)
+    r, e = ctorch.aminmax(x), torch.aminmax(tt(x))
+    check((r.min, r.max), (e.min, e.max))
+    r, e = x.aminmax(dim=1, keepdim=True), tt(x).aminmax(dim=1, keepdim=True)
+    check(tuple(r), tuple(e))
