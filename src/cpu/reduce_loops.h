@@ -5,7 +5,6 @@
 
 constexpr int64_t kLeaf = 16384;        // elements summed with independent lanes (fewer, larger
                                         // blocks measured faster; each lane still sums <= 512)
-constexpr int64_t kChunk = kLeaf * 8;   // long rows are split into chunks of this many, in parallel
 
 // One block: kLanes independent accumulators (so the loop vectorises without reassociating),
 // then a tree over the lanes.
@@ -42,14 +41,16 @@ A combine_pairwise(const A* v, int64_t n, const Op& op) {
 // results are reproducible) reduced in parallel.
 template <class A, class T, class O, class Op>
 void rows_reduce(const T* x, O* out, int64_t rows, int64_t n, const Op& op) {
-  if (n >= 2 * kChunk && rows < 4 * get_num_threads()) {
-    int64_t nc = (n + kChunk - 1) / kChunk;
-    std::unique_ptr<A[]> part(new A[nc]);  // not vector: vector<bool> packs bits
+  if (n >= 4 * kLeaf && rows < 4 * get_num_threads()) {
+    // About 16 chunks of whole leaves; depends on n only, so results are reproducible.
+    int64_t chunk = ((n + 15) / 16 + kLeaf - 1) / kLeaf * kLeaf;
+    int64_t nc = (n + chunk - 1) / chunk;
+    std::unique_ptr<A[]> part(new A[nc]);
     for (int64_t r = 0; r < rows; ++r) {
       const T* row = x + r * n;
       parallel_for(0, nc, 1, [&](int64_t b, int64_t e) {
         for (int64_t c = b; c < e; ++c)
-          part[c] = row_reduce<A>(row + c * kChunk, std::min(kChunk, n - c * kChunk), op);
+          part[c] = row_reduce<A>(row + c * chunk, std::min(chunk, n - c * chunk), op);
       });
       out[r] = static_cast<O>(combine_pairwise(part.get(), nc, op));
     }
