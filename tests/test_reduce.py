@@ -577,3 +577,15 @@ def test_aminmax():
     check((r.min, r.max), (e.min, e.max))
     r, e = x.aminmax(dim=1, keepdim=True), tt(x).aminmax(dim=1, keepdim=True)
     check(tuple(r), tuple(e))
+
+
+def test_softmax_exp_accuracy_over_range():
+    # Two-column rows [v, 0]: exp(v - max) spans the float range, including results under FLT_MIN.
+    v = np.linspace(-110, 110, 2001, dtype=np.float32)
+    a = np.stack([v, np.zeros_like(v)], 1)
+    x, t = ctorch.tensor(a), torch.tensor(a)
+    check(x.softmax(1), t.softmax(1), rtol=2e-6, atol=1e-37)
+    check(x.log_softmax(1), t.log_softmax(1), rtol=2e-6, atol=1e-6)
+    check(x.logsumexp(1), t.logsumexp(1), rtol=2e-6, atol=1e-6)
+    big = ctorch.tensor([[88.5, 0.0], [89.0, 89.0], [-88.0, -87.5]])
+    check(big.logsumexp(1), tt(big).logsumexp(1), rtol=1e-6)

@@ -66,14 +66,10 @@ template <class A> struct MaxAbsOp : MaxOp<A> {
 template <class A> struct MinAbsOp : MinOp<A> {
   template <class T> A map(T x) const { return std::fabs(static_cast<A>(x)); }
 };
-// Squared deviations from a row's mean (variance) and exp of shifted values (logsumexp).
+// Squared deviations from a row's mean (variance).
 template <class A> struct SqDevOp : SumOp<A> {
   A mean;
   template <class T> A map(T x) const { A d = static_cast<A>(x) - mean; return d * d; }
-};
-template <class A> struct ExpShiftOp : SumOp<A> {
-  A shift;
-  template <class T> A map(T x) const { return std::exp(static_cast<A>(x) - shift); }
 };
 
 // Baseline loops for every dtype, and an AVX2+FMA build of the same loops for float/double.
@@ -265,19 +261,10 @@ void cpu_var_mean(DType dtype, const void* x, void* var, void* mean, int64_t row
 void cpu_logsumexp(DType dtype, const void* x, void* out, int64_t rows, int64_t n) {
   dispatch_float_double(dtype, "logsumexp", [&](auto tag) {
     using T = typename decltype(tag)::type;
-    using A = T;
     const T* xp = static_cast<const T*>(x);
-    A* op = static_cast<A*>(out);
-    int64_t grain = std::max<int64_t>(1, 4096 / std::max<int64_t>(n, 1));
-    parallel_for(0, rows, grain, [&](int64_t b, int64_t e) {
-      for (int64_t r = b; r < e; ++r) {
-        const T* row = xp + r * n;
-        A m = base::row_reduce<A>(row, n, MaxOp<A>{});
-        ExpShiftOp<A> ex;
-        ex.shift = std::isinf(m) ? A(0) : m;  // all -inf -> -inf, any +inf -> +inf
-        op[r] = std::log(base::row_reduce<A>(row, n, ex)) + ex.shift;
-      }
-    });
+    T* op = static_cast<T*>(out);
+    if (use_avx2()) avx2::logsumexp_rows(xp, op, rows, n);
+    else base::logsumexp_rows(xp, op, rows, n);
   });
 }
 

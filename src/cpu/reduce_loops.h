@@ -97,9 +97,9 @@ void run_reduce(const void* x, void* out, int64_t outer, int64_t n, int64_t inne
 
 // exp for float rows: 2^k * p(r) with |r| <= ln2/2 (Cephes' coefficients), written without
 // branches or library calls so the softmax loops vectorise. Relative error ~2 ulp; inputs below
-// -87 (results under FLT_MIN) give 0.
+// -87 (results under FLT_MIN) give 0, above ln(FLT_MAX) inf.
 inline float fast_expf(float x) {
-  float xc = x < -87.0f ? -87.0f : (x > 88.0f ? 88.0f : x);
+  float xc = x < -87.0f ? -87.0f : (x > 88.37f ? 88.37f : x);
   float kf = xc * 1.44269504088896341f + 12582912.0f;  // adding 1.5 * 2^23 rounds to an integer
   int32_t ki;
   std::memcpy(&ki, &kf, 4);
@@ -118,6 +118,7 @@ inline float fast_expf(float x) {
   std::memcpy(&scale, &bits, 4);
   float res = y * scale;
   res = x < -87.0f ? 0.0f : res;
+  res = x > 88.3762626647949f ? std::numeric_limits<float>::infinity() : res;  // ln(FLT_MAX)
   return x != x ? x : res;
 }
 
@@ -180,6 +181,28 @@ void softmax_strided(bool log, const T* x, T* out, int64_t outer, int64_t n, int
         for (int64_t i = 0; i < n; ++i)
           for (int64_t k = 0; k < m; ++k) oo[i * inner + k] *= sum[k];
       }
+    }
+  });
+}
+
+// Sums exp(x - shift) over a row (logsumexp).
+template <class T> struct ExpShiftSum {
+  T shift;
+  T init() const { return T(0); }
+  T map(T v) const { return exp_of(v - shift); }
+  T combine(T a, T b) const { return a + b; }
+};
+
+template <class T>
+void logsumexp_rows(const T* x, T* out, int64_t rows, int64_t n) {
+  int64_t grain = std::max<int64_t>(1, 4096 / std::max<int64_t>(n, 1));
+  parallel_for(0, rows, grain, [&](int64_t b, int64_t e) {
+    for (int64_t r = b; r < e; ++r) {
+      const T* row = x + r * n;
+      T m = row_reduce<T>(row, n, MaxOp<T>{});
+      ExpShiftSum<T> ex;
+      ex.shift = std::isinf(m) ? T(0) : m;  // all -inf -> -inf, any +inf -> +inf
+      out[r] = std::log(row_reduce<T>(row, n, ex)) + ex.shift;
     }
   });
 }
