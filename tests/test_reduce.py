@@ -45,12 +45,15 @@ DIM_CASES = [((3, 4, 5), None), ((3, 4, 5), 0), ((3, 4, 5), -1), ((3, 4, 5), 1),
 
 
 def variants(x):
-    """x contiguous, with gaps, and as a transposed view of the same values."""
+    """x contiguous, with gaps, and as transposed/permuted views of the same values."""
     yield x
     if x.dim() >= 1 and x.numel() > 1:
         yield noncontiguous(x)
     if x.dim() >= 2:
         yield x.transpose(0, -1).contiguous().transpose(0, -1)
+    if x.dim() == 3:  # dense, but memory order (1, 2, 0) / (2, 0, 1)
+        yield x.permute(1, 2, 0).contiguous().permute(2, 0, 1)
+        yield x.permute(2, 0, 1).contiguous().permute(1, 2, 0)
 
 
 def sum_tol(dtype):

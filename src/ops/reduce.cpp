@@ -2,7 +2,9 @@
 // contiguous [outer, n, inner] view (rows when the reduced dims can be made innermost).
 #include "ctorch/ops/reduce.h"
 #include <cmath>
+#include <algorithm>
 #include <limits>
+#include <numeric>
 #include "cpu/reduce_cpu.h"
 #include "ctorch/ops.h"
 #include "ops/elementwise_run.h"
@@ -23,11 +25,14 @@ std::vector<bool> reduce_mask(const Tensor& x, IntArrayRef dims, const char* op)
   return mask;
 }
 
-// The input as a contiguous [outer, n, inner] block and the result's shape.
+// The input as a contiguous [outer, n, inner] block and the result's shape. When `restore` is
+// set, the kernel's result has its dims in the input's memory order and permute(result, restore)
+// puts them back in order.
 struct Plan {
   Tensor src;
   int64_t outer = 1, n = 1, inner = 1;
   DimVector shape;
+  std::vector<int64_t> restore;
 };
 
 // Prefers, in order: the reduced dims already innermost and contiguous (a view), a contiguous
@@ -58,17 +63,37 @@ Plan make_plan(const Tensor& x, const std::vector<bool>& mask, bool keepdim, boo
     p.src = y;
     return p;
   }
-  if (allow_strided && x.is_contiguous()) {
+  if (allow_strided) {
+    // The dims in memory order (largest stride first): a dense input whose reduced dims form one
+    // run in that order is read in place by the strided kernel.
+    std::vector<int64_t> order(nd);
+    std::iota(order.begin(), order.end(), 0);
+    std::stable_sort(order.begin(), order.end(),
+                     [&](int64_t a, int64_t b) { return x.stride(a) > x.stride(b); });
+    Tensor xm = permute(x, order);
     int64_t first = -1, last = -1;
-    bool run = true;
-    for (int64_t d = 0; d < nd; ++d)
-      if (mask[d]) { if (first < 0) first = d; last = d; }
-    for (int64_t d = first; d <= last; ++d) run = run && (mask[d] || x.size(d) == 1);
+    for (int64_t i = 0; i < nd; ++i)
+      if (mask[order[i]]) { if (first < 0) first = i; last = i; }
+    bool run = xm.is_contiguous();
+    for (int64_t i = first; run && i <= last; ++i) run = mask[order[i]] || xm.size(i) == 1;
     if (run) {
-      p.src = x;
+      p.src = xm;
       p.outer = p.inner = 1;
-      for (int64_t d = 0; d < first; ++d) p.outer *= x.size(d);
-      for (int64_t d = last + 1; d < nd; ++d) p.inner *= x.size(d);
+      for (int64_t i = 0; i < first; ++i) p.outer *= xm.size(i);
+      for (int64_t i = last + 1; i < nd; ++i) p.inner *= xm.size(i);
+      std::vector<int64_t> out_dims;  // the input dim behind each result dim, in memory order
+      p.shape = DimVector();
+      for (int64_t i = 0; i < nd; ++i) {
+        if (mask[order[i]] && !keepdim) continue;
+        out_dims.push_back(order[i]);
+        p.shape.push_back(mask[order[i]] ? 1 : xm.size(i));
+      }
+      if (!std::is_sorted(out_dims.begin(), out_dims.end())) {
+        p.restore.resize(out_dims.size());
+        std::iota(p.restore.begin(), p.restore.end(), 0);
+        std::sort(p.restore.begin(), p.restore.end(),
+                  [&](int64_t a, int64_t b) { return out_dims[a] < out_dims[b]; });
+      }
       return p;
     }
   }
@@ -117,6 +142,7 @@ Tensor reduce_kind(ReduceKind kind, const Tensor& x, IntArrayRef dims, bool keep
     cpu_reduce(kind, src.dtype(), plan.src.data_ptr(), out.data_ptr(), plan.outer, plan.n,
                plan.inner, p);
   if (n) *n = plan.n;
+  if (!plan.restore.empty()) out = contiguous(permute(out, plan.restore));
   if (as_bytes) return reinterpret(out, DType::Bool);
   return is_extreme ? cast(out, x.dtype()) : out;
 }
