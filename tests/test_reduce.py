@@ -592,3 +592,11 @@ def test_softmax_exp_accuracy_over_range():
     check(x.logsumexp(1), t.logsumexp(1), rtol=2e-6, atol=1e-6)
     big = ctorch.tensor([[88.5, 0.0], [89.0, 89.0], [-88.0, -87.5]])
     check(big.logsumexp(1), tt(big).logsumexp(1), rtol=1e-6)
+
+
+def test_var_is_accurate_with_a_large_offset():
+    a = (1e4 + np.random.default_rng(29).standard_normal(200000)).astype(np.float32)
+    ref = a.astype(np.float64).var(ddof=1)
+    assert abs(ctorch.tensor(a).var().item() - ref) / ref < 1e-5
+    b = a.reshape(400, 500)
+    np.testing.assert_allclose(ctorch.tensor(b).std(0).numpy(), b.astype(np.float64).std(0, ddof=1), rtol=1e-4)
