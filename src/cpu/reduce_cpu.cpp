@@ -129,8 +129,23 @@ void scan_kernel(bool prod, const T* x, T* out, int64_t outer, int64_t n, int64_
   using A = std::conditional_t<std::is_integral_v<T>, int64_t, double>;
   int64_t grain = std::max<int64_t>(1, kGrainSize / std::max<int64_t>(n * inner, 1));
   if (inner == 1) {
+    // A scan is one long dependency chain per row; four rows side by side overlap four chains.
+    constexpr int kRows = 4;
     parallel_for(0, outer, grain, [&](int64_t b, int64_t e) {
-      for (int64_t o = b; o < e; ++o) {
+      int64_t o = b;
+      for (; o + kRows <= e; o += kRows) {
+        const T* xo = x + o * n;
+        T* oo = out + o * n;
+        A acc[kRows];
+        for (int j = 0; j < kRows; ++j) acc[j] = A(prod ? 1 : 0);
+        for (int64_t i = 0; i < n; ++i)
+          for (int j = 0; j < kRows; ++j) {
+            A v = static_cast<A>(xo[j * n + i]);
+            acc[j] = prod ? acc[j] * v : acc[j] + v;
+            oo[j * n + i] = static_cast<T>(acc[j]);
+          }
+      }
+      for (; o < e; ++o) {
         const T* xo = x + o * n;
         T* oo = out + o * n;
         A acc = A(prod ? 1 : 0);
