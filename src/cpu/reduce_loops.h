@@ -12,6 +12,11 @@ constexpr int64_t kLeaf = 16384;
 template <class A, class T, class Op>
 A leaf_reduce(const T* x, int64_t n, const Op& op) {
   constexpr int kLanes = static_cast<int>(kLaneBytes / sizeof(A));
+  if (n < kLanes) {  // short rows: the lanes would cost more than they save
+    A a = op.init();
+    for (int64_t i = 0; i < n; ++i) a = op.combine(a, op.map(x[i]));
+    return a;
+  }
   A acc[kLanes];
   for (int j = 0; j < kLanes; ++j) acc[j] = op.init();
   int64_t i = 0;
@@ -64,27 +69,54 @@ void rows_reduce(const T* x, O* out, int64_t rows, int64_t n, const Op& op) {
 }
 
 // [outer, n, inner] with inner > 1: whole rows of `inner` are combined element by element (the
-// vectorised direction); partial results over blocks of rows keep float sums accurate.
+// vectorised direction); partial results over blocks of rows keep float sums accurate. Handles
+// tasks [t_begin, t_end) (an outer index and a block of inner) over rows [r_begin, r_end).
+constexpr int64_t kBlock = 1024;  // columns per task: wider strips stream better (measured)
+template <class A, class T, class O, class Op>
+void strided_range(const T* x, O* out, int64_t n, int64_t inner, int64_t r_begin, int64_t r_end,
+                   int64_t t_begin, int64_t t_end, const Op& op) {
+  constexpr int64_t kRowBlock = 64;
+  int64_t nblk = (inner + kBlock - 1) / kBlock;
+  A total[kBlock], part[kBlock];
+  for (int64_t t = t_begin; t < t_end; ++t) {
+    int64_t o = t / nblk, k0 = (t % nblk) * kBlock, m = std::min(kBlock, inner - k0);
+    for (int64_t k = 0; k < m; ++k) total[k] = op.init();
+    for (int64_t r0 = r_begin; r0 < r_end; r0 += kRowBlock) {
+      for (int64_t k = 0; k < m; ++k) part[k] = op.init();
+      for (int64_t r = r0, re = std::min(r_end, r0 + kRowBlock); r < re; ++r) {
+        const T* row = x + (o * n + r) * inner + k0;
+        for (int64_t k = 0; k < m; ++k) part[k] = op.combine(part[k], op.map(row[k]));
+      }
+      for (int64_t k = 0; k < m; ++k) total[k] = op.combine(total[k], part[k]);
+    }
+    for (int64_t k = 0; k < m; ++k) out[o * inner + k0 + k] = static_cast<O>(total[k]);
+  }
+}
+
 template <class A, class T, class O, class Op>
 void strided_reduce(const T* x, O* out, int64_t outer, int64_t n, int64_t inner, const Op& op) {
-  constexpr int64_t kBlock = 256, kRowBlock = 64;
-  int64_t nblk = (inner + kBlock - 1) / kBlock;
-  int64_t per_task = std::max<int64_t>(1, n * std::min(kBlock, inner));
-  parallel_for(0, outer * nblk, std::max<int64_t>(1, kGrainSize / per_task), [&](int64_t b, int64_t e) {
-    A total[kBlock], part[kBlock];
-    for (int64_t t = b; t < e; ++t) {
-      int64_t o = t / nblk, k0 = (t % nblk) * kBlock, m = std::min(kBlock, inner - k0);
-      for (int64_t k = 0; k < m; ++k) total[k] = op.init();
-      for (int64_t r0 = 0; r0 < n; r0 += kRowBlock) {
-        for (int64_t k = 0; k < m; ++k) part[k] = op.init();
-        for (int64_t r = r0, re = std::min(n, r0 + kRowBlock); r < re; ++r) {
-          const T* row = x + (o * n + r) * inner + k0;
-          for (int64_t k = 0; k < m; ++k) part[k] = op.combine(part[k], op.map(row[k]));
-        }
-        for (int64_t k = 0; k < m; ++k) total[k] = op.combine(total[k], part[k]);
-      }
-      for (int64_t k = 0; k < m; ++k) out[o * inner + k0 + k] = static_cast<O>(total[k]);
+  int64_t tasks = outer * ((inner + kBlock - 1) / kBlock);
+  if (tasks < 4 && n >= 16384) {
+    // Few, tall columns: split the rows into a fixed number of parts (reproducible results),
+    // reduce the parts in parallel, then combine them in order.
+    constexpr int64_t kParts = 8;
+    int64_t per = (n + kParts - 1) / kParts, width = outer * inner;
+    std::unique_ptr<A[]> part(new A[kParts * width]);
+    parallel_for(0, kParts, 1, [&](int64_t b, int64_t e) {
+      for (int64_t s = b; s < e; ++s)
+        strided_range<A>(x, part.get() + s * width, n, inner, s * per, std::min(n, (s + 1) * per),
+                         0, tasks, op);
+    });
+    for (int64_t j = 0; j < width; ++j) {
+      A acc = part[j];
+      for (int64_t s = 1; s < kParts; ++s) acc = op.combine(acc, part[s * width + j]);
+      out[j] = static_cast<O>(acc);
     }
+    return;
+  }
+  int64_t per_task = std::max<int64_t>(1, n * std::min(kBlock, inner));
+  parallel_for(0, tasks, std::max<int64_t>(1, kGrainSize / per_task), [&](int64_t b, int64_t e) {
+    strided_range<A>(x, out, n, inner, 0, n, b, e, op);
   });
 }
 
