@@ -600,3 +600,18 @@ def test_var_is_accurate_with_a_large_offset():
     assert abs(ctorch.tensor(a).var().item() - ref) / ref < 1e-5
     b = a.reshape(400, 500)
     np.testing.assert_allclose(ctorch.tensor(b).std(0).numpy(), b.astype(np.float64).std(0, ddof=1), rtol=1e-4)
+
+
+@pytest.mark.parametrize("dtype", [ctorch.int64, ctorch.float64, ctorch.int16])
+def test_tall_narrow_column_reductions(dtype):
+    # Few tall columns are reduced in parallel parts of rows; short rows take a plain loop.
+    x = make_tensor((20000, 3), dtype, low=-100, high=100, seed=30)
+    a = to_np(x)
+    acc = np.int64 if dtype != ctorch.float64 else np.float64
+    assert_close(x.sum(0), a.sum(0, dtype=acc), rtol=1e-12, atol=1e-9)
+    assert_close(x.amax(0), a.max(0))
+    assert_close(x.amin(0), a.min(0))
+    assert_close(x.sum(1), a.sum(1, dtype=acc), rtol=1e-12, atol=1e-9)
+    assert_close(x.amax(1), a.max(1))
+    y = make_tensor((3, 20000, 5), dtype, low=-100, high=100, seed=31)
+    assert_close(y.sum(1), to_np(y).sum(1, dtype=acc), rtol=1e-12, atol=1e-9)
