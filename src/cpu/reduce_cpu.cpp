@@ -108,6 +108,19 @@ void arg_rows(bool is_max, const T* x, T* values, int64_t* indices, int64_t rows
   parallel_for(0, rows, grain, [&](int64_t b, int64_t e) {
     for (int64_t r = b; r < e; ++r) {
       const T* p = x + r * n;
+      if constexpr (std::is_same_v<T, float> || std::is_same_v<T, double>) {
+        // The vectorised max (NaN wins), then the first position holding it.
+        T m = is_max ? (use_avx2() ? avx2::row_reduce<T>(p, n, MaxOp<T>{})
+                                   : base::row_reduce<T>(p, n, MaxOp<T>{}))
+                     : (use_avx2() ? avx2::row_reduce<T>(p, n, MinOp<T>{})
+                                   : base::row_reduce<T>(p, n, MinOp<T>{}));
+        int64_t bi = 0;
+        if (m != m) while (p[bi] == p[bi]) ++bi;
+        else while (p[bi] != m) ++bi;
+        if (values) values[r] = p[bi];
+        indices[r] = bi;
+        continue;
+      }
       A best = static_cast<A>(p[0]);
       int64_t bi = 0;
       if (best == best) {
