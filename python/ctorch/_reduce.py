@@ -1,2 +1,65 @@
-"""Python-side helpers for the reduce ops (results as named tuples, argument sugar)."""
-__all__ = []
+"""Python-side helpers for the reduce ops: the named (values, indices) results of max/min/sort/...
+and a few composites (nansum, nanmean, count_nonzero, aminmax) written with the C++ ops.
+
+The ops themselves are bound in C++ (src/python/bind_reduce.cpp) as ctorch.f and Tensor.f.
+"""
+import collections as _collections
+import types as _types
+
+from ctorch import _C
+from ctorch._C import Tensor
+
+__all__ = ["return_types", "nansum", "nanmean", "count_nonzero", "aminmax"]
+
+
+def _named(name, fields=("values", "indices")):
+    cls = _collections.namedtuple(name, fields)
+    cls.__module__ = "ctorch.return_types"
+    cls.__qualname__ = name
+
+    def __repr__(self):
+        body = ",\n".join(f"{f}={getattr(self, f)!r}" for f in fields)
+        return f"ctorch.return_types.{name}(\n{body})"
+
+    cls.__repr__ = __repr__
+    return cls
+
+
+# Like torch.return_types: tuples that also name their fields.
+return_types = _types.ModuleType("ctorch.return_types")
+for _n in ("max", "min", "sort", "topk", "kthvalue", "median"):
+    setattr(return_types, _n, _named(_n))
+return_types.aminmax = _named("aminmax", ("min", "max"))
+del _n
+
+
+def nansum(input, dim=None, keepdim=False, *, dtype=None):
+    """sum treating NaN as zero."""
+    if input.is_floating_point():
+        input = _C._where3(_C.isnan(input), 0, input)
+    return _C.sum(input, dim, keepdim, dtype=dtype)
+
+
+def nanmean(input, dim=None, keepdim=False, *, dtype=None):
+    """mean over the non-NaN values (NaN where there are none)."""
+    if not input.is_floating_point() and dtype is None:
+        raise RuntimeError(f"[nanmean] expects a floating point input, got {input.dtype}")
+    not_nan = _C.logical_not(_C.isnan(input))
+    total = nansum(input, dim, keepdim, dtype=dtype)
+    return _C.div(total, _C.sum(not_nan, dim, keepdim).to(total.dtype))
+
+
+def count_nonzero(input, dim=None):
+    """The number of non-zero values (over all dims, or the given ones)."""
+    return _C.sum(_C.ne(input, 0), dim)
+
+
+def aminmax(input, *, dim=None, keepdim=False):
+    """(min, max) in one call."""
+    d = () if dim is None else dim
+    return return_types.aminmax(_C.amin(input, d, keepdim), _C.amax(input, d, keepdim))
+
+
+for _name in ("nansum", "nanmean", "count_nonzero", "aminmax"):
+    setattr(Tensor, _name, globals()[_name])
+del _name
