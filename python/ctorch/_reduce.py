@@ -63,3 +63,23 @@ def aminmax(input, *, dim=None, keepdim=False):
 for _name in ("nansum", "nanmean", "count_nonzero", "aminmax"):
     setattr(Tensor, _name, globals()[_name])
 del _name
+
+
+def _numpy_compatible(method):
+    """NumPy's np.sum(t), np.mean(t), ... call t.sum(axis=..., out=None[, keepdims=...])."""
+    def wrapper(self, *args, axis=None, out=None, keepdims=None, **kwargs):
+        if out is not None:
+            raise TypeError(f"{method.__name__}(): out= is not supported")
+        if axis is not None:
+            kwargs["dim"] = axis
+        if keepdims is not None:
+            kwargs["keepdim"] = keepdims
+        return method(self, *args, **kwargs)
+    wrapper.__name__ = wrapper.__qualname__ = method.__name__
+    wrapper.__doc__ = method.__doc__
+    return wrapper
+
+
+for _name in ("sum", "mean", "prod", "max", "min", "all", "any", "std", "var", "argmax", "argmin"):
+    setattr(Tensor, _name, _numpy_compatible(getattr(Tensor, _name)))
+del _name
