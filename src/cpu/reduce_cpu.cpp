@@ -10,6 +10,7 @@
 #include <vector>
 #include "cpu/dispatch.h"
 #include "cpu/parallel.h"
+#include "ops/math.h"
 
 namespace ctorch {
 

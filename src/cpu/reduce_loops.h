@@ -128,37 +128,8 @@ void run_reduce(const void* x, void* out, int64_t outer, int64_t n, int64_t inne
   else strided_reduce<A>(xp, op_out, outer, n, inner, op);
 }
 
-// exp for float rows: 2^k * p(r) with |r| <= ln2/2 (Cephes' coefficients), written without
-// branches or library calls so the softmax loops vectorise. Relative error ~2 ulp; inputs below
-// -87 (results under FLT_MIN) give 0, above ln(FLT_MAX) inf.
-inline float fast_expf(float x) {
-  float xc = x < -87.0f ? -87.0f : (x > 88.37f ? 88.37f : x);
-  float kf = xc * 1.44269504088896341f + 12582912.0f;  // adding 1.5 * 2^23 rounds to an integer
-  int32_t ki;
-  std::memcpy(&ki, &kf, 4);
-  ki -= 0x4B400000;
-  kf -= 12582912.0f;
-  float r = xc - kf * 0.693359375f + kf * 2.12194440e-4f;
-  float y = 1.9875691500e-4f;
-  y = y * r + 1.3981999507e-3f;
-  y = y * r + 8.3334519073e-3f;
-  y = y * r + 4.1665795894e-2f;
-  y = y * r + 1.6666665459e-1f;
-  y = y * r + 5.0000001201e-1f;
-  y = y * r * r + r + 1.0f;
-  int32_t bits = (ki + 127) << 23;
-  float scale;
-  std::memcpy(&scale, &bits, 4);
-  float res = y * scale;
-  res = x < -87.0f ? 0.0f : res;
-  res = x > 88.3762626647949f ? std::numeric_limits<float>::infinity() : res;  // ln(FLT_MAX)
-  return x != x ? x : res;
-}
-
-template <class T> inline T exp_of(T v) {
-  if constexpr (std::is_same_v<T, float>) return fast_expf(v);
-  else return std::exp(v);
-}
+// The vectorizable float exp of ops/math.h (the softmax loops are built for AVX2 too).
+template <class T> inline T exp_of(T v) { return ::ctorch::math::exp(v); }
 
 // Rows (inner == 1): max, exp and sum, normalise — three passes over a row that stays in cache.
 template <class T>

@@ -208,6 +208,17 @@ std::tuple<Tensor, Tensor> var_mean_impl(const Tensor& x, IntArrayRef dims, doub
   return {var, mean};
 }
 
+// A tensor seen as [outer, n, inner] around `dim` (softmax and scans work on the middle axis).
+struct DimSplit { int64_t outer = 1, n = 1, inner = 1; };
+DimSplit split_at(const Tensor& x, int64_t dim) {
+  DimSplit s;
+  if (x.dim() == 0) return s;
+  s.n = x.size(dim);
+  for (int64_t d = 0; d < dim; ++d) s.outer *= x.size(d);
+  for (int64_t d = dim + 1; d < x.dim(); ++d) s.inner *= x.size(d);
+  return s;
+}
+
 Tensor softmax_impl(bool log, const Tensor& x, int64_t dim, std::optional<DType> dtype,
                     const char* op) {
   check_backend(x, op);
@@ -216,32 +227,26 @@ Tensor softmax_impl(bool log, const Tensor& x, int64_t dim, std::optional<DType>
                     "\" not implemented for '", dtype_name(src.dtype()), "'");
   // 16-bit floats compute in float.
   DType work = src.dtype() == DType::Float64 ? DType::Float64 : DType::Float32;
-  int64_t nd = x.dim();
-  dim = wrap_dim(dim, nd, op);
+  dim = wrap_dim(dim, x.dim(), op);
   Tensor in = contiguous(cast(src, work));
   Tensor out = empty(x.sizes(), work, x.device());
   if (out.numel() > 0) {
-    int64_t outer = 1, inner = 1, n = nd == 0 ? 1 : x.size(dim);
-    for (int64_t d = 0; d < dim; ++d) outer *= x.size(d);
-    for (int64_t d = dim + 1; d < nd; ++d) inner *= x.size(d);
-    cpu_softmax(log, work, in.data_ptr(), out.data_ptr(), outer, n, inner);
+    DimSplit s = split_at(x, dim);
+    cpu_softmax(log, work, in.data_ptr(), out.data_ptr(), s.outer, s.n, s.inner);
   }
   return cast(out, src.dtype());
 }
 
 Tensor scan_impl(bool prod, const Tensor& x, int64_t dim, std::optional<DType> dtype, const char* op) {
   check_backend(x, op);
-  int64_t nd = x.dim();
-  dim = wrap_dim(dim, nd, op);
+  dim = wrap_dim(dim, x.dim(), op);
   DType result = sum_dtype(x, dtype);
   DType work = is_integral(result, true) ? DType::Int64 : result;
   Tensor src = contiguous(cast(x, work));
   Tensor out = empty(x.sizes(), work, x.device());
   if (out.numel() > 0) {
-    int64_t outer = 1, inner = 1, n = nd == 0 ? 1 : x.size(dim);
-    for (int64_t d = 0; d < dim; ++d) outer *= x.size(d);
-    for (int64_t d = dim + 1; d < nd; ++d) inner *= x.size(d);
-    cpu_scan(prod, work, src.data_ptr(), out.data_ptr(), outer, n, inner);
+    DimSplit s = split_at(x, dim);
+    cpu_scan(prod, work, src.data_ptr(), out.data_ptr(), s.outer, s.n, s.inner);
   }
   return cast(out, result);
 }
