@@ -2,7 +2,6 @@
 import contextlib as _contextlib
 import math as _math
 
-import numpy as _np
 
 from ctorch import _C
 from ctorch._C import Tensor
@@ -81,6 +80,8 @@ class _Formatter:
             for v in flat.tolist():
                 self.max_width = max(self.max_width, len(f"{v}"))
             return
+        import numpy as _np  # imported on first print, keeping `import ctorch` fast
+
         finite = flat[_np.isfinite(flat) & (flat != 0)]
         if finite.size == 0:
             return
@@ -122,6 +123,7 @@ class _Formatter:
 
 def _summarized(a):
     """The elements that will be printed when summarizing (edge items of every dim)."""
+    import numpy as _np
     e = PRINT_OPTS.edgeitems
     if a.ndim == 0:
         return a

@@ -1,0 +1,25 @@
+"""Importing ctorch is cheap and safe: no NumPy, no torch, works without a GPU driver."""
+import subprocess
+import sys
+
+
+def _run(code):
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+
+
+def test_import_loads_neither_numpy_nor_torch():
+    # NumPy costs ~0.1 s to import; ctorch loads it only when a NumPy feature is used.
+    out = _run("import sys, ctorch; print('numpy' in sys.modules, 'torch' in sys.modules)")
+    assert out.split() == ["False", "False"]
+
+
+def test_version_and_cuda_queries():
+    out = _run("import ctorch; print(ctorch.__version__, ctorch.cuda.is_available(), ctorch.cuda.device_count())")
+    version, available, count = out.split()
+    assert version.count(".") == 2
+    assert (available == "True") == (int(count) > 0)
+
+
+def test_threads_do_not_spin_by_default():
+    out = _run("import os, ctorch; print(os.environ['OMP_WAIT_POLICY'], os.environ['OPENBLAS_THREAD_TIMEOUT'])")
+    assert out.split() == ["PASSIVE", "16"]
