@@ -357,3 +357,17 @@ def test_size_and_geometry():
         len(ctorch.tensor(1.0))
     with pytest.raises(IndexError):
         t.size(3)
+
+
+def test_untrusted_nesting_and_ranges_raise_instead_of_crashing():
+    deep = 1
+    for _ in range(100000):
+        deep = [deep]
+    with pytest.raises(ValueError, match="too many dimensions"):
+        ctorch.tensor(deep)
+    ok = 1
+    for _ in range(20):
+        ok = [ok]
+    assert ctorch.tensor(ok).dim() == 20
+    with pytest.raises(RuntimeError, match="arange"):
+        ctorch.arange(0, 1e300, 1e-300)

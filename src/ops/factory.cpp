@@ -28,7 +28,9 @@ Tensor arange(const Scalar& start, const Scalar& end, const Scalar& step, std::o
                "[arange] upper bound and larger bound inconsistent with step sign");
   int64_t n;
   if (floating || is_floating(out)) {
-    n = static_cast<int64_t>(std::ceil((e - s) / st));
+    double count = std::ceil((e - s) / st);
+    CTORCH_CHECK(count < 1e15, "[arange] invalid size, possible overflow? (", count, " elements)");
+    n = static_cast<int64_t>(count);
   } else {
     int64_t is = start.to_int(), ie = end.to_int(), ist = step.to_int();
     n = (ie - is + ist + (ist > 0 ? -1 : 1)) / ist;

@@ -18,6 +18,10 @@ bool is_sequence(py::handle h) {
 void infer_shape(py::handle obj, size_t depth, std::vector<int64_t>& shape, DataKind& kind,
                  bool& any_number) {
   if (is_sequence(obj)) {
+    // Untrusted nesting must not exhaust the C stack (PyTorch's limit, same error class).
+    constexpr size_t kMaxDims = 128;
+    CTORCH_CHECK_VALUE(depth < kMaxDims, "[tensor] too many dimensions: nesting deeper than ",
+                       kMaxDims);
     int64_t n = static_cast<int64_t>(py::len(obj));
     if (depth == shape.size() && !any_number) shape.push_back(n);
     CTORCH_CHECK_VALUE(depth < shape.size(), "[tensor] expected a number at dim ", depth,
