@@ -8,30 +8,42 @@ print("ctorch", torch.__version__, "| threads:", torch.get_num_threads(),
 
 # Creation and dtypes; Python scalars are weak in type promotion, as in PyTorch.
 x = torch.arange(12, dtype=torch.float32).reshape(3, 4)
-print("x =", x.tolist(), x.dtype, tuple(x.shape))
-print("x + 2.5 keeps", (x + 2.5).dtype, "| int + 2.5 ->", (torch.arange(3) + 2.5).dtype)
+print(x)
+print("x + 2.5 keeps", (x + 2.5).dtype, "| int tensor + 2.5 ->", (torch.arange(3) + 2.5).dtype)
 
-# Views share storage: a transpose and a slice write through to x.
+# Views share storage: slicing and transposing never copy; writes go through.
 xt = x.t()
 print("x.t() is contiguous:", xt.is_contiguous(), "| shares storage:", xt._storage_id() == x._storage_id())
-row = x.select(0, 1)
-row.mul_(10)
-print("after x[1] *= 10:", x.tolist())
+x[1] *= 10
+x[:, ::3] = -1
+print("after x[1] *= 10 and x[:, ::3] = -1:\n", x)
 
-# Broadcasting elementwise math.
-col = torch.tensor([[1.0], [2.0], [3.0]])
-y = (x / col).exp().log() + torch.ones(4)
-print("broadcast (3,4)/(3,1) + (4,):", tuple(y.shape), "max err vs NumPy:",
-      float(np.abs(y.numpy() - (x.numpy() / col.numpy() + 1)).max()))
+# Advanced indexing, masks, reductions.
+print("rows [2, 0]:", x[[2, 0]].tolist())
+print("x[x > 5]:", x[x > 5].tolist())
+print("sum over rows:", x.sum(dim=1).tolist(), "| max over cols:", x.max(dim=0).values.tolist())
+print("softmax of the first row:", torch.softmax(x[0], dim=0))
+
+# Linear algebra over OpenBLAS, with batch broadcasting.
+torch.manual_seed(0)
+a, b = torch.randn(8, 3, 4), torch.randn(4, 5)
+c = a @ b
+print("batched matmul", tuple(a.shape), "@", tuple(b.shape), "->", tuple(c.shape),
+      "| max err vs NumPy:", float(np.abs(c.numpy() - a.numpy() @ b.numpy()).max()))
+print("einsum trace:", torch.einsum("ii->", torch.eye(3)).item())
 
 # NumPy zero-copy both ways.
-a = np.ones((2, 3), dtype=np.float64)
-t = torch.from_numpy(a)
+arr = np.ones((2, 3))
+t = torch.from_numpy(arr)
 t.add_(1)
-print("numpy sees the in-place add:", a[0, 0] == 2.0, "| back to numpy:", type(t.numpy()).__name__)
+print("NumPy sees the in-place add:", arr[0, 0] == 2.0)
 
-# Errors name the op and the shapes.
+# Errors name the op and the shapes, with PyTorch's exception classes.
 try:
     torch.zeros(2, 3) + torch.zeros(4)
 except RuntimeError as e:
     print("RuntimeError:", e)
+try:
+    torch.zeros(3)[5]
+except IndexError as e:
+    print("IndexError:", e)
