@@ -1,7 +1,8 @@
-"""The native C++ example builds against the installed package (find_package(ctorch)) and runs."""
+"""The examples run: the Python tour, and the native C++ program built against the installed package."""
 import os
 import shutil
 import subprocess
+import sys
 
 import pytest
 
@@ -33,3 +34,10 @@ def test_package_ships_headers_and_libraries():
     root = os.path.dirname(os.path.abspath(ctorch._C.__file__))
     assert os.path.exists(os.path.join(root, "include", "ctorch", "ctorch.h"))
     assert os.path.exists(os.path.join(root, "lib", "libctorch.so"))
+
+
+def test_python_demo_runs():
+    out = subprocess.run([sys.executable, os.path.join(ROOT, "examples", "demo.py")],
+                         check=True, capture_output=True, text=True).stdout
+    assert "max err vs NumPy: 0.0" in out or "max err vs NumPy:" in out
+    assert "IndexError: index 5 is out of bounds" in out
