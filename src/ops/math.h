@@ -51,6 +51,11 @@ template <class T> CTORCH_HD T bit_not(T x) {
 template <class T> CTORCH_HD bool isinf(T x) { if constexpr (is_float_v<T>) return std::isinf(x); else return false; }
 template <class T> CTORCH_HD bool isfinite(T x) { if constexpr (is_float_v<T>) return std::isfinite(x); else return true; }
 
+// For bool, * is logical and (C++ would promote to int and warn).
+template <class T> CTORCH_HD T mul(T a, T b) {
+  if constexpr (std::is_same_v<T, bool>) return a && b; else return a * b;
+}
+
 // NaN-propagating max/min.
 template <class T> CTORCH_HD T maximum(T a, T b) {
   if constexpr (is_float_v<T>) { if (a != a) return a; if (b != b) return b; }
@@ -121,16 +126,23 @@ template <class T> CTORCH_HD T pow(T a, T b) {
     return result;
   }
 }
+// Shifts by a negative or too-large amount give 0 (or -1 for negative values shifted right).
 template <class T> CTORCH_HD T shift_left(T a, T b) {
-  if constexpr (std::is_same_v<T, bool>) return a && !b;
-  using U = std::make_unsigned_t<std::conditional_t<std::is_same_v<T, bool>, uint8_t, T>>;
-  if (b < 0 || b >= T(sizeof(T) * 8)) return 0;
-  return static_cast<T>(static_cast<U>(a) << b);
+  if constexpr (std::is_same_v<T, bool>) {
+    return a && !b;
+  } else {
+    using U = std::make_unsigned_t<T>;
+    if (b < 0 || b >= T(sizeof(T) * 8)) return 0;
+    return static_cast<T>(static_cast<U>(a) << b);
+  }
 }
 template <class T> CTORCH_HD T shift_right(T a, T b) {
-  if constexpr (std::is_same_v<T, bool>) return a && !b;
-  if (b < 0 || b >= T(sizeof(T) * 8)) return a < 0 ? T(-1) : T(0);
-  return static_cast<T>(a >> b);
+  if constexpr (std::is_same_v<T, bool>) {
+    return a && !b;
+  } else {
+    if (b < 0 || b >= T(sizeof(T) * 8)) return a < 0 ? T(-1) : T(0);
+    return static_cast<T>(a >> b);
+  }
 }
 
 }  // namespace ctorch::math

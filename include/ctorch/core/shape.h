@@ -15,7 +15,12 @@ class IntArrayRef {
   IntArrayRef() = default;
   IntArrayRef(const int64_t* d, size_t n) : data_(d), size_(n) {}
   IntArrayRef(const std::vector<int64_t>& v) : data_(v.data()), size_(v.size()) {}
+  // Like std::span over a braced list: valid for the full expression (zeros({2, 3})), so never
+  // store an IntArrayRef made from one. GCC warns about exactly that hazard; the use is deliberate.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Winit-list-lifetime"
   IntArrayRef(std::initializer_list<int64_t> l) : data_(l.begin()), size_(l.size()) {}
+#pragma GCC diagnostic pop
   IntArrayRef(const int64_t& single) : data_(&single), size_(1) {}
   const int64_t* data() const { return data_; }
   size_t size() const { return size_; }
