@@ -3,6 +3,8 @@ import bisect
 import itertools
 import math
 import warnings
+from collections.abc import Iterable
+from typing import Generic, TypeVar
 
 import ctorch
 
@@ -10,8 +12,10 @@ __all__ = [
     "Dataset", "IterableDataset", "TensorDataset", "StackDataset", "ConcatDataset", "ChainDataset",
     "Subset", "random_split"]
 
+_T_co = TypeVar("_T_co", covariant=True)
 
-class Dataset:
+
+class Dataset(Generic[_T_co]):
     """A map-style dataset: subclasses define __getitem__ (and usually __len__)."""
 
     def __getitem__(self, index):
@@ -21,11 +25,8 @@ class Dataset:
         return ConcatDataset([self, other])
 
 
-class IterableDataset(Dataset):
-    """A dataset that is a stream of samples: subclasses define __iter__."""
-
-    def __iter__(self):
-        raise NotImplementedError("Subclasses of IterableDataset should implement __iter__.")
+class IterableDataset(Dataset[_T_co], Iterable):
+    """A dataset that is a stream of samples: subclasses define __iter__ (abstract, as in PyTorch)."""
 
     def __add__(self, other):
         return ChainDataset([self, other])

@@ -1,5 +1,6 @@
 """Index samplers: sequential, random (with/without replacement), subset-random, weighted, and batching."""
 import itertools
+from typing import Generic, TypeVar
 
 import ctorch
 
@@ -7,8 +8,10 @@ __all__ = [
     "BatchSampler", "RandomSampler", "Sampler", "SequentialSampler", "SubsetRandomSampler",
     "WeightedRandomSampler"]
 
+_T_co = TypeVar("_T_co", covariant=True)
 
-class Sampler:
+
+class Sampler(Generic[_T_co]):
     """Base class: an iterable over dataset indices (or lists of indices); __len__ is optional."""
 
     def __init__(self, data_source=None):
@@ -19,7 +22,7 @@ class Sampler:
         raise NotImplementedError
 
 
-class SequentialSampler(Sampler):
+class SequentialSampler(Sampler[int]):
     """0, 1, ..., len(data_source) - 1."""
 
     def __init__(self, data_source):
@@ -41,7 +44,7 @@ def _fresh_generator():
     return generator
 
 
-class RandomSampler(Sampler):
+class RandomSampler(Sampler[int]):
     """A random permutation of the indices, or num_samples draws with replacement."""
 
     def __init__(self, data_source, replacement=False, num_samples=None, generator=None):
@@ -79,7 +82,7 @@ class RandomSampler(Sampler):
         return self.num_samples
 
 
-class SubsetRandomSampler(Sampler):
+class SubsetRandomSampler(Sampler[int]):
     """The given indices in a random order (no replacement)."""
 
     def __init__(self, indices, generator=None):
@@ -94,7 +97,7 @@ class SubsetRandomSampler(Sampler):
         return len(self.indices)
 
 
-class WeightedRandomSampler(Sampler):
+class WeightedRandomSampler(Sampler[int]):
     """num_samples indices drawn with probabilities proportional to `weights`."""
 
     def __init__(self, weights, num_samples, replacement=True, generator=None):
@@ -119,7 +122,7 @@ class WeightedRandomSampler(Sampler):
         return self.num_samples
 
 
-class BatchSampler(Sampler):
+class BatchSampler(Sampler[list]):
     """Groups the indices of `sampler` into lists of batch_size (the last one shorter unless drop_last)."""
 
     def __init__(self, sampler, batch_size, drop_last):
