@@ -247,3 +247,19 @@ def test_collate_fn_map_extension():
     assert collate([SubBox(4), SubBox(5)], collate_fn_map=custom) == 9
     with pytest.raises(TypeError):
         default_collate([Box(1)])
+
+
+def test_import_does_not_load_numpy_and_numpy_entries_come_later():
+    import subprocess
+    import sys
+    code = ("import sys, ctorch, ctorch.utils.data as d\n"
+            "from ctorch.utils.data._utils.collate import default_collate_fn_map as m\n"
+            "assert 'numpy' not in sys.modules\n"
+            "print(d.default_collate([1, 2]).tolist())\n"
+            "import numpy as np\n"
+            "t = d.default_collate([np.float32(1), np.float32(2)])\n"
+            "print(t.dtype, d.default_collate([np.zeros(2), np.ones(2)]).tolist())\n"
+            "print([k.__name__ if isinstance(k, type) else 'scalars' for k in m])\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.splitlines() == ["[1, 2]", "ctorch.float32 [[0.0, 0.0], [1.0, 1.0]]",
+                                "['Tensor', 'ndarray', 'scalars', 'float', 'int', 'str', 'bytes']"]

@@ -1,8 +1,8 @@
 """default_collate / default_convert: turn a list of samples into a batch (tensors stacked, structure kept)."""
 import collections
-import contextlib
 import copy
 import re
+import sys
 
 import ctorch
 
@@ -63,6 +63,8 @@ default_collate_err_msg_format = (
 def collate(batch, *, collate_fn_map=None):
     """Collates `batch` using collate_fn_map (element type -> function; exact type first, then isinstance
     in insertion order) for the leaves, and recursing into mappings, namedtuples and sequences."""
+    if not _numpy_registered and collate_fn_map is default_collate_fn_map:
+        _register_numpy()
     elem = batch[0]
     elem_type = type(elem)
     if collate_fn_map is not None:
@@ -143,16 +145,33 @@ def collate_str_fn(batch, *, collate_fn_map=None):
 
 
 # Leaf collate functions by element type; callers may extend or override entries (PyTorch's extension point).
+# The NumPy entries sit right after Tensor as in PyTorch, but are added only once NumPy has been imported by
+# someone (a batch cannot hold NumPy objects before that), so that importing ctorch does not load NumPy.
 default_collate_fn_map = {ctorch.Tensor: collate_tensor_fn}
-with contextlib.suppress(ImportError):
-    import numpy as np
-
-    default_collate_fn_map[np.ndarray] = collate_numpy_array_fn
-    default_collate_fn_map[(np.bool_, np.number, np.object_)] = collate_numpy_scalar_fn
 default_collate_fn_map[float] = collate_float_fn
 default_collate_fn_map[int] = collate_int_fn
 default_collate_fn_map[str] = collate_str_fn
 default_collate_fn_map[bytes] = collate_str_fn
+_numpy_registered = False
+
+
+def _register_numpy():
+    global _numpy_registered
+    np = sys.modules.get("numpy")
+    if np is None or not hasattr(np, "ndarray"):
+        return
+    _numpy_registered = True
+    # Rebuild in place (callers may hold the dict) with the NumPy entries right after Tensor's.
+    items = list(default_collate_fn_map.items())
+    at = next((i + 1 for i, (k, _) in enumerate(items) if k is ctorch.Tensor), 0)
+    numpy_items = [(np.ndarray, collate_numpy_array_fn),
+                   ((np.bool_, np.number, np.object_), collate_numpy_scalar_fn)]
+    numpy_items = [(k, v) for k, v in numpy_items if k not in default_collate_fn_map]
+    default_collate_fn_map.clear()
+    default_collate_fn_map.update(items[:at] + numpy_items + items[at:])
+
+
+_register_numpy()  # NumPy already loaded: register now
 
 
 def default_collate(batch):
