@@ -16,6 +16,8 @@ def gen(seed):
 def test_sampler_base():
     with pytest.raises(NotImplementedError):
         iter(Sampler())
+    with pytest.raises(TypeError):
+        Sampler(range(3))  # takes no arguments, as in PyTorch 2.x
 
     class Evens(Sampler[int]):
         def __init__(self, n):
@@ -82,6 +84,9 @@ def test_sampler_errors_like_torch():
         ("weighted num_samples bool", lambda m: U(m).WeightedRandomSampler([1.0, 2.0], True)),
         ("weighted replacement", lambda m: U(m).WeightedRandomSampler([1.0, 2.0], 2, replacement=0)),
         ("weighted 2d", lambda m: U(m).WeightedRandomSampler([[1.0, 2.0]], 2)),
+        ("weighted zero sum", lambda m: list(U(m).WeightedRandomSampler([0.0, 0.0], 1))),
+        ("weighted negative", lambda m: list(U(m).WeightedRandomSampler([-1.0, 2.0], 1))),
+        ("weighted nan", lambda m: list(U(m).WeightedRandomSampler([1.0, float("nan")], 1))),
         ("distributed rank", lambda m: U(m).DistributedSampler(range(4), num_replicas=2, rank=2)),
         ("distributed rank<0", lambda m: U(m).DistributedSampler(range(4), num_replicas=2, rank=-1)),
     ])

@@ -14,10 +14,6 @@ _T_co = TypeVar("_T_co", covariant=True)
 class Sampler(Generic[_T_co]):
     """Base class: an iterable over dataset indices (or lists of indices); __len__ is optional."""
 
-    def __init__(self, data_source=None):
-        # Accepted and ignored, as PyTorch does, for subclasses that still pass it up.
-        pass
-
     def __iter__(self):
         raise NotImplementedError
 
