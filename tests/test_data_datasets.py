@@ -251,8 +251,10 @@ def test_random_split_fractions():
     # floor(len * frac) each, then the remainder round-robin from the first split.
     splits = random_split(range(10), [0.25, 0.25, 0.5])
     assert [len(s) for s in splits] == [3, 2, 5]
-    with pytest.warns(UserWarning, match="Length of split at index 1 is 0"):
-        splits = random_split(range(2), [0.6, 0.1, 0.3])
+    with pytest.warns(UserWarning, match="Length of split at index") as record:
+        splits = random_split(range(2), [0.6, 0.1, 0.3])  # floors [1, 0, 0], remainder to split 0
+    assert [len(s) for s in splits] == [2, 0, 0]
+    assert [str(w.message)[:26] for w in record] == ["Length of split at index 1", "Length of split at index 2"]
     _check_partition(splits, 2)
     with pytest.raises(ValueError, match="Fraction at index 1 is not between 0 and 1"):
         random_split(range(10), [0.5, -0.1, 0.6])
