@@ -1,0 +1,12 @@
+"""ctorch.utils.data: datasets, samplers and collation (PyTorch's torch.utils.data API)."""
+from .dataset import (  # noqa: F401
+    ChainDataset, ConcatDataset, Dataset, IterableDataset, StackDataset, Subset, TensorDataset, random_split)
+from .sampler import (  # noqa: F401
+    BatchSampler, RandomSampler, Sampler, SequentialSampler, SubsetRandomSampler, WeightedRandomSampler)
+from .distributed import DistributedSampler  # noqa: F401
+from ._utils.collate import default_collate, default_convert  # noqa: F401
+
+__all__ = [
+    "BatchSampler", "ChainDataset", "ConcatDataset", "Dataset", "DistributedSampler", "IterableDataset",
+    "RandomSampler", "Sampler", "SequentialSampler", "StackDataset", "Subset", "SubsetRandomSampler",
+    "TensorDataset", "WeightedRandomSampler", "default_collate", "default_convert", "random_split"]
