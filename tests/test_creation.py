@@ -371,3 +371,15 @@ def test_untrusted_nesting_and_ranges_raise_instead_of_crashing():
     assert ctorch.tensor(ok).dim() == 20
     with pytest.raises(RuntimeError, match="arange"):
         ctorch.arange(0, 1e300, 1e-300)
+
+
+def test_numpy_scalars_keep_their_dtype_like_pytorch():
+    torch = pytest.importorskip("torch")
+    cases = [np.float64(1.5), np.float32(3), [np.int16(1), np.int16(2)],
+             [np.int64(1), np.float32(2)], [1.5, np.float64(2)], [np.bool_(True), np.bool_(False)],
+             [[np.uint8(3)], [np.uint8(4)]], [1, 2.5], [True, 2]]
+    for data in cases:
+        ours, theirs = ctorch.tensor(data), torch.tensor(data)
+        assert str(ours.dtype).split(".")[1] == str(theirs.dtype).split(".")[1], data
+        np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+    assert ctorch.as_tensor(np.float64(2.0)).dtype == ctorch.float64

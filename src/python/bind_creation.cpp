@@ -15,36 +15,63 @@ bool is_sequence(py::handle h) {
          (py::isinstance<py::array>(h) && h.cast<py::array>().ndim() > 0);
 }
 
-void infer_shape(py::handle obj, size_t depth, std::vector<int64_t>& shape, DataKind& kind,
-                 bool& any_number) {
+// What a walk over nested data found: its shape and the dtype its numbers call for.
+struct DataInfo {
+  std::vector<int64_t> shape;
+  DataKind kind = DataKind::Bool;  // of all numbers
+  bool any_number = false;
+  bool any_plain = false;          // Python bool/int/float
+  std::optional<DType> typed;      // promoted dtype of NumPy scalars and 0-d tensors
+
+  // Python numbers give bool / int64 / the default float; typed elements keep their dtype.
+  DType dtype() const {
+    if (!any_number) return default_dtype();  // empty lists are float
+    DType plain = kind == DataKind::Bool ? DType::Bool
+                  : kind == DataKind::Int ? DType::Int64 : default_dtype();
+    if (!typed) return plain;
+    if (!any_plain) return *typed;
+    return promote_types(*typed, plain);
+  }
+};
+
+std::optional<DType> numpy_scalar_dtype(py::handle obj);
+
+void infer_shape(py::handle obj, size_t depth, DataInfo& info) {
   if (is_sequence(obj)) {
     // Untrusted nesting must not exhaust the C stack (PyTorch's limit, same error class).
     constexpr size_t kMaxDims = 128;
     CTORCH_CHECK_VALUE(depth < kMaxDims, "[tensor] too many dimensions: nesting deeper than ",
                        kMaxDims);
     int64_t n = static_cast<int64_t>(py::len(obj));
-    if (depth == shape.size() && !any_number) shape.push_back(n);
-    CTORCH_CHECK_VALUE(depth < shape.size(), "[tensor] expected a number at dim ", depth,
+    if (depth == info.shape.size() && !info.any_number) info.shape.push_back(n);
+    CTORCH_CHECK_VALUE(depth < info.shape.size(), "[tensor] expected a number at dim ", depth,
                        " but got a sequence of length ", n);
-    CTORCH_CHECK_VALUE(shape[depth] == n, "[tensor] expected sequence of length ", shape[depth],
-                       " at dim ", depth, " (got ", n, ")");
-    for (py::handle item : obj) infer_shape(item, depth + 1, shape, kind, any_number);
+    CTORCH_CHECK_VALUE(info.shape[depth] == n, "[tensor] expected sequence of length ",
+                       info.shape[depth], " at dim ", depth, " (got ", n, ")");
+    for (py::handle item : obj) infer_shape(item, depth + 1, info);
     return;
   }
-  CTORCH_CHECK_VALUE(depth == shape.size(), "[tensor] expected a sequence at dim ", depth,
+  CTORCH_CHECK_VALUE(depth == info.shape.size(), "[tensor] expected a sequence at dim ", depth,
                      " but got a number");
-  any_number = true;
+  info.any_number = true;
+  std::optional<DType> typed;
+  if (py::isinstance<TensorImpl>(obj)) typed = obj.cast<Tensor>().dtype();
+  else typed = numpy_scalar_dtype(obj);  // np.float64 is also a Python float: check it first
   DataKind k;
-  if (PyBool_Check(obj.ptr())) k = DataKind::Bool;
-  else if (PyLong_Check(obj.ptr())) k = DataKind::Int;
-  else if (PyFloat_Check(obj.ptr())) k = DataKind::Float;
-  else if (py::isinstance<TensorImpl>(obj) || py::hasattr(obj, "dtype")) {
-    py::object v = obj.attr("item")();
-    k = PyBool_Check(v.ptr()) ? DataKind::Bool : PyLong_Check(v.ptr()) ? DataKind::Int : DataKind::Float;
+  if (typed) {
+    k = *typed == DType::Bool ? DataKind::Bool : is_floating(*typed) ? DataKind::Float : DataKind::Int;
+    info.typed = info.typed ? promote_types(*info.typed, *typed) : *typed;
+  } else if (PyBool_Check(obj.ptr())) {
+    k = DataKind::Bool;
+  } else if (PyLong_Check(obj.ptr())) {
+    k = DataKind::Int;
+  } else if (PyFloat_Check(obj.ptr())) {
+    k = DataKind::Float;
   } else {
     throw Error(ErrorKind::Type, str_cat("[tensor] could not infer dtype of ", Py_TYPE(obj.ptr())->tp_name));
   }
-  if (static_cast<int>(k) > static_cast<int>(kind)) kind = k;
+  if (!typed) info.any_plain = true;
+  if (static_cast<int>(k) > static_cast<int>(info.kind)) info.kind = k;
 }
 
 template <class T>
@@ -95,6 +122,12 @@ py::dtype numpy_dtype(DType t) {
   return py::dtype(names[static_cast<int>(t)]);
 }
 
+// The dtype of a NumPy scalar (np.float64, np.int16, ...), or nothing for anything else.
+std::optional<DType> numpy_scalar_dtype(py::handle obj) {
+  if (!py::hasattr(obj, "dtype") || !py::hasattr(obj, "__array_interface__")) return std::nullopt;
+  return dtype_from_numpy(py::reinterpret_borrow<py::dtype>(obj.attr("dtype")));
+}
+
 void release_pyobject(void* ctx, void*) {
   py::gil_scoped_acquire gil;
   Py_DECREF(static_cast<PyObject*>(ctx));
@@ -130,8 +163,8 @@ Tensor tensor_from_data(py::handle data, std::optional<DType> dtype, Device devi
   Tensor r;
   if (py::isinstance<TensorImpl>(data)) {
     r = clone(data.cast<Tensor>());
-  } else if (py::isinstance<py::array>(data) ||
-             (py::hasattr(data, "__array_interface__") && !is_number(data))) {
+  } else if (py::isinstance<py::array>(data) || py::hasattr(data, "__array_interface__")) {
+    // NumPy arrays and scalars (np.float64(1) stays float64, as in PyTorch).
     py::array arr = py::array::ensure(data);
     if (!arr) throw py::error_already_set();
     // tensor() copies anyway, so layouts from_numpy can't view (negative or unaligned strides)
@@ -143,17 +176,16 @@ Tensor tensor_from_data(py::handle data, std::optional<DType> dtype, Device devi
       }
     r = clone(from_numpy(arr));
   } else {
-    std::vector<int64_t> shape;
-    DataKind kind = DataKind::Bool;
-    bool any_number = false;
-    infer_shape(data, 0, shape, kind, any_number);
-    if (!any_number && kind == DataKind::Bool) kind = DataKind::Float;  // empty lists are float
-    DType natural = kind == DataKind::Bool ? DType::Bool : kind == DataKind::Int ? DType::Int64 : DType::Float64;
-    r = empty(shape, natural);
+    DataInfo info;
+    infer_shape(data, 0, info);
+    // Values are gathered in the widest type of their kind, then cast once.
+    DType natural = !info.any_number || info.kind == DataKind::Float ? DType::Float64
+                    : info.kind == DataKind::Int ? DType::Int64 : DType::Bool;
+    r = empty(info.shape, natural);
     if (natural == DType::Float64) { double* p = r.data<double>(); fill(data, p); }
     else if (natural == DType::Int64) { int64_t* p = r.data<int64_t>(); fill(data, p); }
     else { bool* p = r.data<bool>(); fill(data, p); }
-    if (!dtype && natural == DType::Float64) dtype = default_dtype();
+    if (!dtype) dtype = info.dtype();
   }
   return to(r, dtype.value_or(r.dtype()), device);
 }
