@@ -13,13 +13,6 @@ __all__ = ["collate", "default_collate", "default_collate_fn_map", "default_conv
 np_str_obj_array_pattern = re.compile(r"[SaUO]")
 
 
-def _numpy_as_tensor(data):
-    # np.asarray first: ctorch.as_tensor reads np.float64 (a float subclass) as a Python float, which
-    # would give the default dtype instead of float64.
-    import numpy as np
-    return ctorch.as_tensor(np.asarray(data))
-
-
 def default_convert(data):
     """Converts NumPy arrays and scalars inside `data` (recursing into mappings and sequences) to tensors."""
     elem_type = type(data)
@@ -28,7 +21,7 @@ def default_convert(data):
     if elem_type.__module__ == "numpy" and elem_type.__name__ not in ("str_", "string_"):
         if elem_type.__name__ == "ndarray" and np_str_obj_array_pattern.search(data.dtype.str) is not None:
             return data
-        return _numpy_as_tensor(data)
+        return ctorch.as_tensor(data)
     if isinstance(data, collections.abc.Mapping):
         try:
             if isinstance(data, collections.abc.MutableMapping):
@@ -115,21 +108,12 @@ def collate_numpy_array_fn(batch, *, collate_fn_map=None):
     elem = batch[0]
     if np_str_obj_array_pattern.search(elem.dtype.str) is not None:
         raise TypeError(default_collate_err_msg_format.format(elem.dtype))
-    return collate([_numpy_as_tensor(b) for b in batch], collate_fn_map=collate_fn_map)
+    return collate([ctorch.as_tensor(b) for b in batch], collate_fn_map=collate_fn_map)
 
 
 def collate_numpy_scalar_fn(batch, *, collate_fn_map=None):
-    # PyTorch gives the promotion of the scalars' own dtypes with its rules (int64 with float32 is
-    # float32, uint8 with int8 is int16), not NumPy's: promote with ctorch.promote_types.
-    import numpy as np
-    t = _numpy_as_tensor(batch)
-    dtype = None
-    for b in batch:
-        d = getattr(ctorch, np.asarray(b).dtype.name, None)
-        if not isinstance(d, ctorch.dtype):
-            return t
-        dtype = d if dtype is None else ctorch.promote_types(dtype, d)
-    return t if t.dtype == dtype else t.to(dtype)
+    # The scalars' own dtypes promote with PyTorch's rules (int64 with float32 is float32).
+    return ctorch.as_tensor(list(batch))
 
 
 def collate_float_fn(batch, *, collate_fn_map=None):
