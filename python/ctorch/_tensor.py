@@ -281,3 +281,32 @@ for _name, _fn in {
     "__array_priority__": 1000,
 }.items():
     setattr(Tensor, _name, _fn)
+
+
+# ---- pickling and copying: data only (raw bytes, dtype, shape, device), never code
+
+_SAME_SIZE_INT = {1: "uint8", 2: "int16", 4: "int32", 8: "int64"}
+
+
+def _rebuild_tensor(data, dtype_name, shape, device_str):
+    import numpy as np
+    raw = _C.from_numpy(np.frombuffer(data, dtype=_SAME_SIZE_INT[getattr(_C, dtype_name).itemsize]).copy())
+    t = raw.view(getattr(_C, dtype_name)).reshape(list(shape))
+    return t if device_str == "cpu" else t.to(device_str)
+
+
+def _reduce_ex(self, protocol):
+    t = self.to("cpu").contiguous()
+    data = t.view(getattr(_C, _SAME_SIZE_INT[t.itemsize])).numpy().tobytes()
+    return _rebuild_tensor, (data, str(self.dtype).split(".")[1], tuple(self.shape), str(self.device))
+
+
+def _deepcopy(self, memo):
+    if id(self) not in memo:
+        memo[id(self)] = self.clone()
+    return memo[id(self)]
+
+
+Tensor.__reduce_ex__ = _reduce_ex
+Tensor.__deepcopy__ = _deepcopy
+Tensor.__copy__ = lambda self: self.detach()
