@@ -657,17 +657,13 @@ Tensor multinomial(const Tensor& probs, int64_t num_samples, bool replacement, c
   std::vector<double> p = as_doubles(probs);
   for (int64_t r = 0; r < rows; ++r) {
     double sum = 0;
-    int64_t nonzero = 0;
     for (int64_t c = 0; c < cats; ++c) {
       double x = p[r * cats + c];
       CTORCH_CHECK(std::isfinite(x) && x >= 0, "[multinomial] probability tensor contains either "
                    "`inf`, `nan` or element < 0");
       sum += x;
-      nonzero += x > 0;
     }
     CTORCH_CHECK(sum > 0, "[multinomial] invalid multinomial distribution (sum of probabilities <= 0)");
-    CTORCH_CHECK(replacement || nonzero >= num_samples, "[multinomial] invalid multinomial "
-                 "distribution (with replacement=False, not enough non-negative category to sample)");
   }
   DimVector shape;
   if (probs.dim() == 2) shape.push_back(rows);
@@ -705,11 +701,12 @@ Tensor multinomial(const Tensor& probs, int64_t num_samples, bool replacement, c
         }
       } else {
         // Exponential race: category c finishes at E_c / p_c; the first num_samples to finish
-        // are a draw without replacement, in order.
+        // are a draw without replacement, in order. Zero-probability categories never finish:
+        // once the others are used up they follow in index order, as in PyTorch.
         keys.clear();
         for (int64_t c = 0; c < cats; ++c) {
           double e = -std::log(draw(r * per_row + c));
-          if (pr[c] > 0) keys.emplace_back(e / pr[c], c);
+          keys.emplace_back(pr[c] > 0 ? e / pr[c] : INFINITY, c);
         }
         std::partial_sort(keys.begin(), keys.begin() + num_samples, keys.end());
         for (int64_t k = 0; k < num_samples; ++k) orow[k] = keys[k].second;
