@@ -383,3 +383,12 @@ def test_numpy_scalars_keep_their_dtype_like_pytorch():
         assert str(ours.dtype).split(".")[1] == str(theirs.dtype).split(".")[1], data
         np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
     assert ctorch.as_tensor(np.float64(2.0)).dtype == ctorch.float64
+
+
+def test_legacy_tensor_constructor():
+    assert ctorch.Tensor(2, 3).shape == (2, 3) and ctorch.Tensor(2, 3).dtype == ctorch.float32
+    t = ctorch.Tensor([1, 2])
+    assert t.dtype == ctorch.float32 and t.tolist() == [1.0, 2.0]
+    assert ctorch.Tensor().shape == (0,)
+    with pytest.raises(TypeError):
+        ctorch.Tensor(2, "x")

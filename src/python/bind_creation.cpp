@@ -191,6 +191,15 @@ Tensor tensor_from_data(py::handle data, std::optional<DType> dtype, Device devi
 }
 
 void bind_creation(py::module_& m) {
+  // The legacy constructor: Tensor(2, 3) is uninitialised float32 of that shape, Tensor(data) a
+  // float32 copy of data, Tensor() empty (PyTorch's torch.Tensor behaves the same).
+  tensor_class().def(py::init([](py::args args) {
+    bool sizes = args.size() != 1 || PyLong_Check(args[0].ptr());
+    Tensor t = sizes ? empty(shape_args(args), DType::Float32)
+                     : tensor_from_data(args[0], DType::Float32, Device());
+    if (args.size() == 0) t = empty({0}, DType::Float32);
+    return t.impl_ptr();
+  }));
   m.def("_tensor", &tensor_from_data, py::arg("data"), py::arg("dtype") = py::none(),
         py::arg("device") = "cpu");
   m.def("from_numpy", [](py::handle a) {
