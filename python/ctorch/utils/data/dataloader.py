@@ -4,6 +4,7 @@ import multiprocessing as python_multiprocessing
 import os
 import queue
 import signal
+import socket
 import threading
 import time
 import warnings
@@ -294,7 +295,13 @@ class _MultiProcessingDataLoaderIter(_BaseDataLoaderIter):
         self._workers_done_event = ctx.Event()
         self._index_queues = []
         self._workers = []
+        self._fd_keys = []
+        token = f"{os.getpid()}-{id(self)}-{time.monotonic_ns()}"
         for i in range(self._num_workers):
+            main_sock, worker_sock = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+            key = (token, i)
+            _worker._fd_channels[key] = main_sock
+            self._fd_keys.append(key)
             index_queue = ctx.Queue()
             index_queue.cancel_join_thread()  # never block exit on undelivered indices
             w = ctx.Process(
@@ -302,9 +309,10 @@ class _MultiProcessingDataLoaderIter(_BaseDataLoaderIter):
                 args=(self._dataset_kind, self._dataset, index_queue, self._worker_result_queue,
                       self._workers_done_event, self._auto_collation, self._collate_fn,
                       self._drop_last, self._base_seed, self._worker_init_fn, i, self._num_workers,
-                      self._persistent_workers))
+                      self._persistent_workers, worker_sock, key))
             w.daemon = True
             w.start()
+            worker_sock.close()
             self._index_queues.append(index_queue)
             self._workers.append(w)
         self._data_queue = self._worker_result_queue
@@ -357,6 +365,9 @@ class _MultiProcessingDataLoaderIter(_BaseDataLoaderIter):
     def _try_get_data(self, timeout):
         try:
             data = self._data_queue.get(timeout=timeout)
+            if isinstance(data[1], bytes):
+                # a batch pickled over its worker's descriptor channel
+                data = (data[0], _worker.ForkingPickler.loads(data[1]))
             return True, data
         except queue.Empty:
             self._check_workers()
@@ -480,6 +491,10 @@ class _MultiProcessingDataLoaderIter(_BaseDataLoaderIter):
                 q.close()
             self._worker_result_queue.cancel_join_thread()
             self._worker_result_queue.close()
+            for key in self._fd_keys:
+                sock = _worker._fd_channels.pop(key, None)
+                if sock is not None:
+                    sock.close()  # also closes any descriptors still queued in it
         finally:
             self._worker_pids_set = False
 

@@ -1,4 +1,6 @@
 """DataLoader worker processes: the worker loop, WorkerInfo/get_worker_info, fetchers, error wrapping."""
+import copyreg
+import io
 import os
 import queue
 import random
@@ -7,6 +9,8 @@ import traceback
 from dataclasses import dataclass
 
 import ctorch
+from ctorch import _C
+from multiprocessing.reduction import ForkingPickler, recvfds, sendfds
 
 # How often a blocked worker or main process wakes up to check that its peer is still alive.
 MP_STATUS_CHECK_INTERVAL = 0.5
@@ -137,6 +141,43 @@ def create_fetcher(kind, dataset, auto_collation, collate_fn, drop_last):
     return cls(dataset, auto_collation, collate_fn, drop_last)
 
 
+# Batch tensors travel as shared-memory descriptors over a per-worker Unix socket (SCM_RIGHTS), sent
+# while the batch is pickled; the pickle itself only names the channel. This is much cheaper than
+# multiprocessing's resource_sharer (a socket connection and handshake per tensor), and the worker
+# need not stay alive until the main process has fetched the descriptors.
+_fd_channels = {}  # main process: channel key -> its end of each worker's socket
+
+
+def _rebuild_from_channel(key, nbytes, dtype, sizes, strides, offset):
+    fd = recvfds(_fd_channels[key], 1)[0]
+    return _C._tensor_from_shm_fd(fd, nbytes, dtype, list(sizes), list(strides), offset)
+
+
+class _ChannelPickler(ForkingPickler):
+    def __init__(self, file, sock, key):
+        super().__init__(file, -1)
+        self.sock = sock
+        self.key = key
+        self.dispatch_table = copyreg.dispatch_table.copy()
+        self.dispatch_table.update(ForkingPickler._extra_reducers)
+        self.dispatch_table[ctorch.Tensor] = self._reduce_tensor
+
+    def _reduce_tensor(self, t):
+        if t.device.type != "cpu":
+            raise RuntimeError(f"[DataLoader] worker batches must hold CPU tensors, got one on {t.device}")
+        t.share_memory_()
+        fd, nbytes = t._shm_handle()
+        sendfds(self.sock, [fd])
+        return (_rebuild_from_channel, (self.key, nbytes, t.dtype, tuple(t.shape), tuple(t.stride()),
+                                        t.storage_offset()))
+
+
+def _dumps_over_channel(obj, sock, key):
+    buf = io.BytesIO()
+    _ChannelPickler(buf, sock, key).dump(obj)
+    return buf.getvalue()
+
+
 def _share_tensors(data):
     """Moves every tensor of a (nested) batch into shared memory, so the queue sends handles."""
     if isinstance(data, ctorch.Tensor):
@@ -173,7 +214,7 @@ def _seed_worker(seed):
 
 def _worker_loop(dataset_kind, dataset, index_queue, data_queue, done_event, auto_collation,
                  collate_fn, drop_last, base_seed, init_fn, worker_id, num_workers,
-                 persistent_workers):
+                 persistent_workers, fd_sock=None, fd_key=None):
     global _worker_info
     try:
         # Keep each worker to one intra-op thread: N workers on N cores would oversubscribe.
@@ -223,9 +264,13 @@ def _worker_loop(dataset_kind, dataset, index_queue, data_queue, done_event, aut
                         iteration_end = True
                     else:
                         data = ExceptionWrapper(where=f"in DataLoader worker process {worker_id}")
-                else:
+            if fd_sock is not None:
+                # pickled here, in order, so descriptors and messages stay in step
+                data_queue.put((idx, _dumps_over_channel(data, fd_sock, fd_key)))
+            else:
+                if not isinstance(data, (ExceptionWrapper, _IterableDatasetStopIteration)):
                     _share_tensors(data)
-            data_queue.put((idx, data))
+                data_queue.put((idx, data))
             del data, idx, index, r
     except KeyboardInterrupt:
         pass
