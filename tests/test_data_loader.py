@@ -334,3 +334,55 @@ def test_parity_with_torch(batch_size, drop_last):
     assert len(dl) == len(ref_dl)
     ref = [[t.tolist() for t in b] for b in ref_dl]
     assert _lists(dl) == ref
+
+
+_ORPHAN_SCRIPT = r"""
+import os, sys, time
+import ctorch
+from ctorch.utils.data import DataLoader, TensorDataset
+dl = DataLoader(TensorDataset(ctorch.arange(1000)), batch_size=2, num_workers=2)
+it = iter(dl)
+next(it)
+print(" ".join(str(w.pid) for w in it._workers), flush=True)
+os.kill(os.getpid(), 9)
+"""
+
+
+def test_workers_exit_when_main_process_dies():
+    import subprocess
+    import sys
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in [os.path.join(os.path.dirname(__file__), "..", "python"),
+                                                    env.get("PYTHONPATH", "")] if p)
+    proc = subprocess.run([sys.executable, "-c", _ORPHAN_SCRIPT], capture_output=True, text=True,
+                          timeout=60, env=env)
+    assert proc.returncode == -signal.SIGKILL, proc.stderr
+    pids = [int(p) for p in proc.stdout.split()]
+    assert len(pids) == 2
+
+    def alive(pid):
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False
+        try:  # a zombie reparented to init counts as gone
+            with open(f"/proc/{pid}/stat") as f:
+                return f.read().split(")")[-1].split()[0] != "Z"
+        except FileNotFoundError:
+            return False
+        return True
+
+    deadline = time.time() + 10
+    while any(alive(p) for p in pids) and time.time() < deadline:
+        time.sleep(0.1)
+    assert not any(alive(p) for p in pids)
+
+
+def test_batch_outlives_its_worker():
+    # Descriptors travel through the kernel, so a batch is usable after its worker has exited.
+    dl = DataLoader(_tensor_ds(8), batch_size=4, num_workers=1)
+    batches = list(dl)  # the iterator shut its worker down at the end of the epoch
+    assert python_mp.active_children() == [] or all(not c.is_alive() for c in python_mp.active_children())
+    assert batches[1][1].tolist() == [4, 5, 6, 7]
+    batches[1][0].add_(1)
+    assert batches[1][0][0].tolist() == [13.0, 14.0, 15.0]
