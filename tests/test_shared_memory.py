@@ -109,3 +109,13 @@ def test_sharing_strategy():
         mp.set_sharing_strategy("file_system_bogus")
     mp.set_sharing_strategy("file_descriptor")
     assert mp.Process is python_mp.Process
+
+
+def test_rebuild_rejects_out_of_bounds_geometry():
+    t = ctorch.zeros(4).share_memory_()
+    fd, nbytes = t._shm_handle()
+    with pytest.raises(RuntimeError, match="does not fit"):
+        ctorch._C._tensor_from_shm_fd(os.dup(fd), nbytes, ctorch.float32, [5], [1], 0)
+    u = ctorch._C._tensor_from_shm_fd(os.dup(fd), nbytes, ctorch.float32, [2], [2], 1)
+    t[1] = 3.0
+    assert u.tolist() == [3.0, 0.0] and u.is_shared()
