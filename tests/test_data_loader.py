@@ -308,9 +308,11 @@ def test_persistent_workers_reused_across_epochs():
     dl._iterator._shutdown_workers()
 
 
-def test_spawn_context():
+@pytest.mark.parametrize("method", ["spawn", "forkserver"])
+def test_spawn_and_forkserver_contexts(method):
     ds = _tensor_ds(10)
-    got = _lists(DataLoader(ds, batch_size=3, num_workers=2, multiprocessing_context="spawn"))
+    ctx = python_mp.get_context(method) if method == "forkserver" else method
+    got = _lists(DataLoader(ds, batch_size=3, num_workers=2, multiprocessing_context=ctx))
     assert got == _lists(DataLoader(ds, batch_size=3))
 
 
