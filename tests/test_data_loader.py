@@ -388,3 +388,20 @@ def test_batch_outlives_its_worker():
     assert batches[1][1].tolist() == [4, 5, 6, 7]
     batches[1][0].add_(1)
     assert batches[1][0][0].tolist() == [13.0, 14.0, 15.0]
+
+
+class LyingLengthIterable(IterableDataset):
+    def __len__(self):
+        return 3
+
+    def __iter__(self):
+        return iter(range(5))
+
+
+def test_iterable_len_and_overrun_warning():
+    dl = DataLoader(LyingLengthIterable(), batch_size=None)
+    assert len(dl) == 3
+    with pytest.warns(UserWarning, match="was reported to be 3"):
+        assert [int(x) for x in dl] == [0, 1, 2, 3, 4]
+    assert len(DataLoader(LyingLengthIterable(), batch_size=2)) == 2
+    assert len(DataLoader(LyingLengthIterable(), batch_size=2, drop_last=True)) == 1
