@@ -1,4 +1,5 @@
 # Tests for ctorch.utils.data.DataLoader: batching, worker processes, seeding, faults and shutdown.
+import gc
 import multiprocessing as python_mp
 import os
 import random
@@ -23,6 +24,7 @@ def _no_leaks():
     before = set(_ctorch_shm_entries())
     yield
     assert set(_ctorch_shm_entries()) - before == set()
+    gc.collect()  # iterators kept alive by exception tracebacks shut their workers down when freed
     deadline = time.time() + 5
     while python_mp.active_children() and time.time() < deadline:
         time.sleep(0.05)
@@ -405,3 +407,11 @@ def test_iterable_len_and_overrun_warning():
         assert [int(x) for x in dl] == [0, 1, 2, 3, 4]
     assert len(DataLoader(LyingLengthIterable(), batch_size=2)) == 2
     assert len(DataLoader(LyingLengthIterable(), batch_size=2, drop_last=True)) == 1
+
+
+def test_worker_init_fn_exception_is_reraised():
+    def bad_init(worker_id):
+        raise KeyError(f"init failed in {worker_id}")
+
+    with pytest.raises(KeyError, match="init failed in"):
+        list(DataLoader(_tensor_ds(8), batch_size=2, num_workers=2, worker_init_fn=bad_init))

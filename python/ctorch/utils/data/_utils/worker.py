@@ -178,18 +178,6 @@ def _dumps_over_channel(obj, sock, key):
     return buf.getvalue()
 
 
-def _share_tensors(data):
-    """Moves every tensor of a (nested) batch into shared memory, so the queue sends handles."""
-    if isinstance(data, ctorch.Tensor):
-        data.share_memory_()
-    elif isinstance(data, dict):
-        for v in data.values():
-            _share_tensors(v)
-    elif isinstance(data, (list, tuple)):
-        for v in data:
-            _share_tensors(v)
-
-
 class _ParentWatchdog:
     """Notices that the process which started this worker has died (the worker is reparented)."""
 
@@ -214,7 +202,7 @@ def _seed_worker(seed):
 
 def _worker_loop(dataset_kind, dataset, index_queue, data_queue, done_event, auto_collation,
                  collate_fn, drop_last, base_seed, init_fn, worker_id, num_workers,
-                 persistent_workers, fd_sock=None, fd_key=None):
+                 persistent_workers, fd_sock, fd_key):
     global _worker_info
     try:
         # Keep each worker to one intra-op thread: N workers on N cores would oversubscribe.
@@ -264,13 +252,9 @@ def _worker_loop(dataset_kind, dataset, index_queue, data_queue, done_event, aut
                         iteration_end = True
                     else:
                         data = ExceptionWrapper(where=f"in DataLoader worker process {worker_id}")
-            if fd_sock is not None:
-                # pickled here, in order, so descriptors and messages stay in step
-                data_queue.put((idx, _dumps_over_channel(data, fd_sock, fd_key)))
-            else:
-                if not isinstance(data, (ExceptionWrapper, _IterableDatasetStopIteration)):
-                    _share_tensors(data)
-                data_queue.put((idx, data))
+            # Pickled here, in order, so the descriptors on fd_sock and the messages stay in step;
+            # pickling moves the batch's tensors into shared memory.
+            data_queue.put((idx, _dumps_over_channel(data, fd_sock, fd_key)))
             del data, idx, index, r
     except KeyboardInterrupt:
         pass
