@@ -1,6 +1,7 @@
 // The umbrella header for native programs: tensors and every op.
 #pragma once
 #include "ctorch/core/tensor.h"
+#include "ctorch/core/shared_memory.h"
 #include "ctorch/ops.h"
 
 namespace ctorch {

@@ -142,4 +142,5 @@ PYBIND11_MODULE(_C, m) {
   bind_linalg(m);
   bind_random(m);
   bind_interop(m);
+  bind_shm(m);
 }
