@@ -1,12 +1,26 @@
 // Factories: full/zeros/ones, ranges, eye; values are made in float64/int64 and cast once.
 #include <cmath>
+#include <algorithm>
+#include "cpu/dispatch.h"
+#include "cpu/parallel.h"
 #include "ctorch/ops.h"
 
 namespace ctorch {
 
 Tensor& fill_(Tensor& t, const Scalar& value) {
-  Tensor v = scalar_tensor(value, t.dtype(), Device());
-  return copy_(t, v);
+  if (!t.device().is_cpu() || !t.is_contiguous()) {
+    Tensor v = scalar_tensor(value, t.dtype(), Device());
+    return copy_(t, v);
+  }
+  // Contiguous CPU tensors (every fresh zeros/ones/full) are filled directly: no 0-d temporary.
+  dispatch_all(t.dtype(), [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    T v = value.to<T>();
+    T* p = t.data<T>();
+    parallel_for(0, t.numel(), kGrainSize, [&](int64_t b, int64_t e) { std::fill(p + b, p + e, v); });
+  });
+  t.bump_version();
+  return t;
 }
 Tensor& zero_(Tensor& t) { return fill_(t, Scalar(int64_t(0))); }
 

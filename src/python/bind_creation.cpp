@@ -10,6 +10,7 @@ namespace {
 enum class DataKind { Bool = 0, Int = 1, Float = 2 };
 
 bool is_sequence(py::handle h) {
+  if (PyLong_Check(h.ptr()) || PyFloat_Check(h.ptr())) return false;  // the common leaves, fast
   return PyList_Check(h.ptr()) || PyTuple_Check(h.ptr()) ||
          (py::isinstance<TensorImpl>(h) && h.cast<Tensor>().dim() > 0) ||
          (py::isinstance<py::array>(h) && h.cast<py::array>().ndim() > 0);
@@ -54,9 +55,18 @@ void infer_shape(py::handle obj, size_t depth, DataInfo& info) {
   CTORCH_CHECK_VALUE(depth == info.shape.size(), "[tensor] expected a sequence at dim ", depth,
                      " but got a number");
   info.any_number = true;
+  // Exact Python numbers first (the common case; no attribute lookups). np.float64 subclasses
+  // float, so it fails the exact check and is read with its own dtype below.
+  PyObject* o = obj.ptr();
+  if (PyLong_CheckExact(o) || PyFloat_CheckExact(o) || PyBool_Check(o)) {
+    DataKind k = PyBool_Check(o) ? DataKind::Bool : PyLong_CheckExact(o) ? DataKind::Int : DataKind::Float;
+    info.any_plain = true;
+    if (static_cast<int>(k) > static_cast<int>(info.kind)) info.kind = k;
+    return;
+  }
   std::optional<DType> typed;
   if (py::isinstance<TensorImpl>(obj)) typed = obj.cast<Tensor>().dtype();
-  else typed = numpy_scalar_dtype(obj);  // np.float64 is also a Python float: check it first
+  else typed = numpy_scalar_dtype(obj);
   DataKind k;
   if (typed) {
     k = *typed == DType::Bool ? DataKind::Bool : is_floating(*typed) ? DataKind::Float : DataKind::Int;
