@@ -37,11 +37,21 @@ Tensor cat(const std::vector<Tensor>& tensors, int64_t dim) {
   }
   shape[dim] = total;
   Tensor out = empty(shape, dtype, ref->device());
+  // The output seen as [outer, total, inner]: a contiguous part of the same dtype is `outer` runs
+  // of bytes (stack of many small tensors is common in data loading: no iterator per part).
+  int64_t outer = 1, inner = static_cast<int64_t>(out.element_size());
+  for (int64_t d = 0; d < dim; ++d) outer *= shape[d];
+  for (int64_t d = dim + 1; d < static_cast<int64_t>(shape.size()); ++d) inner *= shape[d];
+  char* base = static_cast<char*>(out.data_ptr());
   int64_t at = 0;
   for (const Tensor& t : tensors) {
     if (skipped(t)) continue;
     int64_t n = t.sizes()[dim];
-    if (n > 0) {
+    if (n > 0 && t.is_contiguous() && t.dtype() == dtype && t.device().is_cpu()) {
+      const char* src = static_cast<const char*>(t.data_ptr());
+      for (int64_t o = 0; o < outer; ++o)
+        std::memcpy(base + (o * total + at) * inner, src + o * n * inner, static_cast<size_t>(n * inner));
+    } else if (n > 0) {
       Tensor part = narrow(out, dim, at, n);
       copy_(part, t);
     }
