@@ -1,4 +1,6 @@
 """Shared test helpers: NumPy conversion, closeness checks, sample inputs (non-contiguous too)."""
+import os
+
 import numpy as np
 import pytest
 
@@ -65,6 +67,14 @@ def assert_raises_like_torch(torch, cases):
         with pytest.raises(Exception) as ours:
             fn(ctorch)
         assert isinstance(ours.value, type(theirs.value)), (name, ours.value, theirs.value)
+
+
+def ctorch_shm_entries():
+    """ctorch's POSIX shared-memory segments visible in /dev/shm (none should outlive a test)."""
+    try:
+        return [f for f in os.listdir("/dev/shm") if f.startswith("ctorch")]
+    except FileNotFoundError:
+        return []
 
 
 @pytest.fixture

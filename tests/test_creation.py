@@ -1,6 +1,4 @@
 """Creating tensors: tensor() from Python data, factories, default dtype, devices, conversions."""
-import math
-
 import numpy as np
 import pytest
 

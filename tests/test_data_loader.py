@@ -10,20 +10,14 @@ import pytest
 
 import ctorch
 from ctorch.utils.data import (DataLoader, Dataset, IterableDataset, TensorDataset, get_worker_info)
-
-
-def _ctorch_shm_entries():
-    try:
-        return [f for f in os.listdir("/dev/shm") if f.startswith("ctorch")]
-    except FileNotFoundError:
-        return []
+from conftest import ctorch_shm_entries
 
 
 @pytest.fixture(autouse=True, scope="module")
 def _no_leaks():
-    before = set(_ctorch_shm_entries())
+    before = set(ctorch_shm_entries())
     yield
-    assert set(_ctorch_shm_entries()) - before == set()
+    assert set(ctorch_shm_entries()) - before == set()
     gc.collect()  # iterators kept alive by exception tracebacks shut their workers down when freed
     deadline = time.time() + 5
     while python_mp.active_children() and time.time() < deadline:

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 import ctorch
-from conftest import ALL_DTYPES, FLOAT_DTYPES, INT_DTYPES, assert_close, make_tensor, noncontiguous, to_np
+from conftest import ALL_DTYPES, assert_close, make_tensor, noncontiguous, to_np
 
 try:
     import torch

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 import ctorch
-from conftest import (FLOAT_DTYPES, INT_DTYPES, assert_close, assert_raises_like_torch, make_tensor,
+from conftest import (INT_DTYPES, assert_close, assert_raises_like_torch, make_tensor,
                       noncontiguous, to_np)
 
 MATMUL_SHAPES = [

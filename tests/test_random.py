@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 import ctorch
-from conftest import FLOAT_DTYPES, INT_DTYPES, assert_raises_like_torch, noncontiguous, to_np
+from conftest import FLOAT_DTYPES, assert_raises_like_torch, noncontiguous, to_np
 
 N = 100_000
 

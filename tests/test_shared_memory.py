@@ -1,26 +1,19 @@
 # Tests for shared-memory tensors: share_memory_/is_shared and pickling by handle across processes.
 import multiprocessing as python_mp
 import os
-import pickle
 
 import pytest
 
 import ctorch
 import ctorch.multiprocessing as mp
-
-
-def _ctorch_shm_entries():
-    try:
-        return [f for f in os.listdir("/dev/shm") if f.startswith("ctorch")]
-    except FileNotFoundError:
-        return []
+from conftest import ctorch_shm_entries
 
 
 @pytest.fixture(autouse=True, scope="module")
 def _no_leaked_segments():
-    before = set(_ctorch_shm_entries())
+    before = set(ctorch_shm_entries())
     yield
-    assert set(_ctorch_shm_entries()) - before == set()
+    assert set(ctorch_shm_entries()) - before == set()
 
 
 def test_share_memory_in_place_keeps_values_and_views():
@@ -58,8 +51,8 @@ def test_no_dev_shm_entry_even_while_alive():
     t = ctorch.zeros(1000).share_memory_()
     assert t.is_shared()
     # segments are unlinked as soon as they are created: only descriptors keep them alive
-    assert _ctorch_shm_entries() == [] or all(not f.startswith("ctorch_%d_" % os.getpid())
-                                             for f in _ctorch_shm_entries())
+    assert ctorch_shm_entries() == [] or all(not f.startswith("ctorch_%d_" % os.getpid())
+                                             for f in ctorch_shm_entries())
 
 
 def _child_double_and_write(q_in, q_out, done):

@@ -5,13 +5,11 @@ import os
 import queue
 import signal
 import socket
-import threading
 import time
 import warnings
 
 import ctorch
 import ctorch.multiprocessing as multiprocessing  # registers the shared-memory tensor reducers
-from ctorch.utils.data import _utils
 from ctorch.utils.data._utils import worker as _worker
 from ctorch.utils.data._utils.collate import default_collate, default_convert
 from ctorch.utils.data._utils.worker import get_worker_info  # noqa: F401
