@@ -2,7 +2,6 @@
 import contextlib as _contextlib
 import math as _math
 
-
 from ctorch import _C
 from ctorch._C import Tensor
 

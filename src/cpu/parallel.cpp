@@ -21,7 +21,6 @@ void set_num_threads(int n) {
   g_threads = n < 1 ? 1 : n;
   scipy_openblas_set_num_threads(g_threads);
 }
-bool in_parallel_region() { return omp_in_parallel(); }
 
 namespace detail {
 int parallel_threads(int64_t n, int64_t grain) {

@@ -7,7 +7,6 @@ namespace ctorch {
 
 CTORCH_API int get_num_threads();
 CTORCH_API void set_num_threads(int n);
-CTORCH_API bool in_parallel_region();
 
 // Below this many elements of elementwise work, threads cost more than they save.
 constexpr int64_t kGrainSize = 32768;

@@ -34,8 +34,6 @@ Tensor& copy_(Tensor& dst, const Tensor& src) {
 
 Tensor to(const Tensor& t, DType dtype, Device device, bool copy) {
   if (device.is_cuda() && device.index < 0) device.index = 0;
-  Device from = t.device();
-  if (from.is_cuda() && device.is_cuda() && from.index == device.index && device.index >= 0) device = from;
   if (!copy && t.dtype() == dtype && t.device() == device) return t;
   Tensor r = empty(t.sizes(), dtype, device);
   copy_(r, t);
