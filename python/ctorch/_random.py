@@ -4,7 +4,7 @@ import builtins as _b
 
 from ctorch import _C
 from ctorch._C import Tensor
-from ctorch._tensor import _check_requires_grad, _dev, _shape
+from ctorch._tensor import _factory, _dev, _shape
 
 __all__ = [
     "rand", "randn", "randint", "randperm", "normal", "bernoulli", "rand_like", "randn_like",
@@ -28,24 +28,24 @@ def _sizes(size, size_kw=None):
     return [_b.int(s) for s in _shape(size)]
 
 
+@_factory
 def rand(*size, generator=None, out=None, dtype=None, device=None, requires_grad=False,
          **kw):
     """Uniform numbers in [0, 1)."""
-    _check_requires_grad(requires_grad)
     return _out(_C._rand(_sizes(size, kw.get("size")), dtype or _C.get_default_dtype(), _dev(device), generator), out)
 
 
+@_factory
 def randn(*size, generator=None, out=None, dtype=None, device=None, requires_grad=False,
          **kw):
     """Standard normal numbers."""
-    _check_requires_grad(requires_grad)
     return _out(_C._randn(_sizes(size, kw.get("size")), dtype or _C.get_default_dtype(), _dev(device), generator), out)
 
 
+@_factory
 def randint(*args, low=None, high=None, size=None, generator=None, out=None, dtype=None, device=None,
             requires_grad=False, **_):
     """randint(high, size) or randint(low, high, size): integers uniform in [low, high)."""
-    _check_requires_grad(requires_grad)
     args = list(args)
     if size is None:
         if not args or isinstance(args[-1], (_b.int, Tensor)):
@@ -65,16 +65,16 @@ def randint(*args, low=None, high=None, size=None, generator=None, out=None, dty
                             generator), out)
 
 
+@_factory
 def randperm(n, *, generator=None, out=None, dtype=None, device=None, requires_grad=False, **_):
     """A random permutation of 0..n-1."""
-    _check_requires_grad(requires_grad)
     return _out(_C._randperm(_b.int(n), dtype or _C.int64, _dev(device), generator), out)
 
 
+@_factory
 def normal(mean=0.0, std=1.0, size=None, *, generator=None, out=None, dtype=None, device=None,
            requires_grad=False, **_):
     """Normal numbers: tensor/float mean and std (broadcast), or float ones with a size."""
-    _check_requires_grad(requires_grad)
     mt, st = isinstance(mean, Tensor), isinstance(std, Tensor)
     if mt and st:
         r = _C._normal_tt(mean, std, generator)

@@ -1,5 +1,6 @@
 """Python-side sugar over ctorch._C: Size, device, factories and Tensor conversions."""
 import builtins as _b
+import functools as _functools
 
 from ctorch import _C
 from ctorch._C import Tensor
@@ -81,9 +82,13 @@ def _dev(d):
     return str(d) if isinstance(d, device) else d
 
 
-def _check_requires_grad(requires_grad):
-    if requires_grad:
-        raise NotImplementedError("requires_grad=True: autograd is not implemented in ctorch yet")
+def _factory(fn):
+    """Adds the `requires_grad=` argument of tensor factories."""
+    @_functools.wraps(fn)
+    def make(*args, requires_grad=False, **kwargs):
+        t = fn(*args, **kwargs)
+        return t.requires_grad_() if requires_grad else t
+    return make
 
 
 def _shape(size):
@@ -92,9 +97,9 @@ def _shape(size):
     return size
 
 
+@_factory
 def tensor(data, *, dtype=None, device=None, requires_grad=False):
     """A new tensor holding a copy of `data` (nested lists, numbers, NumPy arrays, tensors)."""
-    _check_requires_grad(requires_grad)
     return _C._tensor(data, dtype, _dev(device))
 
 
@@ -114,23 +119,23 @@ def as_tensor(data, dtype=None, device=None):
 asarray = as_tensor
 
 
+@_factory
 def empty(*size, dtype=None, device=None, requires_grad=False, **_):
-    _check_requires_grad(requires_grad)
     return _C._empty(list(_shape(size)), dtype, _dev(device))
 
 
+@_factory
 def zeros(*size, dtype=None, device=None, requires_grad=False, **_):
-    _check_requires_grad(requires_grad)
     return _C._full(list(_shape(size)), 0, dtype or _C.get_default_dtype(), _dev(device))
 
 
+@_factory
 def ones(*size, dtype=None, device=None, requires_grad=False, **_):
-    _check_requires_grad(requires_grad)
     return _C._full(list(_shape(size)), 1, dtype or _C.get_default_dtype(), _dev(device))
 
 
+@_factory
 def full(size, fill_value, *, dtype=None, device=None, requires_grad=False):
-    _check_requires_grad(requires_grad)
     return _C._full(list(size), fill_value, dtype, _dev(device))
 
 
@@ -138,28 +143,28 @@ def _like(fn, t, dtype, device, *extra):
     return fn(*((list(t.shape),) + extra), dtype=dtype or t.dtype, device=device or t.device)
 
 
+@_factory
 def empty_like(input, *, dtype=None, device=None, requires_grad=False, **_):
-    _check_requires_grad(requires_grad)
     return _like(empty, input, dtype, device)
 
 
+@_factory
 def zeros_like(input, *, dtype=None, device=None, requires_grad=False, **_):
-    _check_requires_grad(requires_grad)
     return _like(zeros, input, dtype, device)
 
 
+@_factory
 def ones_like(input, *, dtype=None, device=None, requires_grad=False, **_):
-    _check_requires_grad(requires_grad)
     return _like(ones, input, dtype, device)
 
 
+@_factory
 def full_like(input, fill_value, *, dtype=None, device=None, requires_grad=False, **_):
-    _check_requires_grad(requires_grad)
     return full(list(input.shape), fill_value, dtype=dtype or input.dtype, device=device or input.device)
 
 
+@_factory
 def arange(start, end=None, step=1, *, dtype=None, device=None, requires_grad=False):
-    _check_requires_grad(requires_grad)
     if end is None:
         start, end = 0, start
     return _C._arange(start, end, step, dtype, _dev(device))
@@ -170,18 +175,18 @@ def range(start, end, step=1, *, dtype=None, device=None):
     return _C._linspace(start, end, _b.int((end - start) // step) + 1, dtype, _dev(device))
 
 
+@_factory
 def linspace(start, end, steps, *, dtype=None, device=None, requires_grad=False):
-    _check_requires_grad(requires_grad)
     return _C._linspace(start, end, steps, dtype, _dev(device))
 
 
+@_factory
 def logspace(start, end, steps, base=10.0, *, dtype=None, device=None, requires_grad=False):
-    _check_requires_grad(requires_grad)
     return _C._logspace(start, end, steps, base, dtype, _dev(device))
 
 
+@_factory
 def eye(n, m=None, *, dtype=None, device=None, requires_grad=False):
-    _check_requires_grad(requires_grad)
     return _C._eye(n, m, dtype, _dev(device))
 
 

@@ -1,5 +1,6 @@
 // TensorImpl geometry and the basic tensor constructors.
 #include "ctorch/core/tensor.h"
+#include "ctorch/autograd.h"
 #include "ctorch/ops.h"
 
 namespace ctorch {
@@ -11,11 +12,19 @@ TensorImpl::TensorImpl(Storage storage, DimVector sizes, DimVector strides, int6
   refresh();
 }
 
+TensorImpl::~TensorImpl() = default;
+
 void TensorImpl::set_geometry(DimVector sizes, DimVector strides, int64_t offset) {
   sizes_ = std::move(sizes);
   strides_ = std::move(strides);
   offset_ = offset;
   refresh();
+}
+
+void TensorImpl::set_data(const TensorImpl& other) {
+  storage_ = other.storage_;
+  dtype_ = other.dtype_;
+  set_geometry(other.sizes_, other.strides_, other.offset_);
 }
 
 void TensorImpl::refresh() {
@@ -47,8 +56,12 @@ Tensor empty(IntArrayRef shape, DType dtype, Device device) {
 }
 
 Tensor make_view(const Tensor& base, IntArrayRef sizes, IntArrayRef strides, int64_t offset) {
-  return Tensor(std::make_shared<TensorImpl>(base.storage(), DimVector(sizes), DimVector(strides),
-                                             offset, base.dtype()));
+  auto impl = std::make_shared<TensorImpl>(base.storage(), DimVector(sizes), DimVector(strides),
+                                           offset, base.dtype());
+  const auto& b = base.impl()->view_base;
+  impl->view_base = b ? b : base.impl_ptr();
+  impl->view_version = base.version();
+  return Tensor(std::move(impl));
 }
 
 Tensor scalar_tensor(const Scalar& s, DType dtype, Device device) {

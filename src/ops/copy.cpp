@@ -1,4 +1,5 @@
 // Copies and dtype/device conversion.
+#include "autograd/function.h"
 #include "core/tensor_iter.h"
 #include "cpu/kernels.h"
 #include "ctorch/ops.h"
@@ -10,6 +11,11 @@ namespace ctorch {
 void cuda_memcpy(void* dst, const void* src, size_t nbytes, Device dst_dev, Device src_dev);
 
 Tensor& copy_(Tensor& dst, const Tensor& src) {
+  if (autograd::recording({&dst, &src})) {
+    return autograd::inplace(dst, [&](const Tensor& self) {
+      return to(expand(src, self.sizes()), self.dtype(), self.device(), /*copy=*/true);
+    }, "copy_");
+  }
   CTORCH_CHECK(src.dim() <= dst.dim() && broadcast_shapes(dst.sizes(), src.sizes(), "copy_") == dst.sizes(),
                "[copy_] the source of shape ", src.sizes(), " can't be broadcast to the "
                "destination shape ", dst.sizes());
@@ -36,7 +42,14 @@ Tensor to(const Tensor& t, DType dtype, Device device, bool copy) {
   if (device.is_cuda() && device.index < 0) device.index = 0;
   if (!copy && t.dtype() == dtype && t.device() == device) return t;
   Tensor r = empty(t.sizes(), dtype, device);
-  copy_(r, t);
+  {
+    autograd::NoGradGuard guard;
+    copy_(r, t);
+  }
+  if (autograd::recording({&t}) && is_floating(dtype)) {
+    autograd::record("ToCopyBackward0", {t}, {r}, {}, [dtype = t.dtype(), device = t.device()](
+        const autograd::Context& c) { return autograd::grads(to(c.grad(), dtype, device)); });
+  }
   return r;
 }
 
@@ -44,7 +57,14 @@ Tensor contiguous(const Tensor& t) { return t.is_contiguous() ? t : clone(t); }
 
 Tensor clone(const Tensor& t) {
   Tensor r = empty(t.sizes(), t.dtype(), t.device());
-  copy_(r, t);
+  {
+    autograd::NoGradGuard guard;
+    copy_(r, t);
+  }
+  if (autograd::recording({&t}))
+    autograd::record("CloneBackward0", {t}, {r}, {}, [](const autograd::Context& c) {
+      return autograd::grads(c.grad());
+    });
   return r;
 }
 

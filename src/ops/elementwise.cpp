@@ -2,6 +2,7 @@
 #include "ctorch/ops/elementwise.h"
 #include <cmath>
 #include <limits>
+#include "autograd/function.h"
 #include "core/tensor_iter.h"
 #include "cpu/kernels.h"
 #include "ctorch/ops.h"
@@ -85,8 +86,171 @@ DType result_type(const std::vector<Tensor>& operands) {
   return state.result();
 }
 
+// ---- autograd: node names and backward formulas (g: the output's gradient, y: the output)
+
+namespace {
+// "gelu_tanh" -> "GeluTanhBackward0", PyTorch's node naming.
+std::vector<std::string> backward_names(const char* const* names, size_t n) {
+  std::vector<std::string> out;
+  for (size_t i = 0; i < n; ++i) {
+    std::string s;
+    bool upper = true;
+    for (const char* c = names[i]; *c; ++c) {
+      if (*c == '_') { upper = true; continue; }
+      s += upper ? static_cast<char>(std::toupper(*c)) : *c;
+      upper = false;
+    }
+    out.push_back(s + "Backward0");
+  }
+  return out;
+}
+const char* backward_name(UnaryOp op) {
+  static const auto names = backward_names(kUnaryNames, std::size(kUnaryNames));
+  return names[static_cast<int>(op)].c_str();
+}
+const char* backward_name(BinaryOp op) {
+  static const auto names = backward_names(kBinaryNames, std::size(kBinaryNames));
+  return names[static_cast<int>(op)].c_str();
+}
+
+constexpr double kLn2 = 0.69314718055994530942, kLn10 = 2.30258509299404568402;
+constexpr double kTwoOverSqrtPi = 1.12837916709551257390, kInvSqrt2Pi = 0.39894228040143267794;
+
+Tensor zeros_like(const Tensor& t) { return zeros(t.sizes(), t.dtype(), t.device()); }
+
+Tensor unary_grad(UnaryOp op, const Tensor& g, const Tensor& x, const Tensor& y) {
+  switch (op) {
+    case UnaryOp::exp: return g * y;
+    case UnaryOp::exp2: return g * y * kLn2;
+    case UnaryOp::expm1: return g * (y + 1);
+    case UnaryOp::log: return g / x;
+    case UnaryOp::log2: return g / (x * kLn2);
+    case UnaryOp::log10: return g / (x * kLn10);
+    case UnaryOp::log1p: return g / (x + 1);
+    case UnaryOp::sqrt: return g / (y * 2);
+    case UnaryOp::rsqrt: return g * y * y * y * -0.5;
+    case UnaryOp::reciprocal: return -(g * y * y);
+    case UnaryOp::sin: return g * cos(x);
+    case UnaryOp::cos: return -(g * sin(x));
+    case UnaryOp::tan: return g * (y * y + 1);
+    case UnaryOp::asin: return g * rsqrt(-(x * x) + 1);
+    case UnaryOp::acos: return -(g * rsqrt(-(x * x) + 1));
+    case UnaryOp::atan: return g / (x * x + 1);
+    case UnaryOp::sinh: return g * cosh(x);
+    case UnaryOp::cosh: return g * sinh(x);
+    case UnaryOp::tanh: return g * (-(y * y) + 1);
+    case UnaryOp::sigmoid: return g * y * (-y + 1);
+    case UnaryOp::erf: return g * exp(-(x * x)) * kTwoOverSqrtPi;
+    case UnaryOp::erfc: return g * exp(-(x * x)) * -kTwoOverSqrtPi;
+    case UnaryOp::gelu:  // Phi(x) + x phi(x)
+      return g * ((erf(x * 0.70710678118654752440) + 1) * 0.5 + x * exp(x * x * -0.5) * kInvSqrt2Pi);
+    case UnaryOp::gelu_tanh: {
+      constexpr double k = 0.79788456080286535588, c = 0.044715;
+      Tensor t = tanh((x + x * x * x * c) * k);
+      return g * ((t + 1) * 0.5 + x * (-(t * t) + 1) * (x * x * (3 * c) + 1) * (0.5 * k));
+    }
+    case UnaryOp::silu: {
+      Tensor s = sigmoid(x);
+      return g * s * (x * (-s + 1) + 1);
+    }
+    case UnaryOp::frac: return g;
+    case UnaryOp::neg: return -g;
+    case UnaryOp::abs: return g * sign(x);
+    case UnaryOp::square: return g * x * 2;
+    case UnaryOp::relu: return g * gt(y, Scalar(0));
+    default: return zeros_like(g);  // sign, floor, ceil, round, trunc: zero almost everywhere
+  }
+}
+// Which of (x, y) a unary formula reads.
+bool unary_needs_output(UnaryOp op) {
+  switch (op) {
+    case UnaryOp::exp: case UnaryOp::exp2: case UnaryOp::expm1: case UnaryOp::sqrt:
+    case UnaryOp::rsqrt: case UnaryOp::reciprocal: case UnaryOp::tan: case UnaryOp::tanh:
+    case UnaryOp::sigmoid: case UnaryOp::relu:
+      return true;
+    default:
+      return false;
+  }
+}
+
+std::vector<Tensor> binary_grad(BinaryOp op, const autograd::Context& c) {
+  const Tensor& g = c.grad();
+  switch (op) {
+    case BinaryOp::add: return {g, g};
+    case BinaryOp::sub: return {g, c.needs_grad(1) ? -g : Tensor()};
+    default: break;
+  }
+  Tensor a = c.saved(0), b = c.saved(1);
+  Tensor ga, gb;
+  switch (op) {
+    case BinaryOp::mul:
+      if (c.needs_grad(0)) ga = g * b;
+      if (c.needs_grad(1)) gb = g * a;
+      break;
+    case BinaryOp::div:
+      if (c.needs_grad(0)) ga = g / b;
+      if (c.needs_grad(1)) gb = -(g * a) / (b * b);
+      break;
+    case BinaryOp::pow:
+      // d/da = b a^(b-1), taken as 0 where b == 0; d/db = a^b log(a), taken as 0 where a == 0
+      // and b >= 0 (PyTorch's conventions at the singular points).
+      if (c.needs_grad(0))
+        ga = where(eq(b, Scalar(0)), scalar_tensor(0, g.dtype()), g * b * pow(a, b - 1));
+      if (c.needs_grad(1))
+        gb = where(logical_and(eq(a, Scalar(0)), ge(b, Scalar(0))), scalar_tensor(0, g.dtype()),
+                   g * c.saved(2) * log(a));
+      break;
+    case BinaryOp::maximum:
+    case BinaryOp::minimum: {
+      // The larger (smaller) operand takes the gradient; ties split it.
+      Tensor a_wins = op == BinaryOp::maximum ? gt(a, b) : lt(a, b);
+      Tensor half = where(eq(a, b), g * 0.5, scalar_tensor(0, g.dtype()));
+      if (c.needs_grad(0)) ga = g * a_wins + half;
+      if (c.needs_grad(1)) gb = g * logical_not(logical_or(a_wins, eq(a, b))) + half;
+      break;
+    }
+    case BinaryOp::atan2: {
+      Tensor denom = a * a + b * b;
+      if (c.needs_grad(0)) ga = g * b / denom;
+      if (c.needs_grad(1)) gb = -(g * a) / denom;
+      break;
+    }
+    case BinaryOp::remainder:
+      ga = g;
+      if (c.needs_grad(1)) gb = -(g * floor_divide(a, b));
+      break;
+    case BinaryOp::fmod:
+      ga = g;
+      if (c.needs_grad(1)) gb = -(g * trunc(a / b));
+      break;
+    default:  // floor_divide: zero almost everywhere
+      ga = zeros_like(g);
+      gb = zeros_like(g);
+      break;
+  }
+  return {ga, gb};
+}
+bool is_differentiable(BinaryOp op) {
+  Kind k = kBinaryKinds[static_cast<int>(op)];
+  return k == Kind::Arith || k == Kind::FloatResult;
+}
+}  // namespace
+
 Tensor unary(UnaryOp op, const Tensor& x, const Tensor* out) {
   const char* name = op_name(op);
+  if (autograd::recording({&x})) {
+    if (out && out->is_same(x))
+      return autograd::inplace(const_cast<Tensor&>(*out), [op](const Tensor& s) { return unary(op, s); }, name);
+    autograd::check_out_arg(name, out, {&x});
+    Tensor y = autograd::untracked([&] { return unary(op, x); });
+    if (kUnaryKinds[static_cast<int>(op)] != Kind::Pred && op != UnaryOp::bitwise_not) {
+      autograd::record(backward_name(op), {x}, {y}, {x, unary_needs_output(op) ? y : Tensor()},
+                       [op](const autograd::Context& c) {
+                         return autograd::grads(unary_grad(op, c.grad(), c.saved(0), c.saved(1)));
+                       });
+    }
+    return y;
+  }
   check_backend(x, name);
   DType in = x.dtype(), compute = in, result = in;
   switch (kUnaryKinds[static_cast<int>(op)]) {
@@ -121,6 +285,19 @@ Tensor unary(UnaryOp op, const Tensor& x, const Tensor* out) {
 
 Tensor binary(BinaryOp op, const Tensor& a, const Tensor& b, const Tensor* out) {
   const char* name = op_name(op);
+  if (autograd::recording({&a, &b})) {
+    if (out && out->is_same(a))
+      return autograd::inplace(const_cast<Tensor&>(*out), [&](const Tensor& s) { return binary(op, s, b); }, name);
+    autograd::check_out_arg(name, out, {&a, &b});
+    Tensor y = autograd::untracked([&] { return binary(op, a, b); });
+    if (is_differentiable(op)) {
+      bool plain = op == BinaryOp::add || op == BinaryOp::sub;
+      autograd::record(backward_name(op), {a, b}, {y},
+                       plain ? std::vector<Tensor>{} : std::vector<Tensor>{a, b, op == BinaryOp::pow ? y : Tensor()},
+                       [op](const autograd::Context& c) { return binary_grad(op, c); });
+    }
+    return y;
+  }
   check_backend(a, name);
   check_same_device(a, b, name);
   ResultTypeState promotion;
@@ -212,6 +389,15 @@ Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
   CTORCH_CHECK(cond.dtype() == DType::Bool || cond.dtype() == DType::UInt8,
                "[where] expected condition to be a boolean tensor, but got a tensor with dtype ",
                dtype_name(cond.dtype()));
+  if (autograd::recording({&a, &b})) {
+    Tensor y = autograd::untracked([&] { return where(cond, a, b); });
+    autograd::record("WhereBackward0", {a, b}, {y}, {cond}, [](const autograd::Context& c) {
+      Tensor cnd = c.saved(0), zero = scalar_tensor(0, c.grad().dtype());
+      return std::vector<Tensor>{c.needs_grad(0) ? where(cnd, c.grad(), zero) : Tensor(),
+                                 c.needs_grad(1) ? where(cnd, zero, c.grad()) : Tensor()};
+    });
+    return y;
+  }
   DType common = result_type({a, b});
   DimVector shape = broadcast_shapes(broadcast_shapes(cond.sizes(), a.sizes(), "where"),
                                      b.sizes(), "where");

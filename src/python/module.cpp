@@ -143,4 +143,5 @@ PYBIND11_MODULE(_C, m) {
   bind_random(m);
   bind_interop(m);
   bind_shm(m);
+  bind_autograd(m);
 }

@@ -9,9 +9,12 @@
 
 namespace ctorch {
 
+struct AutogradMeta;  // ctorch/autograd.h
+
 class CTORCH_API TensorImpl {
  public:
   TensorImpl(Storage storage, DimVector sizes, DimVector strides, int64_t offset, DType dtype);
+  ~TensorImpl();
 
   const Storage& storage() const { return storage_; }
   IntArrayRef sizes() const { return sizes_; }
@@ -27,8 +30,18 @@ class CTORCH_API TensorImpl {
   }
   // Re-points this tensor at new geometry (as_strided_, resize of a fresh output).
   void set_geometry(DimVector sizes, DimVector strides, int64_t offset);
+  // Takes other's storage, geometry and dtype (Python's `t.data = other`).
+  void set_data(const TensorImpl& other);
   // Python numbers turned into 0-d tensors take part in promotion as "weak" operands.
   bool is_wrapped_number = false;
+  // Autograd state (requires_grad, grad, grad_fn, hooks); null until the tensor takes part in
+  // autograd, so plain tensors pay one pointer.
+  std::unique_ptr<AutogradMeta> autograd;
+  // A view's base: the tensor (never itself a view) whose storage it reads, and the storage
+  // version when the view's autograd history was last set. In-place ops on views use them to
+  // rewrite the base's history.
+  std::shared_ptr<TensorImpl> view_base;
+  uint32_t view_version = 0;
 
  private:
   void refresh();
@@ -67,6 +80,7 @@ class CTORCH_API Tensor {
   void* data_ptr() const { return impl_->data_ptr(); }
   template <class T> T* data() const { return static_cast<T*>(data_ptr()); }
   void bump_version() const { impl_->storage()->version.fetch_add(1, std::memory_order_relaxed); }
+  uint32_t version() const { return impl_->storage()->version.load(std::memory_order_relaxed); }
 
   // Conveniences over the ops in ops.h, for native programs.
   Tensor contiguous() const;

@@ -1,0 +1,92 @@
+// Built-in op nodes, leaf accumulators and the view nodes.
+#include "autograd/nodes.h"
+#include "ctorch/ops.h"
+
+namespace ctorch::autograd {
+
+std::vector<Tensor> OpNode::apply(std::vector<Tensor>&& grads) {
+  bool any = false;
+  for (const Tensor& g : grads) any = any || g.defined();
+  if (!any) return std::vector<Tensor>(next_edges.size());
+  for (size_t i = 0; i < grads.size(); ++i)
+    if (!grads[i].defined())
+      grads[i] = zeros(output_meta[i].shape, output_meta[i].dtype, output_meta[i].device);
+  std::vector<Tensor> out = backward_(Context(grads, saved_, *this));
+  CTORCH_CHECK(out.size() == next_edges.size(), "[", name_, "] backward returned ", out.size(),
+               " gradients for ", next_edges.size(), " inputs");
+  return out;
+}
+
+void OpNode::release_variables() {
+  for (SavedTensor& s : saved_) s.release();
+}
+
+std::vector<Tensor> AccumulateGrad::apply(std::vector<Tensor>&& grads) {
+  Tensor g = std::move(grads[0]);
+  if (!g.defined()) return {};
+  AutogradMeta& m = meta(leaf_);
+  for (const TensorHook& hook : m.hooks) {
+    Tensor r = hook(g);
+    if (r.defined()) g = std::move(r);
+  }
+  if (is_grad_enabled()) {
+    // create_graph: .grad keeps its history (a gradient penalty differentiates through it).
+    m.grad = m.grad.defined() ? add(m.grad, g) : g;
+  } else if (!m.grad.defined()) {
+    // Take the gradient as is when nothing else holds it; else copy (it may alias a user's
+    // grad_output or an expanded view).
+    bool owned = g.impl_ptr().use_count() == 1 && g.is_contiguous() && !g.impl()->view_base;
+    m.grad = owned ? g : clone(g);
+  } else if (requires_grad(m.grad)) {
+    m.grad = add(m.grad, g);
+  } else {
+    add_(m.grad, g);
+  }
+  for (const auto& hook : m.post_accumulate_hooks) hook(leaf_);
+  return {};
+}
+
+ViewGeometry::ViewGeometry(const Tensor& base, const Tensor& view)
+    : base_sizes(base.sizes()), base_strides(base.strides()), sizes(view.sizes()),
+      strides(view.strides()), offset(view.storage_offset() - base.storage_offset()),
+      base_contiguous(base.is_contiguous()) {}
+
+namespace {
+Tensor positions(IntArrayRef base_sizes, IntArrayRef sizes, IntArrayRef strides, int64_t offset) {
+  Tensor all = arange(Scalar(int64_t(0)), Scalar(shape_numel(base_sizes)), Scalar(int64_t(1)));
+  return reshape(as_strided(all, sizes, strides, offset), {-1});
+}
+}  // namespace
+
+Tensor ViewGeometry::view_positions() const { return positions(base_sizes, sizes, strides, offset); }
+
+Tensor ViewGeometry::to_storage_order(const Tensor& g) const {
+  Tensor flat = reshape(g, {-1});
+  if (base_contiguous) return flat;
+  Tensor zero = zeros({flat.numel()}, flat.dtype(), flat.device());
+  return index_add(zero, 0, positions(base_sizes, base_sizes, base_strides, 0), flat);
+}
+
+Tensor ViewGeometry::from_storage_order(const Tensor& s) const {
+  if (base_contiguous) return reshape(s, base_sizes);
+  return reshape(index_select(s, 0, positions(base_sizes, base_sizes, base_strides, 0)), base_sizes);
+}
+
+std::vector<Tensor> AsStridedNode::apply(std::vector<Tensor>&& grads) {
+  const Tensor& g = grads[0];
+  if (!g.defined()) return {Tensor()};
+  // index_add: elements of an overlapping view (expand) add up at their shared position.
+  Tensor zero = zeros({shape_numel(geo_.base_sizes)}, g.dtype(), g.device());
+  return {geo_.from_storage_order(index_add(zero, 0, geo_.view_positions(), reshape(g, {-1})))};
+}
+
+std::vector<Tensor> CopySlices::apply(std::vector<Tensor>&& grads) {
+  const Tensor& g = grads[0];
+  if (!g.defined()) return {Tensor(), Tensor()};
+  Tensor s = geo_.to_storage_order(g), pos = geo_.view_positions();
+  Tensor grad_result = reshape(index_select(s, 0, pos), geo_.sizes);
+  Tensor grad_base = geo_.from_storage_order(index_fill(s, 0, pos, Scalar(0)));
+  return {grad_base, grad_result};
+}
+
+}  // namespace ctorch::autograd
