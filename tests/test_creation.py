@@ -92,8 +92,8 @@ def test_tensor_ragged_and_bad_data():
         ctorch.tensor([object()])
     with pytest.raises(RuntimeError):
         ctorch.tensor([2 ** 64])  # doesn't fit int64
-    with pytest.raises(NotImplementedError):
-        ctorch.tensor([1.0], requires_grad=True)
+    with pytest.raises(RuntimeError, match="floating point"):
+        ctorch.tensor([1], requires_grad=True)  # integers cannot require grad
 
 
 def test_tensor_float_data_into_int_dtype_truncates():

@@ -334,8 +334,9 @@ def test_factory_kwargs_and_like():
     assert r.dtype == ctorch.float32 and to_np(r).max() == 3
     out = ctorch.empty(5)
     assert ctorch.rand(5, out=out) is out
-    with pytest.raises(NotImplementedError):
-        ctorch.rand(2, requires_grad=True)
+    assert ctorch.rand(2, requires_grad=True).requires_grad
+    with pytest.raises(RuntimeError, match="floating point"):
+        ctorch.randint(0, 3, (2,), requires_grad=True)
     with pytest.raises(RuntimeError, match="floating"):
         ctorch.rand(3, dtype=ctorch.int64)
     with pytest.raises(RuntimeError, match="floating"):
