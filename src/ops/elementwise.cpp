@@ -98,7 +98,7 @@ std::vector<std::string> backward_names(const char* const* names, size_t n) {
     for (const char* c = names[i]; *c; ++c) {
       if (*c == '_') { upper = true; continue; }
       s += upper ? static_cast<char>(std::toupper(*c)) : *c;
-      upper = false;
+      upper = std::isdigit(*c);  // log1p -> Log1P
     }
     out.push_back(s + "Backward0");
   }
@@ -106,6 +106,8 @@ std::vector<std::string> backward_names(const char* const* names, size_t n) {
 }
 const char* backward_name(UnaryOp op) {
   static const auto names = backward_names(kUnaryNames, std::size(kUnaryNames));
+  if (op == UnaryOp::gelu_tanh) return "GeluBackward0";  // gelu(approximate='tanh') in PyTorch
+  if (op == UnaryOp::square) return "PowBackward0";      // PyTorch's square is pow(x, 2)
   return names[static_cast<int>(op)].c_str();
 }
 const char* backward_name(BinaryOp op) {
@@ -180,7 +182,13 @@ std::vector<Tensor> binary_grad(BinaryOp op, const autograd::Context& c) {
     case BinaryOp::sub: return {g, c.needs_grad(1) ? -g : Tensor()};
     default: break;
   }
-  Tensor a = c.saved(0), b = c.saved(1);
+  // An integer operand (never the differentiated one) joins in the gradient's dtype: b * b of a
+  // uint8 tensor would wrap.
+  auto operand = [&](size_t i) {
+    Tensor t = c.saved(i);
+    return is_floating(t.dtype()) ? t : to(t, g.dtype(), t.device());
+  };
+  Tensor a = operand(0), b = operand(1);
   Tensor ga, gb;
   switch (op) {
     case BinaryOp::mul:
@@ -408,6 +416,23 @@ Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
 
 Tensor clamp(const Tensor& x, const std::optional<Tensor>& min, const std::optional<Tensor>& max) {
   CTORCH_CHECK(min || max, "[clamp] At least one of 'min' or 'max' must not be None");
+  Tensor lo = min.value_or(Tensor()), hi = max.value_or(Tensor());
+  if (autograd::recording({&x, &lo, &hi})) {
+    // Its own node: x takes the gradient inside [min, max] inclusive, a bound where it binds.
+    Tensor y = autograd::untracked([&] { return clamp(x, min, max); });
+    bool numbers = (!lo.defined() || lo.impl()->is_wrapped_number) && (!hi.defined() || hi.impl()->is_wrapped_number);
+    autograd::record(numbers ? "ClampBackward0" : "ClampBackward1", {x, lo, hi}, {y}, {x, lo, hi},
+                     [](const autograd::Context& c) {
+      Tensor x = c.saved(0), lo = c.saved(1), hi = c.saved(2), g = c.grad();
+      Tensor inside = lo.defined() ? ge(x, lo) : ones({}, DType::Bool);
+      if (hi.defined()) inside = logical_and(inside, le(x, hi));
+      return std::vector<Tensor>{
+          c.needs_grad(0) ? g * inside : Tensor(),
+          c.needs_grad(1) ? g * lt(x, lo) : Tensor(),
+          c.needs_grad(2) ? g * (lo.defined() ? logical_and(gt(x, hi), le(lo, hi)) : gt(x, hi)) : Tensor()};
+    });
+    return y;
+  }
   Tensor r = x;
   if (min) r = maximum(r, *min);
   if (max) r = minimum(r, *max);

@@ -35,12 +35,11 @@ def _numerical_jacobians(fn, inputs, diff_idx, outputs, eps):
         for k in range(x.numel()):
             pos = _flat_index(x, k)
             orig = data[pos].item()
-            with ctorch.no_grad():
-                data[pos] = orig - eps
-                lo = [o.detach().to(ctorch.float64).reshape(-1).clone() for o in _outputs(fn, inputs)]
-                data[pos] = orig + eps
-                hi = [o.detach().to(ctorch.float64).reshape(-1).clone() for o in _outputs(fn, inputs)]
-                data[pos] = orig
+            data[pos] = orig - eps  # data is detached: these writes record nothing
+            lo = [o.detach().to(ctorch.float64).reshape(-1).clone() for o in _outputs(fn, inputs)]
+            data[pos] = orig + eps
+            hi = [o.detach().to(ctorch.float64).reshape(-1).clone() for o in _outputs(fn, inputs)]
+            data[pos] = orig
             for c, a, b in zip(cols, lo, hi):
                 c[:, k] = (b - a) / (2 * eps)
         jac.append(cols)
@@ -78,10 +77,18 @@ def gradcheck(func, inputs, *, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=T
     if not diff_idx:
         raise ValueError("gradcheck expects at least one input tensor to require gradient, but none of "
                          "the them have requires_grad=True.")
+    for i in diff_idx:
+        x = inputs[i]
+        if any(st == 0 and sz > 1 for st, sz in zip(x.stride(), x.shape)):
+            raise RuntimeError(f"The {i}th input has a dimension with stride 0. gradcheck only supports "
+                               "inputs that are non-overlapping to be able to compute the numerical "
+                               "gradients correctly. You should call .contiguous on the input before "
+                               "passing it to gradcheck.")
     outputs = _outputs(func, inputs)
     try:
-        numerical = _numerical_jacobians(func, inputs, diff_idx, outputs, eps)
+        # Analytical first: the finite differences write into the inputs (bumping their versions).
         analytical = _analytical_jacobians(inputs, diff_idx, outputs)
+        numerical = _numerical_jacobians(func, inputs, diff_idx, outputs, eps)
         for j, i in enumerate(diff_idx):
             for o in range(len(outputs)):
                 a, n = analytical[j][o], numerical[j][o]
