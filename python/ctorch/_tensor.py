@@ -293,25 +293,34 @@ for _name, _fn in {
 _SAME_SIZE_INT = {1: "uint8", 2: "int16", 4: "int32", 8: "int64"}
 
 
-def _rebuild_tensor(data, dtype_name, shape, device_str):
+def _rebuild_tensor(data, dtype_name, shape, device_str, requires_grad=False):
     import numpy as np
     raw = _C.from_numpy(np.frombuffer(data, dtype=_SAME_SIZE_INT[getattr(_C, dtype_name).itemsize]).copy())
     t = raw.view(getattr(_C, dtype_name)).reshape(list(shape))
-    return t if device_str == "cpu" else t.to(device_str)
+    t = t if device_str == "cpu" else t.to(device_str)
+    return t.requires_grad_() if requires_grad else t
 
 
 def _reduce_ex(self, protocol):
-    t = self.to("cpu").contiguous()
+    t = self.detach().to("cpu").contiguous()
     data = t.view(getattr(_C, _SAME_SIZE_INT[t.itemsize])).numpy().tobytes()
-    return _rebuild_tensor, (data, str(self.dtype).split(".")[1], tuple(self.shape), str(self.device))
+    return _rebuild_tensor, (data, str(self.dtype).split(".")[1], tuple(self.shape), str(self.device),
+                             self.requires_grad)
 
 
 def _deepcopy(self, memo):
+    """A copy that is a new leaf (with requires_grad and a copy of .grad), as in PyTorch."""
+    if not self.is_leaf:
+        raise RuntimeError("Only Tensors created explicitly by the user (graph leaves) support the "
+                           "deepcopy protocol at the moment.")
     if id(self) not in memo:
-        memo[id(self)] = self.clone()
+        new = self.detach().clone().requires_grad_(self.requires_grad)
+        memo[id(self)] = new
+        if self.grad is not None:
+            new.grad = _deepcopy(self.grad, memo)
     return memo[id(self)]
 
 
 Tensor.__reduce_ex__ = _reduce_ex
 Tensor.__deepcopy__ = _deepcopy
-Tensor.__copy__ = lambda self: self.detach()
+Tensor.__copy__ = lambda self: self.detach()  # a shallow copy shares the data

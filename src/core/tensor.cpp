@@ -60,7 +60,8 @@ Tensor make_view(const Tensor& base, IntArrayRef sizes, IntArrayRef strides, int
                                            offset, base.dtype());
   const auto& b = base.impl()->view_base;
   impl->view_base = b ? b : base.impl_ptr();
-  impl->view_version = base.version();
+  const auto& m = impl->view_base->autograd;
+  impl->view_version = m ? m->history_version : 0;
   return Tensor(std::move(impl));
 }
 

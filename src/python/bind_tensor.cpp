@@ -89,7 +89,6 @@ void bind_tensor(py::module_& m) {
   // ---- conversions and copies
   c.def("contiguous", [](const Tensor& t) { return nogil_if_large(t.numel(), [&] { return contiguous(t); }); })
       .def("clone", [](const Tensor& t) { return nogil_if_large(t.numel(), [&] { return clone(t); }); })
-      .def("detach", [](const Tensor& t) { return alias(t); })
       .def("copy_", [](Tensor& t, const Tensor& src) { return nogil_if_large(t.numel(), [&]() -> Tensor { return copy_(t, src); }); },
            py::arg("src"))
       .def("item", [](const Tensor& t) { return item(t); })
