@@ -2,6 +2,7 @@
 #pragma once
 #include "ctorch/core/tensor.h"
 #include "ctorch/core/shared_memory.h"
+#include "ctorch/autograd.h"
 #include "ctorch/ops.h"
 
 namespace ctorch {
