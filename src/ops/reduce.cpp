@@ -335,6 +335,24 @@ Tensor reverse_cumsum(const Tensor& t, int64_t dim) {
   return flip(cumsum(flip(t, IntArrayRef(dim)), dim), IntArrayRef(dim));
 }
 
+// The gradient of cumprod along dim when x has zeros, as products that differentiate again:
+// entry k gets sum_{j >= k} g_j prod_{i <= j, i != k} x_i, i.e. the gradient slice from k on times
+// (prod of x before k) * [1, cumprod of x after k]. O(n^2) in the length of dim.
+Tensor cumprod_grad_with_zeros(const Tensor& g, const Tensor& x, int64_t dim) {
+  int64_t n = x.size(dim);
+  DimVector one(x.sizes());
+  one[dim] = 1;
+  std::vector<Tensor> parts;
+  for (int64_t k = 0; k < n; ++k) {
+    Tensor before = k == 0 ? ones(one, x.dtype(), x.device())
+                           : prod(narrow(x, dim, 0, k), dim, true);
+    Tensor omitted = before;
+    if (k + 1 < n) omitted = cat({before, before * cumprod(narrow(x, dim, k + 1, n - k - 1), dim)}, dim);
+    parts.push_back(sum(narrow(g, dim, k, n - k) * omitted, IntArrayRef(dim), true));
+  }
+  return cat(parts, dim);
+}
+
 Tensor var_backward(const Tensor& g_keep, const Tensor& x, const std::vector<int64_t>& dims,
                     int64_t n, double correction) {
   // PyTorch's convention: 2 / (N - correction) even where the forward clamps it at zero.
@@ -674,18 +692,19 @@ Tensor cumprod(const Tensor& x, int64_t dim, std::optional<DType> dtype) {
           Tensor is_zero = eq(x, Scalar(0));
           if (!item(CTORCH_UNTRACKED(any(is_zero, {}, false))).to_bool())
             return grads(reverse_cumsum(g * y, d) / x);
-          // With zeros, let z be the first zero of a slice: before z the formula above holds
-          // (y_j = 0 for j >= z adds nothing); at z, d y_j / d x_z = y'_j for j >= z, where y'
-          // is the cumprod with x_z replaced by 1; after z every y_j holds the factor x_z = 0.
+          // With zeros, a higher-order backward needs the products themselves (the O(n) form
+          // below is right to first order only): slice by slice, as PyTorch does.
+          if (autograd::is_grad_enabled()) return grads(cumprod_grad_with_zeros(g, x, d));
+          // First order, O(n): let z be the first zero of a slice. Before z the formula above
+          // holds (y_j = 0 for j >= z adds nothing); at z, d y_j / d x_z = y'_j for j >= z, where
+          // y' is the cumprod with x_z replaced by 1; after z every y_j keeps the factor x_z = 0.
           Tensor zeros_so_far = cumsum(is_zero, d);
           Tensor before = eq(zeros_so_far, Scalar(0));
           Tensor first_zero = logical_and(is_zero, eq(zeros_so_far, Scalar(1)));
           Tensor one = scalar_tensor(1, x.dtype(), x.device());
           Tensor zero = scalar_tensor(0, g.dtype(), g.device());
-          Tensor x_safe = where(is_zero, one, x);
-          Tensor g_before = reverse_cumsum(g * y, d) / x_safe;
-          Tensor y_skip = cumprod(where(first_zero, one, x), d);
-          Tensor g_at = reverse_cumsum(g * y_skip, d);
+          Tensor g_before = reverse_cumsum(g * y, d) / where(is_zero, one, x);
+          Tensor g_at = reverse_cumsum(g * cumprod(where(first_zero, one, x), d), d);
           return grads(where(before, g_before, where(first_zero, g_at, zero)));
         });
     return r;
