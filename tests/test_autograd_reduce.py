@@ -535,3 +535,16 @@ def test_multi_output_nodes():
     (var.sum() + m.sum()).backward()
     expected = (2 * (x - x.mean(1, keepdim=True)) / 3 + 0.25).detach()
     np.testing.assert_allclose(x.grad.numpy(), expected.numpy(), rtol=1e-12)
+
+
+def test_nan_extremes_like_torch():
+    # max()/min()/median() over everything give the gradient to the NaNs when the result is NaN.
+    torch = pytest.importorskip("torch")
+    data = np.array([[1.0, np.nan, 3.0], [np.nan, 0.0, 2.0]])
+    for fn in (lambda t: t.max(), lambda t: t.min(), lambda t: t.median(), lambda t: t.amax(1).sum(),
+               lambda t: t.max(1)[0].sum(), lambda t: t.sort(1)[0].sum(), lambda t: t.logsumexp(1).sum()):
+        x = ctorch.tensor(data).requires_grad_()
+        tx = torch.tensor(data).requires_grad_()
+        fn(x).backward()
+        fn(tx).backward()
+        np.testing.assert_array_equal(x.grad.numpy(), tx.grad.numpy())

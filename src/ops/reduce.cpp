@@ -252,7 +252,6 @@ Tensor scan_impl(bool prod, const Tensor& x, int64_t dim, std::optional<DType> d
   return cast(out, result);
 }
 
-
 // ---- autograd: backward formulas, written with ctorch ops so that they differentiate again.
 // Formulas see `g` (the output's gradient) and return the input's; the engine casts it to the
 // input's dtype, so a dtype= reduction needs nothing more.
