@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <limits>
 #include <numeric>
+#include "autograd/function.h"
 #include "cpu/reduce_cpu.h"
 #include "ctorch/ops.h"
 #include "ops/elementwise_run.h"
@@ -251,14 +252,150 @@ Tensor scan_impl(bool prod, const Tensor& x, int64_t dim, std::optional<DType> d
   return cast(out, result);
 }
 
+// ---- autograd: backward formulas, written with ctorch ops so that they differentiate again.
+// Formulas see `g` (the output's gradient) and return the input's; the engine casts it to the
+// input's dtype, so a dtype= reduction needs nothing more.
+
+// A result that owns its TensorImpl: the untracked kernels sometimes hand back a view of an
+// internal temporary, which must not become the base of the recorded output.
+Tensor fresh(const Tensor& t) {
+  if (!t.defined() || !t.impl()->view_base) return t;
+  return Tensor(std::make_shared<TensorImpl>(t.storage(), DimVector(t.sizes()),
+                                             DimVector(t.strides()), t.storage_offset(), t.dtype()));
+}
+
+// The reduced dims of an input of `shape` (mask from reduce_mask) as a dim list.
+std::vector<int64_t> mask_dims(const DimVector& shape, const std::vector<bool>& mask) {
+  std::vector<int64_t> dims;
+  for (size_t d = 0; d < shape.size(); ++d)
+    if (mask[d]) dims.push_back(static_cast<int64_t>(d));
+  return dims;
+}
+
+// A reduction's output (or its gradient) with the reduced dims back as size-1 dims, so that it
+// broadcasts against the input.
+Tensor restore_dims(const Tensor& g, const DimVector& shape, const std::vector<bool>& mask,
+                    bool keepdim) {
+  if (keepdim || shape.empty()) return g;
+  DimVector s;
+  for (size_t d = 0; d < shape.size(); ++d) s.push_back(mask[d] ? 1 : shape[d]);
+  return reshape(g, s);
+}
+
+int64_t reduced_count(const DimVector& shape, const std::vector<bool>& mask) {
+  int64_t n = 1;
+  for (size_t d = 0; d < shape.size(); ++d)
+    if (mask[d]) n *= shape[d];
+  return n;
+}
+
+Tensor as_dtype_of(const Tensor& t, const Tensor& like) {
+  return t.dtype() == like.dtype() ? t : to(t, like.dtype(), t.device());
+}
+
+Tensor zeros_of(const DimVector& shape, const Tensor& like) {
+  return zeros(shape, like.dtype(), like.device());
+}
+
+// Splits the gradient evenly among the elements equal to the (keepdim) result, as PyTorch's
+// amax/amin do; `nan_aware` (max()/min()/median() over everything) picks the NaNs when the
+// result is NaN.
+Tensor distribute_evenly(const Tensor& g_keep, const Tensor& x, const Tensor& r_keep,
+                         const std::vector<int64_t>& dims, bool nan_aware) {
+  Tensor hits = (nan_aware && item(isnan(r_keep)).to_bool()) ? isnan(x) : eq(x, r_keep);
+  return g_keep / sum(hits, dims, true) * hits;
+}
+
+// The gradient of one selected element per slice (max/min with dim): g scattered to the index.
+Tensor select_backward(const Tensor& g, const Tensor& idx, int64_t dim, const DimVector& shape,
+                       bool keepdim) {
+  if (shape.empty()) return g;
+  Tensor gk = keepdim ? g : unsqueeze(g, dim);
+  Tensor ik = keepdim ? idx : unsqueeze(idx, dim);
+  return scatter(zeros_of(shape, g), dim, ik, gk);
+}
+
+// The product of every other element of each slice along dim, from the exclusive cumulative
+// products of both sides: right with zeros in the input, where result / x is not.
+Tensor prod_others(const Tensor& x, int64_t dim) {
+  int64_t n = x.size(dim);
+  DimVector one(x.sizes());
+  one[dim] = 1;
+  Tensor ones_ = ones(one, x.dtype(), x.device());
+  if (n == 1) return ones_;
+  Tensor before = cumprod(cat({ones_, narrow(x, dim, 0, n - 1)}, dim), dim);
+  Tensor after = flip(cumprod(cat({ones_, flip(narrow(x, dim, 1, n - 1), IntArrayRef(dim))}, dim), dim),
+                      IntArrayRef(dim));
+  return before * after;
+}
+
+// Sums the gradient from the end: entry k gets sum_{j >= k} t_j (the adjoint of cumsum).
+Tensor reverse_cumsum(const Tensor& t, int64_t dim) {
+  return flip(cumsum(flip(t, IntArrayRef(dim)), dim), IntArrayRef(dim));
+}
+
+// The gradient of cumprod along dim when x has zeros, as products that differentiate again:
+// entry k gets sum_{j >= k} g_j prod_{i <= j, i != k} x_i, i.e. the gradient slice from k on times
+// (prod of x before k) * [1, cumprod of x after k]. O(n^2) in the length of dim.
+Tensor cumprod_grad_with_zeros(const Tensor& g, const Tensor& x, int64_t dim) {
+  int64_t n = x.size(dim);
+  DimVector one(x.sizes());
+  one[dim] = 1;
+  std::vector<Tensor> parts;
+  for (int64_t k = 0; k < n; ++k) {
+    Tensor before = k == 0 ? ones(one, x.dtype(), x.device())
+                           : prod(narrow(x, dim, 0, k), dim, true);
+    Tensor omitted = before;
+    if (k + 1 < n) omitted = cat({before, before * cumprod(narrow(x, dim, k + 1, n - k - 1), dim)}, dim);
+    parts.push_back(sum(narrow(g, dim, k, n - k) * omitted, IntArrayRef(dim), true));
+  }
+  return cat(parts, dim);
+}
+
+Tensor var_backward(const Tensor& g_keep, const Tensor& x, const std::vector<int64_t>& dims,
+                    int64_t n, double correction) {
+  // PyTorch's convention: 2 / (N - correction) even where the forward clamps it at zero.
+  return g_keep * (x - mean(x, dims, true)) * (2.0 / (static_cast<double>(n) - correction));
+}
+
+// d std = d var / (2 std), taken as 0 where std is 0.
+Tensor std_to_var_grad(const Tensor& g, const Tensor& r) {
+  return where(eq(r, Scalar(0)), scalar_tensor(0, g.dtype(), g.device()), g / (r * 2));
+}
+
 }  // namespace
 
+// Each differentiable op records its node, then runs itself untracked (the kernels below call
+// other ops, which must not record).
+#define CTORCH_UNTRACKED(call) autograd::untracked([&] { return call; })
+using autograd::Context;
+using autograd::grads;
+
 Tensor sum(const Tensor& x, IntArrayRef dims, bool keepdim, std::optional<DType> dtype) {
+  if (autograd::recording({&x})) {
+    Tensor r = CTORCH_UNTRACKED(sum(x, dims, keepdim, dtype));
+    autograd::record(dims.empty() && !keepdim ? "SumBackward0" : "SumBackward1", {x}, {r}, {},
+        [shape = DimVector(x.sizes()), mask = reduce_mask(x, dims, "sum"), keepdim](const Context& c) {
+          return grads(expand(restore_dims(c.grad(), shape, mask, keepdim), shape));
+        });
+    return r;
+  }
   Tensor src = dtype ? cast(x, *dtype) : x;
   return cast(reduce_kind(ReduceKind::Sum, src, dims, keepdim, "sum"), sum_dtype(x, dtype));
 }
 
 Tensor mean(const Tensor& x, IntArrayRef dims, bool keepdim, std::optional<DType> dtype) {
+  if (autograd::recording({&x})) {
+    Tensor r = CTORCH_UNTRACKED(mean(x, dims, keepdim, dtype));
+    DimVector shape(x.sizes());
+    auto mask = reduce_mask(x, dims, "mean");
+    double n = static_cast<double>(reduced_count(shape, mask));
+    autograd::record(dims.empty() && !keepdim ? "MeanBackward0" : "MeanBackward1", {x}, {r}, {},
+        [shape, mask, keepdim, n](const Context& c) {
+          return grads(expand(restore_dims(c.grad(), shape, mask, keepdim), shape) / n);
+        });
+    return r;
+  }
   DType result = dtype ? *dtype : x.dtype();
   CTORCH_CHECK(is_floating(result), "[mean] could not infer output dtype. ",
                dtype ? "Optional dtype" : "Input dtype", " must be either a floating point or "
@@ -269,53 +406,211 @@ Tensor mean(const Tensor& x, IntArrayRef dims, bool keepdim, std::optional<DType
 }
 
 Tensor prod(const Tensor& x, std::optional<int64_t> dim, bool keepdim, std::optional<DType> dtype) {
+  if (autograd::recording({&x})) {
+    Tensor r = CTORCH_UNTRACKED(prod(x, dim, keepdim, dtype));
+    int64_t d = dim ? wrap_dim(*dim, x.dim(), "prod") : 0;
+    autograd::record(dim ? "ProdBackward1" : "ProdBackward0", {x}, {r}, {x, r},
+        [d, over_all = !dim, keepdim](const Context& c) {
+          Tensor g = c.grad(), r = c.saved(1);
+          Tensor x = as_dtype_of(c.saved(0), g);
+          if (x.dim() == 0) return grads(g);
+          int64_t zeros_in_x = item(sum(eq(x, Scalar(0)))).to_int();
+          if (over_all) {
+            // Without zeros d prod / d x_i = prod / x_i; one zero: only it gets the product of
+            // the others; more: every product of the others is 0.
+            if (zeros_in_x == 0) return grads(g * (r / x));
+            if (zeros_in_x > 1) return grads(zeros_of(DimVector(x.sizes()), g));
+            return grads(reshape(g * prod_others(reshape(x, {-1}), 0), x.sizes()));
+          }
+          if (!keepdim) {
+            g = unsqueeze(g, d);
+            r = unsqueeze(r, d);
+          }
+          if (zeros_in_x == 0) return grads(g * (r / x));
+          return grads(g * prod_others(x, d));
+        });
+    return r;
+  }
   Tensor src = dtype ? cast(x, *dtype) : x;
   int64_t d = dim.value_or(0);
   IntArrayRef dims = dim ? IntArrayRef(d) : IntArrayRef();
   return cast(reduce_kind(ReduceKind::Prod, src, dims, keepdim, "prod"), sum_dtype(x, dtype));
 }
 
+namespace {
+// amax/amin/max()/min(): the gradient split evenly among the elements equal to the result.
+Tensor extreme_recorded(bool is_max, const Tensor& x, IntArrayRef dims, bool keepdim,
+                        const char* op, const char* node, bool nan_aware) {
+  Tensor r = CTORCH_UNTRACKED(extreme(is_max, x, dims, keepdim, op));
+  DimVector shape(x.sizes());
+  auto mask = reduce_mask(x, dims, op);
+  autograd::record(node, {x}, {r}, {x, r}, [shape, mask, keepdim, nan_aware](const Context& c) {
+    Tensor gk = restore_dims(c.grad(), shape, mask, keepdim);
+    Tensor rk = restore_dims(c.saved(1), shape, mask, keepdim);
+    return grads(distribute_evenly(gk, c.saved(0), rk, mask_dims(shape, mask), nan_aware));
+  });
+  return r;
+}
+
+// max/min with dim: the gradient goes to the returned index.
+std::tuple<Tensor, Tensor> arg_extreme_recorded(bool is_max, const Tensor& x, int64_t dim,
+                                                bool keepdim, const char* op, const char* node) {
+  auto [v, i] = autograd::untracked([&] { return arg_extreme(is_max, x, dim, keepdim, true, op); });
+  v = fresh(v);
+  i = fresh(i);
+  int64_t d = x.dim() == 0 ? 0 : wrap_dim(dim, x.dim(), op);
+  autograd::record(node, {x}, {v, i}, {i}, [d, keepdim, shape = DimVector(x.sizes())](const Context& c) {
+    return grads(select_backward(c.grad(0), c.saved(0), d, shape, keepdim));
+  });
+  return {v, i};
+}
+}  // namespace
+
 Tensor amax(const Tensor& x, IntArrayRef dims, bool keepdim) {
+  if (autograd::recording({&x}))
+    return extreme_recorded(true, x, dims, keepdim, "amax", "AmaxBackward0", false);
   return extreme(true, x, dims, keepdim, "amax");
 }
 Tensor amin(const Tensor& x, IntArrayRef dims, bool keepdim) {
+  if (autograd::recording({&x}))
+    return extreme_recorded(false, x, dims, keepdim, "amin", "AminBackward0", false);
   return extreme(false, x, dims, keepdim, "amin");
 }
-Tensor max(const Tensor& x) { return extreme(true, x, {}, false, "max"); }
-Tensor min(const Tensor& x) { return extreme(false, x, {}, false, "min"); }
+Tensor max(const Tensor& x) {
+  if (autograd::recording({&x})) return extreme_recorded(true, x, {}, false, "max", "MaxBackward1", true);
+  return extreme(true, x, {}, false, "max");
+}
+Tensor min(const Tensor& x) {
+  if (autograd::recording({&x})) return extreme_recorded(false, x, {}, false, "min", "MinBackward1", true);
+  return extreme(false, x, {}, false, "min");
+}
 std::tuple<Tensor, Tensor> max(const Tensor& x, int64_t dim, bool keepdim) {
+  if (autograd::recording({&x})) return arg_extreme_recorded(true, x, dim, keepdim, "max", "MaxBackward0");
   return arg_extreme(true, x, dim, keepdim, true, "max");
 }
 std::tuple<Tensor, Tensor> min(const Tensor& x, int64_t dim, bool keepdim) {
+  if (autograd::recording({&x})) return arg_extreme_recorded(false, x, dim, keepdim, "min", "MinBackward0");
   return arg_extreme(false, x, dim, keepdim, true, "min");
 }
+// Indices only: never recorded.
 Tensor argmax(const Tensor& x, std::optional<int64_t> dim, bool keepdim) {
-  return arg_any_dim(true, x, dim, keepdim, "argmax");
+  return CTORCH_UNTRACKED(arg_any_dim(true, x, dim, keepdim, "argmax"));
 }
 Tensor argmin(const Tensor& x, std::optional<int64_t> dim, bool keepdim) {
-  return arg_any_dim(false, x, dim, keepdim, "argmin");
+  return CTORCH_UNTRACKED(arg_any_dim(false, x, dim, keepdim, "argmin"));
 }
+
+namespace {
+// var/std/var_mean/std_mean share one node shape: input x, outputs (var or std[, mean]).
+struct VarInfo {
+  DimVector shape;
+  std::vector<bool> mask;
+  bool keepdim;
+  double correction;
+};
+VarInfo var_info(const Tensor& x, IntArrayRef dims, double correction, bool keepdim, const char* op) {
+  return {DimVector(x.sizes()), reduce_mask(x, dims, op), keepdim, correction};
+}
+// The input's gradient from those of var (is_std: std, r its value) and, when defined, mean.
+Tensor var_mean_grad(const VarInfo& v, bool is_std, const Tensor& g_stat, const Tensor& r,
+                     const Tensor& g_mean, const Tensor& x) {
+  auto dims = mask_dims(v.shape, v.mask);
+  int64_t n = reduced_count(v.shape, v.mask);
+  Tensor gv = is_std ? std_to_var_grad(g_stat, r) : g_stat;
+  Tensor gx = var_backward(restore_dims(gv, v.shape, v.mask, v.keepdim), x, dims, n, v.correction);
+  if (g_mean.defined())
+    gx = gx + expand(restore_dims(g_mean, v.shape, v.mask, v.keepdim), v.shape) /
+                  static_cast<double>(n);
+  return gx;
+}
+}  // namespace
 
 std::tuple<Tensor, Tensor> var_mean(const Tensor& x, IntArrayRef dims, double correction,
                                     bool keepdim) {
+  if (autograd::recording({&x})) {
+    auto [v, m] = autograd::untracked([&] { return var_mean(x, dims, correction, keepdim); });
+    autograd::record("VarMeanBackward0", {x}, {v, m}, {x},
+        [info = var_info(x, dims, correction, keepdim, "var_mean")](const Context& c) {
+          return grads(var_mean_grad(info, false, c.grad(0), Tensor(), c.grad(1), c.saved(0)));
+        });
+    return {v, m};
+  }
   auto [v, m] = var_mean_impl(x, dims, correction, keepdim, "var_mean");
   return {cast(v, x.dtype()), cast(m, x.dtype())};
 }
 std::tuple<Tensor, Tensor> std_mean(const Tensor& x, IntArrayRef dims, double correction,
                                     bool keepdim) {
+  if (autograd::recording({&x})) {
+    auto [s, m] = autograd::untracked([&] { return std_mean(x, dims, correction, keepdim); });
+    autograd::record("StdMeanBackward0", {x}, {s, m}, {x, s},
+        [info = var_info(x, dims, correction, keepdim, "std_mean")](const Context& c) {
+          return grads(var_mean_grad(info, true, c.grad(0), c.saved(1), c.grad(1), c.saved(0)));
+        });
+    return {s, m};
+  }
   auto [v, m] = var_mean_impl(x, dims, correction, keepdim, "std_mean");
   return {cast(sqrt(v), x.dtype()), cast(m, x.dtype())};
 }
 Tensor var(const Tensor& x, IntArrayRef dims, double correction, bool keepdim) {
+  if (autograd::recording({&x})) {
+    Tensor r = CTORCH_UNTRACKED(var(x, dims, correction, keepdim));
+    autograd::record("VarBackward0", {x}, {r}, {x},
+        [info = var_info(x, dims, correction, keepdim, "var")](const Context& c) {
+          return grads(var_mean_grad(info, false, c.grad(), Tensor(), Tensor(), c.saved(0)));
+        });
+    return r;
+  }
   return cast(std::get<0>(var_mean_impl(x, dims, correction, keepdim, "var")), x.dtype());
 }
 Tensor std(const Tensor& x, IntArrayRef dims, double correction, bool keepdim) {
+  if (autograd::recording({&x})) {
+    Tensor r = CTORCH_UNTRACKED(std(x, dims, correction, keepdim));
+    autograd::record("StdBackward0", {x}, {r}, {x, r},
+        [info = var_info(x, dims, correction, keepdim, "std")](const Context& c) {
+          return grads(var_mean_grad(info, true, c.grad(), c.saved(1), Tensor(), c.saved(0)));
+        });
+    return r;
+  }
   return cast(sqrt(std::get<0>(var_mean_impl(x, dims, correction, keepdim, "std"))), x.dtype());
 }
+
+namespace {
+// PyTorch's linalg_vector_norm_backward; gk and nk are the gradient and the norm with the
+// reduced dims kept.
+Tensor vector_norm_grad(const Tensor& gk, const Tensor& x, const Tensor& nk, double p,
+                        const std::vector<int64_t>& dims) {
+  Tensor zero = scalar_tensor(0, gk.dtype(), gk.device());
+  if (p == 0) return Tensor();  // a count: no gradient at all (PyTorch leaves .grad unset)
+  if (p == 1) return sign(x) * gk;
+  if (p == 2) return gk * where(eq(nk, Scalar(0)), zero, x / nk);
+  if (std::isinf(p)) {
+    // amax/amin of |x| (NaNs count as the extreme), the gradient split among the ties.
+    Tensor ax = abs(x);
+    Tensor hits = logical_or(eq(ax, nk), isnan(ax));
+    return sign(x) * (gk / sum(hits, dims, true) * hits);
+  }
+  if (p < 1) {
+    Tensor scaled = sign(x) * where(eq(x, Scalar(0)), zero, pow(abs(x), Scalar(p - 1)));
+    return scaled * gk * pow(nk, Scalar(1 - p));
+  }
+  Tensor scaled = p < 2 ? sign(x) * pow(abs(x), Scalar(p - 1)) : x * pow(abs(x), Scalar(p - 2));
+  return scaled * where(eq(nk, Scalar(0)), zero, gk / pow(nk, Scalar(p - 1)));
+}
+}  // namespace
 
 Tensor vector_norm(const Tensor& x, double ord, IntArrayRef dims, bool keepdim,
                    std::optional<DType> dtype) {
   const char* op = "linalg.vector_norm";
+  if (autograd::recording({&x})) {
+    Tensor r = CTORCH_UNTRACKED(vector_norm(x, ord, dims, keepdim, dtype));
+    autograd::record("LinalgVectorNormBackward0", {x}, {r}, {x, r},
+        [ord, keepdim, shape = DimVector(x.sizes()), mask = reduce_mask(x, dims, op)](const Context& c) {
+          Tensor gk = restore_dims(c.grad(), shape, mask, keepdim);
+          Tensor nk = restore_dims(c.saved(1), shape, mask, keepdim);
+          return grads(vector_norm_grad(gk, c.saved(0), nk, ord, mask_dims(shape, mask)));
+        });
+    return r;
+  }
   CTORCH_CHECK(x.is_floating_point(), "[", op, "] Expected a floating point or complex tensor as "
                "input. Got ", dtype_name(x.dtype()));
   if (dtype)
@@ -341,6 +636,16 @@ Tensor vector_norm(const Tensor& x, double ord, IntArrayRef dims, bool keepdim,
 }
 
 Tensor logsumexp(const Tensor& x, IntArrayRef dims, bool keepdim) {
+  if (autograd::recording({&x})) {
+    Tensor r = CTORCH_UNTRACKED(logsumexp(x, dims, keepdim));
+    autograd::record("LogsumexpBackward0", {x}, {r}, {x, r},
+        [keepdim, shape = DimVector(x.sizes()), mask = reduce_mask(x, dims, "logsumexp")](const Context& c) {
+          Tensor gk = restore_dims(c.grad(), shape, mask, keepdim);
+          Tensor rk = restore_dims(c.saved(1), shape, mask, keepdim);
+          return grads(gk * exp(c.saved(0) - rk));
+        });
+    return r;
+  }
   check_backend(x, "logsumexp");
   DType result = x.is_floating_point() ? x.dtype() : default_dtype();
   DType work = result == DType::Float64 ? DType::Float64 : DType::Float32;
@@ -352,24 +657,87 @@ Tensor logsumexp(const Tensor& x, IntArrayRef dims, bool keepdim) {
   return cast(out, result);
 }
 
+// Bool results: never recorded.
 Tensor all(const Tensor& x, IntArrayRef dims, bool keepdim) {
-  return all_any(true, x, dims, keepdim, "all");
+  return CTORCH_UNTRACKED(all_any(true, x, dims, keepdim, "all"));
 }
 Tensor any(const Tensor& x, IntArrayRef dims, bool keepdim) {
-  return all_any(false, x, dims, keepdim, "any");
+  return CTORCH_UNTRACKED(all_any(false, x, dims, keepdim, "any"));
 }
 
 Tensor cumsum(const Tensor& x, int64_t dim, std::optional<DType> dtype) {
+  if (autograd::recording({&x})) {
+    Tensor r = CTORCH_UNTRACKED(cumsum(x, dim, dtype));
+    autograd::record("CumsumBackward0", {x}, {r}, {},
+        [d = wrap_dim(dim, x.dim(), "cumsum"), nd = x.dim()](const Context& c) {
+          if (nd == 0) return grads(c.grad());
+          return grads(reverse_cumsum(c.grad(), d));
+        });
+    return r;
+  }
   return scan_impl(false, x, dim, dtype, "cumsum");
 }
+
 Tensor cumprod(const Tensor& x, int64_t dim, std::optional<DType> dtype) {
+  if (autograd::recording({&x})) {
+    Tensor r = CTORCH_UNTRACKED(cumprod(x, dim, dtype));
+    autograd::record("CumprodBackward0", {x}, {r}, {x, r},
+        [d = wrap_dim(dim, x.dim(), "cumprod")](const Context& c) {
+          Tensor g = c.grad(), y = c.saved(1);
+          Tensor x = as_dtype_of(c.saved(0), g);
+          if (x.dim() == 0 || x.size(d) <= 1) return grads(g);
+          // d y_j / d x_k = y_j / x_k for j >= k: without zeros the gradient is
+          // reverse_cumsum(g * y) / x.
+          Tensor is_zero = eq(x, Scalar(0));
+          if (!item(CTORCH_UNTRACKED(any(is_zero, {}, false))).to_bool())
+            return grads(reverse_cumsum(g * y, d) / x);
+          // With zeros, a higher-order backward needs the products themselves (the O(n) form
+          // below is right to first order only): slice by slice, as PyTorch does.
+          if (autograd::is_grad_enabled()) return grads(cumprod_grad_with_zeros(g, x, d));
+          // First order, O(n): let z be the first zero of a slice. Before z the formula above
+          // holds (y_j = 0 for j >= z adds nothing); at z, d y_j / d x_z = y'_j for j >= z, where
+          // y' is the cumprod with x_z replaced by 1; after z every y_j keeps the factor x_z = 0.
+          Tensor zeros_so_far = cumsum(is_zero, d);
+          Tensor before = eq(zeros_so_far, Scalar(0));
+          Tensor first_zero = logical_and(is_zero, eq(zeros_so_far, Scalar(1)));
+          Tensor one = scalar_tensor(1, x.dtype(), x.device());
+          Tensor zero = scalar_tensor(0, g.dtype(), g.device());
+          Tensor g_before = reverse_cumsum(g * y, d) / where(is_zero, one, x);
+          Tensor g_at = reverse_cumsum(g * cumprod(where(first_zero, one, x), d), d);
+          return grads(where(before, g_before, where(first_zero, g_at, zero)));
+        });
+    return r;
+  }
   return scan_impl(true, x, dim, dtype, "cumprod");
 }
+
+// softmax(x, dtype=d) is softmax(x.to(d)): the conversion is its own node, as in PyTorch.
 Tensor softmax(const Tensor& x, int64_t dim, std::optional<DType> dtype) {
+  if (autograd::recording({&x})) {
+    if (dtype && *dtype != x.dtype()) return softmax(to(x, *dtype, x.device()), dim);
+    Tensor r = CTORCH_UNTRACKED(softmax(x, dim, dtype));
+    autograd::record("SoftmaxBackward0", {x}, {r}, {r},
+        [d = wrap_dim(dim, x.dim(), "softmax")](const Context& c) {
+          Tensor y = c.saved(0);
+          return grads((c.grad() - sum(c.grad() * y, IntArrayRef(d), true)) * y);
+        });
+    return r;
+  }
   return softmax_impl(false, x, dim, dtype, "softmax");
 }
 Tensor log_softmax(const Tensor& x, int64_t dim, std::optional<DType> dtype) {
+  if (autograd::recording({&x})) {
+    if (dtype && *dtype != x.dtype()) return log_softmax(to(x, *dtype, x.device()), dim);
+    Tensor r = CTORCH_UNTRACKED(log_softmax(x, dim, dtype));
+    autograd::record("LogSoftmaxBackward0", {x}, {r}, {r},
+        [d = wrap_dim(dim, x.dim(), "log_softmax")](const Context& c) {
+          return grads(c.grad() - exp(c.saved(0)) * sum(c.grad(), IntArrayRef(d), true));
+        });
+    return r;
+  }
   return softmax_impl(true, x, dim, dtype, "log_softmax");
 }
+
+#undef CTORCH_UNTRACKED
 
 }  // namespace ctorch

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <vector>
+#include "autograd/function.h"
 #include "cpu/dispatch.h"
 #include "cpu/parallel.h"
 #include "ctorch/ops.h"
@@ -162,18 +163,55 @@ Tensor from_vector(const std::vector<int64_t>& v, IntArrayRef shape) {
   return t;
 }
 
+// ---- autograd: the values of sort/topk/kthvalue/median are elements of the input, so their
+// gradient goes back to where each came from.
+
+// A result that owns its TensorImpl (select_along may return a view of a temporary, which must
+// not become the base of a recorded output).
+Tensor fresh(const Tensor& t) {
+  if (!t.defined() || !t.impl()->view_base) return t;
+  return Tensor(std::make_shared<TensorImpl>(t.storage(), DimVector(t.sizes()),
+                                             DimVector(t.strides()), t.storage_offset(), t.dtype()));
+}
+
+// Records a (values, indices) op whose values are x gathered at indices along dim (of size 1 and
+// squeezed when !keepdim): the backward scatters the gradient to the indices.
+std::tuple<Tensor, Tensor> record_selection(const char* node, const Tensor& x, int64_t dim,
+                                            bool keepdim, std::tuple<Tensor, Tensor> result) {
+  Tensor v = fresh(std::get<0>(result)), i = fresh(std::get<1>(result));
+  int64_t d = x.dim() == 0 ? 0 : wrap_dim(dim, x.dim(), node);
+  autograd::record(node, {x}, {v, i}, {i},
+      [d, keepdim, shape = DimVector(x.sizes())](const autograd::Context& c) {
+        Tensor g = c.grad(0), idx = c.saved(0);
+        if (shape.empty()) return autograd::grads(g);
+        if (!keepdim) {
+          g = unsqueeze(g, d);
+          idx = unsqueeze(idx, d);
+        }
+        return autograd::grads(scatter(zeros(shape, g.dtype(), g.device()), d, idx, g));
+      });
+  return {v, i};
+}
+
 }  // namespace
 
 std::tuple<Tensor, Tensor> sort(const Tensor& x, int64_t dim, bool descending, bool stable) {
+  if (autograd::recording({&x}))
+    return record_selection("SortBackward0", x, dim, true,
+                            autograd::untracked([&] { return sort(x, dim, descending, stable); }));
   int64_t n = dim_size(x, dim, "sort");
   return select_along(Select::Sort, x, dim, n, n, descending, true, "sort");
 }
 
+// Indices only: never recorded.
 Tensor argsort(const Tensor& x, int64_t dim, bool descending, bool stable) {
-  return std::get<1>(sort(x, dim, descending, stable));
+  return autograd::untracked([&] { return std::get<1>(sort(x, dim, descending, stable)); });
 }
 
 std::tuple<Tensor, Tensor> topk(const Tensor& x, int64_t k, int64_t dim, bool largest, bool sorted) {
+  if (autograd::recording({&x}))
+    return record_selection("TopkBackward0", x, dim, true,
+                            autograd::untracked([&] { return topk(x, k, dim, largest, sorted); }));
   int64_t n = dim_size(x, dim, "topk");
   CTORCH_CHECK(k >= 0 && k <= n, "[topk] k (", k, ") is out of range for dimension ",
                wrap_dim(dim, x.dim(), "topk"), " of size ", n);
@@ -181,6 +219,9 @@ std::tuple<Tensor, Tensor> topk(const Tensor& x, int64_t k, int64_t dim, bool la
 }
 
 std::tuple<Tensor, Tensor> kthvalue(const Tensor& x, int64_t k, int64_t dim, bool keepdim) {
+  if (autograd::recording({&x}))
+    return record_selection("KthvalueBackward0", x, dim, keepdim,
+                            autograd::untracked([&] { return kthvalue(x, k, dim, keepdim); }));
   int64_t n = dim_size(x, dim, "kthvalue");
   CTORCH_CHECK(k >= 1 && k <= n, "[kthvalue] selected number k (", k,
                ") out of range for dimension ", wrap_dim(dim, x.dim(), "kthvalue"), " of size ", n);
@@ -188,6 +229,9 @@ std::tuple<Tensor, Tensor> kthvalue(const Tensor& x, int64_t k, int64_t dim, boo
 }
 
 std::tuple<Tensor, Tensor> median(const Tensor& x, int64_t dim, bool keepdim) {
+  if (autograd::recording({&x}))
+    return record_selection("MedianBackward1", x, dim, keepdim,
+                            autograd::untracked([&] { return median(x, dim, keepdim); }));
   CTORCH_CHECK_KIND(ErrorKind::NotImplemented, x.dtype() != DType::Bool,
                     "[median] \"median_cpu\" not implemented for 'bool'");
   int64_t n = dim_size(x, dim, "median");
@@ -196,6 +240,17 @@ std::tuple<Tensor, Tensor> median(const Tensor& x, int64_t dim, bool keepdim) {
 }
 
 Tensor median(const Tensor& x) {
+  if (autograd::recording({&x})) {
+    Tensor r = fresh(autograd::untracked([&] { return median(x); }));
+    // As PyTorch: the gradient is split evenly among the elements equal to the median (the
+    // NaNs when it is NaN).
+    autograd::record("MedianBackward0", {x}, {r}, {x, r}, [](const autograd::Context& c) {
+      Tensor x = c.saved(0), r = c.saved(1);
+      Tensor hits = item(isnan(r)).to_bool() ? isnan(x) : eq(x, r);
+      return autograd::grads(hits * (c.grad() / sum(hits)));
+    });
+    return r;
+  }
   CTORCH_CHECK_KIND(ErrorKind::NotImplemented, x.dtype() != DType::Bool,
                     "[median] \"median_cpu\" not implemented for 'bool'");
   if (x.numel() == 0) {
@@ -206,8 +261,10 @@ Tensor median(const Tensor& x) {
   return reshape(std::get<0>(median(reshape(x, {-1}), 0, false)), {});
 }
 
+// Never recorded (PyTorch gives unique's values requires_grad but no usable backward).
 std::tuple<Tensor, Tensor, Tensor> unique(const Tensor& x, bool sorted, bool return_inverse,
                                           bool return_counts) {
+  autograd::NoGradGuard no_grad;
   check_backend(x, "unique");
   Tensor src = contiguous(to_kernel_dtype(x));
   Tensor values, inverse, counts;
