@@ -82,11 +82,11 @@ class GraphTask {
     }
   }
   bool is_needed(Node* n) const { return targets_.empty() || needed_.count(n); }
-  bool should_run(Node* n) const {
+  bool should_run(Node* n, bool is_accumulator) const {
     if (targets_.empty()) return true;
     if (runs_.count(n)) return true;
     // A target leaf's accumulator runs only when backward() accumulates.
-    return accumulate_ && dynamic_cast<AccumulateGrad*>(n) != nullptr;
+    return accumulate_ && is_accumulator;
   }
 
   void push_ready(Node* n) { ready_.push(n); }
@@ -103,6 +103,8 @@ class GraphTask {
     std::vector<Tensor> grads = std::move(buffers_[node]);
     buffers_.erase(node);
     if (grads.empty()) grads.resize(node->output_meta.size());
+    auto* acc = dynamic_cast<AccumulateGrad*>(node);
+    if (acc) acc->run_hooks(grads[0]);
     for (auto& [index, hook] : node->pre_hooks) {
       if (!grads[index].defined()) continue;
       Tensor r = hook(grads[index]);
@@ -119,7 +121,7 @@ class GraphTask {
       const Tensor& g = grads[targets_[i].input_nr];
       if (g.defined()) captured_[i] = captured_[i].defined() ? add(captured_[i], g) : g;
     }
-    if (!should_run(node)) return;
+    if (!should_run(node, acc != nullptr)) return;
     std::vector<Tensor> out = node->apply(std::move(grads));
     if (!keep_graph_) node->release_variables();
     validate(*node, out);
@@ -234,8 +236,8 @@ std::vector<Tensor> grad(const std::vector<Tensor>& outputs, const std::vector<T
       GraphTask(retain_graph, create_graph).run(roots, std::move(grads), targets, /*accumulate=*/false);
   for (size_t i = 0; i < result.size(); ++i) {
     if (result[i].defined()) continue;
-    CTORCH_CHECK(allow_unused || materialize_grads, "One of the differentiated Tensors appears to "
-                 "not have been used in the graph. Set allow_unused=True if this is the desired behavior.");
+    CTORCH_CHECK(allow_unused || materialize_grads, "The differentiated Tensor at index ", i, " appears "
+                 "to not have been used in the graph. Set allow_unused=True if this is the desired behavior.");
     if (materialize_grads) result[i] = zeros(inputs[i].sizes(), inputs[i].dtype(), inputs[i].device());
   }
   return result;
