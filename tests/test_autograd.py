@@ -195,6 +195,17 @@ def test_backward_inputs_and_autograd_backward():
     assert_close(a.grad, [1.0, 1.0])
 
 
+def test_repeated_and_multiple_roots():
+    x = leaf([1.0, 2.0])
+    y = x * 3
+    g = ones_like(y)
+    ctorch.autograd.backward([y, y], [g, g])
+    assert_close(x.grad, [6.0, 6.0])
+    y = x * 3
+    gx, = ctorch.autograd.grad([y, y * y], [x], [g, g])
+    assert_close(gx, [3.0 + 18.0, 3.0 + 36.0])
+
+
 def test_autograd_grad():
     x, w = leaf([1.0, 2.0]), leaf([3.0, 4.0])
     y = x * w
@@ -308,6 +319,20 @@ def test_post_accumulate_grad_hook():
     assert len(seen) == 2
     with pytest.raises(RuntimeError, match="non-leaf"):
         (x * 2).register_post_accumulate_grad_hook(lambda t: None)
+
+
+def test_hook_must_keep_shape_and_dtype():
+    x = leaf([1.0, 2.0])
+    y = x * 2
+    y.register_hook(lambda g: ctorch.ones(3, dtype=ctorch.float64))
+    with pytest.raises(RuntimeError, match="hook '<lambda>' has changed the size of value"):
+        y.backward(ones_like(y))
+
+    def to_float(g):
+        return g.float()
+    x.register_hook(to_float)
+    with pytest.raises(RuntimeError, match="hook 'to_float' has changed the type of value"):
+        (x * 2).backward(ones_like(x))
 
 
 def test_hook_errors():

@@ -95,7 +95,22 @@ def _register_hook(self, hook):
     if not self.requires_grad:
         raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
     handle = RemovableHandle()
-    self._register_hook(lambda g: None if handle.removed else hook(g))
+    name = getattr(hook, "__name__", type(hook).__name__)
+
+    def run(g):
+        if handle.removed:
+            return None
+        r = hook(g)
+        if r is None:
+            return None
+        if not isinstance(r, Tensor):
+            raise TypeError(f"hook '{name}' returned {type(r).__name__}: expected a Tensor or None")
+        if r.shape != g.shape:
+            raise RuntimeError(f"hook '{name}' has changed the size of value")
+        if r.dtype != g.dtype:
+            raise RuntimeError(f"hook '{name}' has changed the type of value (was {g.dtype} got {r.dtype})")
+        return r
+    self._register_hook(run)
     return handle
 
 
