@@ -52,7 +52,6 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
     if materialize_grads and allow_unused is False:
         raise ValueError("Expected allow_unused to be True or not passed when materialize_grads=True, "
                          "but got: allow_unused=False.")
-    single = isinstance(inputs, Tensor)
     outputs = _tensors(outputs, "outputs")
     inputs = _tensors(inputs, "inputs")
     grads = _tensors(grad_outputs, "grad_outputs") or []
