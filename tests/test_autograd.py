@@ -953,7 +953,8 @@ def _params():
     return [ctorch.randn(6, generator=gen, dtype=ctorch.float64).requires_grad_() for _ in range(4)]
 
 
-def test_checkpoint_same_gradients():
+@pytest.mark.parametrize("reentrant", [False, True])
+def test_checkpoint_same_gradients(reentrant):
     w1, w2, b, x = _params()
     f = _model(w1, w2, b)
     g = ctorch.linspace(-1, 1, 6, dtype=ctorch.float64)
@@ -961,12 +962,62 @@ def test_checkpoint_same_gradients():
     for use_ck in (False, True):
         for t in (w1, w2, b, x):
             t.grad = None
-        y = checkpoint(f, x, use_reentrant=False, scale=2.0) if use_ck else f(x, scale=2.0)
+        y = checkpoint(f, x, use_reentrant=reentrant, scale=2.0) if use_ck else f(x, scale=2.0)
         y.backward(g)
         grads.append([to_np(t.grad) for t in (w1, w2, b, x)])
-    assert y.grad_fn.name() == "_CheckpointFunctionBackward"
+    name = "_CheckpointFunctionBackward" if reentrant else "_NonReentrantCheckpointBackward"
+    assert y.grad_fn.name() == name
     for a, c in zip(*grads):
         np.testing.assert_allclose(a, c, rtol=1e-12)
+
+
+def test_checkpoint_non_reentrant_reaches_parameters():
+    w1, w2, b, x = _params()
+    x.requires_grad_(False)  # data: only the parameters the function closes over need gradients
+    f = _model(w1, w2, b)
+    g = ctorch.linspace(-1, 1, 6, dtype=ctorch.float64)
+    expected = ctorch.autograd.grad(f(x), [w1, w2, b], g)
+    y = checkpoint(f, x, use_reentrant=False)
+    inputs = [fn.variable for fn, _ in y.grad_fn.next_functions[1:]]
+    assert len(inputs) == 3 and {id(t) for t in inputs} == {id(w1), id(w2), id(b)}
+    # autograd.grad works through it (the reentrant variant only supports backward()).
+    got = ctorch.autograd.grad(y, [w1, w2, b], g, retain_graph=True)
+    for a, e in zip(got, expected):
+        np.testing.assert_allclose(to_np(a), to_np(e), rtol=1e-12)
+    # A hook on a parameter runs once per backward.
+    calls = []
+    w1.register_hook(lambda gr: calls.append(1))
+    y.backward(g)
+    assert len(calls) == 1
+    np.testing.assert_allclose(to_np(w1.grad), to_np(expected[0]), rtol=1e-12)
+    # The reentrant variant needs an argument that requires grad.
+    with pytest.warns(UserWarning, match="None of the inputs have requires_grad=True"):
+        y = checkpoint(f, x, use_reentrant=True)
+    assert not y.requires_grad
+
+
+def test_checkpoint_non_reentrant_double_backward_and_tuples():
+    x, w = leaf([0.5, -0.3]), leaf([1.5, 2.0])
+
+    def f(t):
+        return (t * w).sin(), t * t
+
+    a, c = checkpoint(f, x, use_reentrant=False)
+    g, = ctorch.autograd.grad([a, c], x, [ones_like(a), ones_like(c)], create_graph=True)
+    xv, wv = to_np(x.detach()), to_np(w.detach())
+    assert_close(g, wv * np.cos(xv * wv) + 2 * xv, rtol=1e-12)
+    g2, = ctorch.autograd.grad(g, x, ones_like(g))
+    assert_close(g2, -wv * wv * np.sin(xv * wv) + 2, rtol=1e-12)
+
+
+def test_checkpoint_non_reentrant_outside_history_falls_back():
+    x, w = leaf([0.5, -0.3]), leaf([1.5, 2.0])
+    h = w * 3  # a non-leaf the function closes over
+    with pytest.warns(UserWarning, match="without checkpointing"):
+        y = checkpoint(lambda t: t * h, x, use_reentrant=False)
+    y.backward(ones_like(y))
+    assert_close(w.grad, to_np(x.detach()) * 3, rtol=1e-12)
+    assert_close(x.grad, to_np(h.detach()), rtol=1e-12)
 
 
 def test_checkpoint_preserves_rng_state_and_warns():
@@ -990,7 +1041,8 @@ def test_checkpoint_preserves_rng_state_and_warns():
     assert ctorch.rand(1).item() == after_forward
 
 
-def test_checkpoint_sequential_same_gradients():
+@pytest.mark.parametrize("reentrant", [False, True])
+def test_checkpoint_sequential_same_gradients(reentrant):
     w1, w2, b, x = _params()
     fs = [lambda t: t * w1, lambda t: t.sin(), lambda t: t + b, lambda t: t * w2, lambda t: t.exp()]
     g = ctorch.linspace(-1, 1, 6, dtype=ctorch.float64)
@@ -999,7 +1051,7 @@ def test_checkpoint_sequential_same_gradients():
         for t in (w1, w2, b, x):
             t.grad = None
         if use_ck:
-            y = checkpoint_sequential(fs, 2, x, use_reentrant=False)
+            y = checkpoint_sequential(fs, 2, x, use_reentrant=reentrant)
         else:
             y = x
             for f in fs:
@@ -1010,7 +1062,8 @@ def test_checkpoint_sequential_same_gradients():
         np.testing.assert_allclose(a, c, rtol=1e-12)
 
 
-def test_checkpoint_frees_activations():
+@pytest.mark.parametrize("reentrant", [False, True])
+def test_checkpoint_frees_activations(reentrant):
     n = 1 << 18  # 2 MiB of float64 per tensor
     stats = ctorch._C._allocator_stats
     x = ctorch.ones(n, dtype=ctorch.float64, requires_grad=True)
@@ -1025,12 +1078,15 @@ def test_checkpoint_frees_activations():
     plain = stats()["allocated_bytes"] - base
     del y
     base = stats()["allocated_bytes"]
-    y = checkpoint(block, x, use_reentrant=False)
+    y = checkpoint(block, x, use_reentrant=reentrant)
     ck = stats()["allocated_bytes"] - base
     # Plainly the 4 sin inputs and 4 products are kept; checkpointed only the output.
     assert plain >= 8 * n * 8 and ck <= 2 * n * 8
     y.backward(ones_like(y))
     assert w.grad is not None and x.grad is not None
+    x.grad = w.grad = None
+    del y
+    assert stats()["allocated_bytes"] == base  # nothing kept alive by the checkpoint node
 
 
 # ---- memory: backward frees what forward saved

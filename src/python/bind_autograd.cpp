@@ -47,6 +47,14 @@ class PyNode final : public Node {
   py::object ctx_;
 };
 
+// Only constructed to read the creation counter: every node made after it has a larger
+// sequence_nr (checkpoint uses this to tell the nodes it recorded from older ones).
+class SequenceProbe final : public Node {
+ public:
+  std::string name() const override { return "SequenceProbe"; }
+  std::vector<Tensor> apply(std::vector<Tensor>&&) override { return {}; }
+};
+
 std::vector<Tensor> tensors_arg(py::handle h) {
   std::vector<Tensor> out;
   if (h.is_none()) return out;
@@ -131,6 +139,7 @@ void bind_autograd(py::module_& m) {
         if (!acc) throw py::attribute_error("'" + n.name() + "' object has no attribute 'variable'");
         return py::cast(acc->variable());
       })
+      .def_property_readonly("_sequence_nr", [](const Node& n) { return n.sequence_nr; })
       .def("__repr__", [](const Node& n) {
         return str_cat("<", n.name(), " object at ", static_cast<const void*>(&n), ">");
       });
@@ -230,6 +239,7 @@ void bind_autograd(py::module_& m) {
     return out;
   });
   m.def("_record_function", &record_function);
+  m.def("_next_sequence_nr", [] { return SequenceProbe().sequence_nr; });
 }
 
 }  // namespace ctorch::python

@@ -1,4 +1,6 @@
 """ctorch.autograd: gradients of tensors with respect to others (the engine is in C++)."""
+import threading
+
 from ctorch import _C
 from ctorch._C import Tensor
 from ctorch.autograd.anomaly_mode import (detect_anomaly, is_anomaly_check_nan_enabled,  # noqa: F401
@@ -67,6 +69,11 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
 
 # ---- Tensor methods that belong to autograd
 
+# checkpoint's recompute asks autograd.grad for gradients of leaves whose own backward will
+# run their hooks: it sets skip_leaf_hooks meanwhile so they do not run twice.
+_hook_state = threading.local()
+
+
 class RemovableHandle:
     """Returned by register_hook: remove() disables the hook."""
 
@@ -95,9 +102,10 @@ def _register_hook(self, hook):
         raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
     handle = RemovableHandle()
     name = getattr(hook, "__name__", type(hook).__name__)
+    on_leaf = self.is_leaf
 
     def run(g):
-        if handle.removed:
+        if handle.removed or (on_leaf and getattr(_hook_state, "skip_leaf_hooks", False)):
             return None
         r = hook(g)
         if r is None:

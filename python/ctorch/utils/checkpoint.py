@@ -1,12 +1,24 @@
 """Activation checkpointing: run a function without keeping its intermediate results, and run it
 again during backward to get its gradients (memory for compute).
 
-The forward runs under no_grad inside a custom autograd.Function, which keeps only the inputs;
-its backward re-runs the function with grad enabled (with the CPU RNG state of the forward, so
-dropout draws the same mask) and back-propagates through the recomputed graph. Like PyTorch's
-reentrant variant, parameters the function closes over get their gradients from that inner
-backward (so they are accumulated into .grad by backward(); autograd.grad() only returns the
-gradients of the explicit inputs), and at least one input must require grad.
+Two variants, chosen by use_reentrant as in PyTorch:
+
+* use_reentrant=False: the forward runs with grad enabled, the graph it recorded is searched
+  for the leaves the function used (parameters it closes over), then dropped, so only the
+  inputs and outputs stay alive. One node, whose inputs are the tensor arguments and those
+  leaves, stands for the function; its backward re-runs the function and returns the gradients
+  of all of them with autograd.grad. So gradients reach parameters even when no argument
+  requires grad, autograd.grad() works through it, and so does create_graph. (PyTorch drops the
+  saved tensors during the forward instead; here the segment's activations live until it
+  returns.) A function that uses non-leaf tensors from outside its arguments is run without
+  checkpointing, with a warning.
+* use_reentrant=True (PyTorch's default when not given): the forward runs under no_grad; the
+  backward re-runs the function and calls backward() inside, which accumulates into the .grad
+  of the parameters. At least one argument must require grad, and autograd.grad() only sees
+  the arguments' gradients.
+
+Both restore the CPU RNG state of the forward during the recompute (preserve_rng_state), so
+dropout draws the same mask.
 """
 import warnings
 
@@ -15,6 +27,19 @@ from ctorch._C import Tensor
 from ctorch.autograd.function import Function
 
 __all__ = ["checkpoint", "checkpoint_sequential"]
+
+
+def _recompute(run_function, args, kwargs, rng_state):
+    """run_function(*args, **kwargs) with grad enabled under the forward's RNG state."""
+    saved_rng = ctorch.get_rng_state() if rng_state is not None else None
+    try:
+        if rng_state is not None:
+            ctorch.set_rng_state(rng_state)
+        with ctorch.enable_grad():
+            return run_function(*args, **kwargs)
+    finally:
+        if saved_rng is not None:
+            ctorch.set_rng_state(saved_rng)
 
 
 class _CheckpointFunction(Function):
@@ -37,15 +62,8 @@ class _CheckpointFunction(Function):
         args = list(ctx.other_args)
         for i, t in zip(ctx.tensor_positions, ctx.saved_tensors):
             args[i] = t.detach().requires_grad_(t.requires_grad)
-        saved_rng = ctorch.get_rng_state() if ctx.preserve_rng_state else None
-        try:
-            if saved_rng is not None:
-                ctorch.set_rng_state(ctx.rng_state)
-            with ctorch.enable_grad():
-                outputs = ctx.run_function(*args, **ctx.kwargs)
-        finally:
-            if saved_rng is not None:
-                ctorch.set_rng_state(saved_rng)
+        outputs = _recompute(ctx.run_function, args, ctx.kwargs,
+                             ctx.rng_state if ctx.preserve_rng_state else None)
         if isinstance(outputs, Tensor):
             outputs = (outputs,)
         outs, gs = [], []
@@ -62,17 +80,118 @@ class _CheckpointFunction(Function):
         return (None, None, None) + tuple(grads_in)
 
 
+class _State:
+    """What the non-reentrant node keeps besides its saved tensors."""
+
+
+class _NonReentrantCheckpoint(Function):
+    """Stands for a checkpointed call: inputs = tensor arguments, then the leaves it used."""
+
+    @staticmethod
+    def forward(ctx, state, *tensors):
+        ctx.state = state
+        ctx.save_for_backward(*tensors[:state.n_args])
+        return state.outputs  # computed by checkpoint(), detached
+
+    @staticmethod
+    def backward(ctx, *grads):
+        st = ctx.state
+        args = list(st.other_args)
+        wrt = []
+        create_graph = ctorch.is_grad_enabled()  # the engine enables grad mode for create_graph
+        for i, t in zip(st.tensor_positions, ctx.saved_tensors):
+            # With create_graph the gradients must stay functions of the real inputs: recompute
+            # from a differentiable copy of them (autograd.grad below stops at the copy).
+            args[i] = t.clone() if create_graph and t.requires_grad else t.detach().requires_grad_(t.requires_grad)
+            wrt.append(args[i])
+        outputs = _recompute(st.run_function, args, st.kwargs, st.rng_state)
+        if isinstance(outputs, Tensor):
+            outputs = (outputs,)
+        outs, gs = [], []
+        for out, g in zip(outputs, grads):
+            if isinstance(out, Tensor) and out.requires_grad and g is not None:
+                outs.append(out)
+                gs.append(g)
+        wrt += st.leaves
+        targets = [t for t in wrt if t.requires_grad]
+        result = {}
+        if outs and targets:
+            from ctorch.autograd import _hook_state
+            _hook_state.skip_leaf_hooks = True  # the leaves' hooks run when this node's
+            try:                                # gradients reach them
+                found = ctorch.autograd.grad(outs, targets, gs, allow_unused=True, create_graph=create_graph)
+            finally:
+                _hook_state.skip_leaf_hooks = False
+            result = {id(t): g for t, g in zip(targets, found)}
+        return (None,) + tuple(result.get(id(t)) for t in wrt)
+
+
+def _leaves_of(outputs, start):
+    """The leaves requiring grad that the graph of `outputs` reaches, or None when it reaches a
+    node recorded before sequence number `start` (a non-leaf from outside the call)."""
+    leaves, seen = [], {}  # id -> node: holding the node keeps its Python wrapper's id unique
+    stack = [o.grad_fn for o in outputs if isinstance(o, Tensor) and o.grad_fn is not None]
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            continue
+        seen[id(node)] = node
+        if node.name() == "AccumulateGrad":
+            leaves.append(node.variable)
+            continue
+        if node._sequence_nr < start:
+            return None
+        stack.extend(fn for fn, _ in node.next_functions if fn is not None)
+    return leaves
+
+
+def _checkpoint_non_reentrant(function, preserve_rng_state, args, kwargs):
+    if not ctorch.is_grad_enabled():
+        return function(*args, **kwargs)
+    st = _State()
+    st.run_function, st.kwargs = function, kwargs
+    st.rng_state = ctorch.get_rng_state() if preserve_rng_state else None
+    st.tensor_positions = [i for i, a in enumerate(args) if isinstance(a, Tensor)]
+    st.other_args = [None if isinstance(a, Tensor) else a for a in args]
+    st.n_args = len(st.tensor_positions)
+    # The arguments enter as fresh leaves, so the walk below stops at them.
+    inner = [a.detach().requires_grad_(a.requires_grad) if isinstance(a, Tensor) else a for a in args]
+    start = ctorch._C._next_sequence_nr()
+    outputs = function(*inner, **kwargs)
+    single = isinstance(outputs, Tensor)
+    outs = (outputs,) if single else tuple(outputs) if isinstance(outputs, (tuple, list)) else None
+    if outs is None:
+        raise TypeError(f"checkpoint: the function must return a Tensor or a tuple of Tensors, got "
+                        f"{type(outputs).__name__}")
+    arg_ids = {id(a) for a in inner}
+    leaves = _leaves_of(outs, start)
+    if leaves is None:
+        warnings.warn("checkpoint: the function uses tensors with autograd history that are not among "
+                      "its arguments; it runs without checkpointing", stacklevel=3)
+        return function(*args, **kwargs)
+    st.leaves = [t for t in leaves if id(t) not in arg_ids]
+    # Drop the recorded graph (and the activations it saved): keep detached outputs only.
+    st.outputs = tuple(o.detach() if isinstance(o, Tensor) else o for o in outs)
+    del outputs, outs, inner, leaves
+    tensors = [args[i] for i in st.tensor_positions] + st.leaves
+    result = _NonReentrantCheckpoint.apply(st, *tensors)
+    st.outputs = None  # only the caller holds the outputs now
+    return result[0] if single else result
+
+
 def checkpoint(function, *args, use_reentrant=None, context_fn=None, determinism_check="default",
                debug=False, preserve_rng_state=True, **kwargs):
     """function(*args, **kwargs), keeping only the inputs for backward (the rest is recomputed).
-
-    use_reentrant, context_fn, determinism_check and debug are accepted for PyTorch
-    compatibility; both values of use_reentrant use the implementation described above."""
+    See the module docstring for the two variants. determinism_check is accepted and ignored."""
     if use_reentrant is None:
         warnings.warn("ctorch.utils.checkpoint: the use_reentrant parameter should be passed explicitly. "
-                      "use_reentrant=False is recommended.", stacklevel=2)
+                      "use_reentrant=False is recommended, but if you need to preserve the current "
+                      "default behavior, you can pass use_reentrant=True.", stacklevel=2)
+        use_reentrant = True
     if context_fn is not None or debug:
         raise ValueError("Passing `context_fn` or `debug` is not supported by ctorch's checkpoint.")
+    if not use_reentrant:
+        return _checkpoint_non_reentrant(function, preserve_rng_state, args, kwargs)
     if not any(isinstance(a, Tensor) and a.requires_grad for a in args) and ctorch.is_grad_enabled():
         warnings.warn("None of the inputs have requires_grad=True. Gradients will be None", stacklevel=2)
     return _CheckpointFunction.apply(function, preserve_rng_state, kwargs, *args)
