@@ -117,11 +117,13 @@ class _NonReentrantCheckpoint(Function):
         result = {}
         if outs and targets:
             from ctorch.autograd import _hook_state
-            _hook_state.skip_leaf_hooks = True  # the leaves' hooks run when this node's
-            try:                                # gradients reach them
+            # The leaves' hooks run when this node's gradients reach them, not here too.
+            prev = getattr(_hook_state, "skip_leaf_hooks", False)
+            _hook_state.skip_leaf_hooks = True
+            try:
                 found = ctorch.autograd.grad(outs, targets, gs, allow_unused=True, create_graph=create_graph)
             finally:
-                _hook_state.skip_leaf_hooks = False
+                _hook_state.skip_leaf_hooks = prev
             result = {id(t): g for t, g in zip(targets, found)}
         return (None,) + tuple(result.get(id(t)) for t in wrt)
 
