@@ -152,7 +152,8 @@ def _checkpoint_non_reentrant(function, preserve_rng_state, args, kwargs):
         return function(*args, **kwargs)
     st = _State()
     st.run_function, st.kwargs = function, kwargs
-    st.rng_state = ctorch.get_rng_state() if preserve_rng_state else None
+    rng_before = ctorch.get_rng_state()
+    st.rng_state = rng_before if preserve_rng_state else None
     st.tensor_positions = [i for i, a in enumerate(args) if isinstance(a, Tensor)]
     st.other_args = [None if isinstance(a, Tensor) else a for a in args]
     st.n_args = len(st.tensor_positions)
@@ -170,6 +171,7 @@ def _checkpoint_non_reentrant(function, preserve_rng_state, args, kwargs):
     if leaves is None:
         warnings.warn("checkpoint: the function uses tensors with autograd history that are not among "
                       "its arguments; it runs without checkpointing", stacklevel=3)
+        ctorch.set_rng_state(rng_before)  # the same draws as the run above
         return function(*args, **kwargs)
     st.leaves = [t for t in leaves if id(t) not in arg_ids]
     # Drop the recorded graph (and the activations it saved): keep detached outputs only.
@@ -205,6 +207,7 @@ def checkpoint_sequential(functions, segments, input, use_reentrant=None, **kwar
     if use_reentrant is None:
         warnings.warn("ctorch.utils.checkpoint.checkpoint_sequential: the use_reentrant parameter should "
                       "be passed explicitly. use_reentrant=False is recommended.", stacklevel=2)
+        use_reentrant = True  # PyTorch's default
     preserve = kwargs.pop("preserve_rng_state", True)
     if kwargs:
         raise ValueError("Unexpected keyword arguments: " + ",".join(kwargs))
@@ -225,6 +228,6 @@ def checkpoint_sequential(functions, segments, input, use_reentrant=None, **kwar
     end = -1
     for start in range(0, segment_size * (segments - 1), segment_size):
         end = start + segment_size - 1
-        input = checkpoint(run_function(start, end, functions), input, use_reentrant=bool(use_reentrant),
+        input = checkpoint(run_function(start, end, functions), input, use_reentrant=use_reentrant,
                            preserve_rng_state=preserve)
     return run_function(end + 1, len(functions) - 1, functions)(input)
