@@ -44,6 +44,10 @@ class detect_anomaly:
 
         @functools.wraps(fn)
         def run(*args, **kwargs):
-            with detect_anomaly(self.check_nan):
+            prev = (_C.is_anomaly_enabled(), _C.is_anomaly_check_nan_enabled())
+            _C._set_anomaly_enabled(True, self.check_nan)
+            try:
                 return fn(*args, **kwargs)
+            finally:
+                _C._set_anomaly_enabled(*prev)
         return run
