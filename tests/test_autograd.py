@@ -751,6 +751,21 @@ def test_grad_mode_decorators():
     assert inf and not y.requires_grad and not ctorch.is_inference_mode_enabled()
 
 
+def test_grad_mode_decorates_generators():
+    x = leaf([1.0])
+
+    @ctorch.no_grad()
+    def gen():
+        for _ in range(2):
+            yield (x * 2).requires_grad, ctorch.is_grad_enabled()
+
+    it = gen()
+    assert next(it) == (False, False)
+    assert ctorch.is_grad_enabled()  # only while the generator runs
+    assert next(it) == (False, False)
+    assert list(it) == []
+
+
 def test_set_grad_enabled_and_inference_mode():
     x = leaf([1.0])
     ctorch.set_grad_enabled(False)
