@@ -3,7 +3,6 @@
 #include <cmath>
 #include <queue>
 #include <unordered_map>
-#include <unordered_set>
 #include "autograd/nodes.h"
 #include "ctorch/ops.h"
 
@@ -23,15 +22,17 @@ class GraphTask {
   // every leaf. `accumulate`: write into .grad (backward) or capture (grad).
   std::vector<Tensor> run(const std::vector<Edge>& roots, std::vector<Tensor> root_grads,
                           const std::vector<Edge>& targets, bool accumulate) {
-    for (const Edge& r : roots) roots_.push_back(r.fn.get());
     count_dependencies(roots);
     targets_ = targets;
     accumulate_ = accumulate;
-    if (!targets.empty()) mark_needed();
+    if (!targets.empty()) mark_needed(roots);
     captured_.resize(targets.size());
     for (size_t i = 0; i < roots.size(); ++i) add_grad(roots[i], std::move(root_grads[i]));
-    for (const Edge& r : roots)
-      if (dependencies_[r.fn.get()] == 0 && is_needed(r.fn.get())) push_ready(r.fn.get());
+    for (const Edge& r : roots) {
+      State& st = state(r.fn.get());
+      // A node can be the root of several outputs: queue it once.
+      if (st.dependencies == 0 && is_needed(st) && !st.queued) push_ready(r.fn.get(), st);
+    }
     GradModeGuard mode(create_graph_);
     while (!ready_.empty()) {
       Node* node = ready_.top();
@@ -42,57 +43,82 @@ class GraphTask {
   }
 
  private:
+  // Per node of this graph: one hash entry holds everything (few allocations per node).
+  struct State {
+    int dependencies = 0;   // edges from nodes that have not run yet
+    bool queued = false;
+    bool visited = false;   // mark_needed's walk
+    bool needed = false;    // a target lies at or below it (only used with targets)
+    bool runs = false;      // a target lies below it
+    bool is_target = false;
+    std::vector<Tensor> buffer;  // gradients summed per output
+  };
+  State& state(Node* n) { return nodes_[n]; }
+
   void count_dependencies(const std::vector<Edge>& roots) {
     std::vector<Node*> stack;
     for (const Edge& r : roots)
-      if (seen_.insert(r.fn.get()).second) stack.push_back(r.fn.get());
+      if (nodes_.try_emplace(r.fn.get()).second) stack.push_back(r.fn.get());
     while (!stack.empty()) {
       Node* n = stack.back();
       stack.pop_back();
       for (const Edge& e : n->next_edges) {
         if (!e.valid()) continue;
-        ++dependencies_[e.fn.get()];
-        if (seen_.insert(e.fn.get()).second) stack.push_back(e.fn.get());
+        auto [it, inserted] = nodes_.try_emplace(e.fn.get());
+        ++it->second.dependencies;
+        if (inserted) stack.push_back(e.fn.get());
       }
     }
   }
 
   // A node is needed when a target lies at or below it; it runs when one lies below it.
   // Iterative post-order walk: graphs can be far deeper than the C stack.
-  void mark_needed() {
-    std::unordered_set<Node*> target_nodes, done;
-    for (const Edge& t : targets_) target_nodes.insert(t.fn.get());
+  void mark_needed(const std::vector<Edge>& roots) {
+    for (const Edge& t : targets_) {
+      auto it = nodes_.find(t.fn.get());
+      if (it != nodes_.end()) it->second.is_target = true;
+    }
     std::vector<std::pair<Node*, size_t>> stack;
-    for (Node* root : roots_) {
-      if (!done.insert(root).second) continue;
-      stack.emplace_back(root, 0);
+    for (const Edge& r : roots) {
+      State& rs = state(r.fn.get());
+      if (rs.visited) continue;
+      rs.visited = true;
+      stack.emplace_back(r.fn.get(), 0);
       while (!stack.empty()) {
         auto& [n, next] = stack.back();
         if (next < n->next_edges.size()) {
           Node* child = n->next_edges[next++].fn.get();
-          if (child && done.insert(child).second) stack.emplace_back(child, 0);
+          if (!child) continue;
+          State& cs = state(child);
+          if (!cs.visited) {
+            cs.visited = true;
+            stack.emplace_back(child, 0);
+          }
           continue;
         }
         bool below = false;
-        for (const Edge& e : n->next_edges) below = below || (e.valid() && needed_.count(e.fn.get()));
-        if (below) runs_.insert(n);
-        if (below || target_nodes.count(n)) needed_.insert(n);
+        for (const Edge& e : n->next_edges) below = below || (e.valid() && state(e.fn.get()).needed);
+        State& ns = state(n);
+        ns.runs = below;
+        ns.needed = below || ns.is_target;
         stack.pop_back();
       }
     }
   }
-  bool is_needed(Node* n) const { return targets_.empty() || needed_.count(n); }
-  bool should_run(Node* n) const {
-    if (targets_.empty()) return true;
-    if (runs_.count(n)) return true;
+  bool is_needed(const State& st) const { return targets_.empty() || st.needed; }
+  bool should_run(const State& st, bool is_accumulator) const {
+    if (targets_.empty() || st.runs) return true;
     // A target leaf's accumulator runs only when backward() accumulates.
-    return accumulate_ && dynamic_cast<AccumulateGrad*>(n) != nullptr;
+    return accumulate_ && is_accumulator;
   }
 
-  void push_ready(Node* n) { ready_.push(n); }
+  void push_ready(Node* n, State& st) {
+    st.queued = true;
+    ready_.push(n);
+  }
 
   void add_grad(const Edge& e, Tensor g) {
-    auto& buf = buffers_[e.fn.get()];
+    auto& buf = state(e.fn.get()).buffer;
     if (buf.empty()) buf.resize(std::max<size_t>(e.fn->output_meta.size(), e.input_nr + 1));
     Tensor& slot = buf[e.input_nr];
     if (!g.defined()) return;
@@ -100,9 +126,12 @@ class GraphTask {
   }
 
   void evaluate(Node* node) {
-    std::vector<Tensor> grads = std::move(buffers_[node]);
-    buffers_.erase(node);
+    State& st = state(node);
+    std::vector<Tensor> grads = std::move(st.buffer);
+    st.buffer = {};
     if (grads.empty()) grads.resize(node->output_meta.size());
+    auto* acc = dynamic_cast<AccumulateGrad*>(node);
+    if (acc) acc->run_hooks(grads[0]);
     for (auto& [index, hook] : node->pre_hooks) {
       if (!grads[index].defined()) continue;
       Tensor r = hook(grads[index]);
@@ -114,12 +143,14 @@ class GraphTask {
       AutogradMeta& m = *impl->autograd;
       m.grad = m.grad.defined() ? add(m.grad, grads[index]) : (create_graph_ ? grads[index] : clone(grads[index]));
     }
-    for (size_t i = 0; i < targets_.size(); ++i) {
-      if (targets_[i].fn.get() != node) continue;
-      const Tensor& g = grads[targets_[i].input_nr];
-      if (g.defined()) captured_[i] = captured_[i].defined() ? add(captured_[i], g) : g;
+    if (st.is_target) {
+      for (size_t i = 0; i < targets_.size(); ++i) {
+        if (targets_[i].fn.get() != node) continue;
+        const Tensor& g = grads[targets_[i].input_nr];
+        if (g.defined()) captured_[i] = captured_[i].defined() ? add(captured_[i], g) : g;
+      }
     }
-    if (!should_run(node)) return;
+    if (!should_run(st, acc != nullptr)) return;
     std::vector<Tensor> out = node->apply(std::move(grads));
     if (!keep_graph_) node->release_variables();
     validate(*node, out);
@@ -127,7 +158,8 @@ class GraphTask {
       const Edge& e = node->next_edges[i];
       if (!e.valid()) continue;
       add_grad(e, i < out.size() ? std::move(out[i]) : Tensor());
-      if (--dependencies_[e.fn.get()] == 0 && is_needed(e.fn.get())) push_ready(e.fn.get());
+      State& next = state(e.fn.get());
+      if (--next.dependencies == 0 && is_needed(next)) push_ready(e.fn.get(), next);
     }
   }
 
@@ -164,11 +196,8 @@ class GraphTask {
 
   bool keep_graph_, create_graph_, accumulate_ = true;
   std::vector<Edge> targets_;
-  std::vector<Node*> roots_;
   std::vector<Tensor> captured_;
-  std::unordered_set<Node*> seen_, needed_, runs_;
-  std::unordered_map<Node*, int> dependencies_;
-  std::unordered_map<Node*, std::vector<Tensor>> buffers_;
+  std::unordered_map<Node*, State> nodes_;
   std::priority_queue<Node*, std::vector<Node*>, ByLatest> ready_;
 };
 
@@ -234,8 +263,8 @@ std::vector<Tensor> grad(const std::vector<Tensor>& outputs, const std::vector<T
       GraphTask(retain_graph, create_graph).run(roots, std::move(grads), targets, /*accumulate=*/false);
   for (size_t i = 0; i < result.size(); ++i) {
     if (result[i].defined()) continue;
-    CTORCH_CHECK(allow_unused || materialize_grads, "One of the differentiated Tensors appears to "
-                 "not have been used in the graph. Set allow_unused=True if this is the desired behavior.");
+    CTORCH_CHECK(allow_unused || materialize_grads, "The differentiated Tensor at index ", i, " appears "
+                 "to not have been used in the graph. Set allow_unused=True if this is the desired behavior.");
     if (materialize_grads) result[i] = zeros(inputs[i].sizes(), inputs[i].dtype(), inputs[i].device());
   }
   return result;

@@ -22,13 +22,11 @@ void OpNode::release_variables() {
 }
 
 std::vector<Tensor> AccumulateGrad::apply(std::vector<Tensor>&& grads) {
+  // The leaf's hooks already ran (run_hooks): the engine runs them before it captures a
+  // gradient for autograd.grad too.
   Tensor g = std::move(grads[0]);
   if (!g.defined()) return {};
   AutogradMeta& m = meta(leaf_);
-  for (const TensorHook& hook : m.hooks) {
-    Tensor r = hook(g);
-    if (r.defined()) g = std::move(r);
-  }
   if (is_grad_enabled()) {
     // create_graph: .grad keeps its history (a gradient penalty differentiates through it).
     m.grad = m.grad.defined() ? add(m.grad, g) : g;
@@ -44,6 +42,15 @@ std::vector<Tensor> AccumulateGrad::apply(std::vector<Tensor>&& grads) {
   }
   for (const auto& hook : m.post_accumulate_hooks) hook(leaf_);
   return {};
+}
+
+void AccumulateGrad::run_hooks(Tensor& g) {
+  const auto& m = leaf_.impl()->autograd;
+  if (!m || !g.defined()) return;
+  for (const TensorHook& hook : m->hooks) {
+    Tensor r = hook(g);
+    if (r.defined()) g = std::move(r);
+  }
 }
 
 ViewGeometry::ViewGeometry(const Tensor& base, const Tensor& view)

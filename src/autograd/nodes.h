@@ -31,6 +31,8 @@ class CTORCH_API AccumulateGrad final : public Node {
   }
   std::string name() const override { return "AccumulateGrad"; }
   std::vector<Tensor> apply(std::vector<Tensor>&& grads) override;
+  // The leaf's register_hook hooks, which may replace the gradient.
+  void run_hooks(Tensor& grad);
   const Tensor& variable() const { return leaf_; }
 
  private:

@@ -47,6 +47,14 @@ class PyNode final : public Node {
   py::object ctx_;
 };
 
+// Only constructed to read the creation counter: every node made after it has a larger
+// sequence_nr (checkpoint uses this to tell the nodes it recorded from older ones).
+class SequenceProbe final : public Node {
+ public:
+  std::string name() const override { return "SequenceProbe"; }
+  std::vector<Tensor> apply(std::vector<Tensor>&&) override { return {}; }
+};
+
 std::vector<Tensor> tensors_arg(py::handle h) {
   std::vector<Tensor> out;
   if (h.is_none()) return out;
@@ -55,6 +63,12 @@ std::vector<Tensor> tensors_arg(py::handle h) {
 }
 
 py::object tensor_or_none(const Tensor& t) { return t.defined() ? py::cast(t) : py::none(); }
+
+constexpr const char* kNonLeafGradWarning =
+    "The .grad attribute of a Tensor that is not a leaf Tensor is being accessed. Its .grad attribute "
+    "won't be populated during autograd.backward(). If you indeed want the .grad field to be populated "
+    "for a non-leaf Tensor, use .retain_grad() on the non-leaf Tensor. If you access the non-leaf "
+    "Tensor by mistake, make sure you access the leaf Tensor instead.";
 
 void set_output_history(const Tensor& t, const std::shared_ptr<Node>& node, uint32_t nr) {
   AutogradMeta& m = autograd::meta(t);
@@ -98,6 +112,10 @@ py::list record_function(const std::string& name, py::object ctx, const std::vec
     for (size_t i = 0; i < outputs.size(); ++i) if (s.defined() && s.is_same(outputs[i])) nr = int(i);
     node->saved.emplace_back(s, nr);
   }
+  if (autograd::is_anomaly_enabled()) {
+    py::object tb = py::module_::import("traceback");
+    node->anomaly_trace = py::str("").attr("join")(tb.attr("format_stack")()).cast<std::string>();
+  }
   py::list result;
   for (const Tensor& t : outputs) result.append(py::cast(t));
   return result;
@@ -121,6 +139,7 @@ void bind_autograd(py::module_& m) {
         if (!acc) throw py::attribute_error("'" + n.name() + "' object has no attribute 'variable'");
         return py::cast(acc->variable());
       })
+      .def_property_readonly("_sequence_nr", [](const Node& n) { return n.sequence_nr; })
       .def("__repr__", [](const Node& n) {
         return str_cat("<", n.name(), " object at ", static_cast<const void*>(&n), ">");
       });
@@ -132,9 +151,29 @@ void bind_autograd(py::module_& m) {
         autograd::set_requires_grad(t, v);
         return t;
       }, py::arg("requires_grad") = true)
-      .def_property("grad", [](const Tensor& t) { return tensor_or_none(autograd::grad(t)); },
-                    [](const Tensor& t, py::object g) {
-                      autograd::set_grad(t, g.is_none() ? Tensor() : g.cast<Tensor>());
+      .def_property("grad", [](const Tensor& t) {
+                      Tensor g = autograd::grad(t);
+                      if (!g.defined() && autograd::requires_grad(t) && !autograd::is_leaf(t) &&
+                          !autograd::retains_grad(t) &&
+                          PyErr_WarnEx(PyExc_UserWarning, kNonLeafGradWarning, 1) != 0)
+                        throw py::error_already_set();
+                      return tensor_or_none(g);
+                    },
+                    [](const Tensor& t, py::object obj) {
+                      if (obj.is_none()) return autograd::set_grad(t, Tensor());
+                      if (!py::isinstance(obj, tensor_class()))
+                        throw py::type_error(str_cat("assigned grad expected to be a Tensor or None but got grad of type ",
+                                                     py::str(obj.get_type().attr("__name__")).cast<std::string>()));
+                      Tensor g = obj.cast<Tensor>();
+                      CTORCH_CHECK(g.sizes() == t.sizes(), "attempting to assign a gradient of size '", g.sizes(),
+                                   "' to a tensor of size '", t.sizes(), "'. Please ensure that the gradient and "
+                                   "the tensor are the same size");
+                      CTORCH_CHECK(g.dtype() == t.dtype(), "attempting to assign a gradient with dtype '",
+                                   dtype_name(g.dtype()), "' to a tensor with dtype '", dtype_name(t.dtype()),
+                                   "'. The gradient must match the tensor's dtype");
+                      CTORCH_CHECK(g.device() == t.device(), "attempting to assign a gradient on device '",
+                                   g.device().str(), "' to a tensor on device '", t.device().str(), "'");
+                      autograd::set_grad(t, g);
                     })
       .def_property_readonly("grad_fn", [](const Tensor& t) -> py::object {
         auto fn = autograd::grad_fn(t);
@@ -144,7 +183,6 @@ void bind_autograd(py::module_& m) {
       .def_property_readonly("retains_grad", [](const Tensor& t) { return autograd::retains_grad(t); })
       .def_property_readonly("output_nr", [](const Tensor& t) { return autograd::output_nr(t); })
       .def("retain_grad", [](const Tensor& t) { autograd::retain_grad(t); })
-      .def("detach", [](const Tensor& t) { return autograd::detach(t); })
       .def("detach_", [](const Tensor& t) {
         autograd::detach_(t);
         return t;
@@ -161,6 +199,12 @@ void bind_autograd(py::module_& m) {
       })
       .def_property("data", [](const Tensor& t) { return autograd::detach(t); },
                     [](const Tensor& t, const Tensor& src) { t.impl()->set_data(*src.impl()); });
+
+  // bind_tensor.cpp binds an older detach (an alias *view*, which then looks like a stale view of
+  // its base and gets history). pybind11 would try that overload first, so replace the attribute.
+  c.attr("detach") = py::cpp_function([](const Tensor& t) { return autograd::detach(t); },
+                                      py::name("detach"), py::is_method(c),
+                                      "A tensor sharing this one's storage, without autograd history.");
 
   m.def("is_grad_enabled", &autograd::is_grad_enabled);
   m.def("_set_grad_enabled", &autograd::set_grad_enabled);
@@ -195,6 +239,7 @@ void bind_autograd(py::module_& m) {
     return out;
   });
   m.def("_record_function", &record_function);
+  m.def("_next_sequence_nr", [] { return SequenceProbe().sequence_nr; });
 }
 
 }  // namespace ctorch::python

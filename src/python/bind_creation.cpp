@@ -1,6 +1,7 @@
 // Tensors from Python data and NumPy (zero-copy both ways), and the factory functions.
 #include <pybind11/numpy.h>
 #include "bind.h"
+#include "ctorch/autograd.h"
 
 namespace ctorch::python {
 
@@ -218,7 +219,10 @@ void bind_creation(py::module_& m) {
   });
   tensor_class().def("numpy", [](const Tensor& t, bool force) {
     Tensor c = t;
-    if (force) c = to(t, t.dtype(), Device());
+    // force=True detaches, as in PyTorch; else a tensor with history must be detached first.
+    CTORCH_CHECK(force || !autograd::requires_grad(t), "Can't call numpy() on Tensor that requires grad. "
+                 "Use tensor.detach().numpy() instead.");
+    if (force) c = to(autograd::detach(t), t.dtype(), Device());
     CTORCH_CHECK_TYPE(c.device().is_cpu(), "can't convert ", c.device().str(),
                       " device type tensor to numpy. Use Tensor.cpu() to copy the tensor to host memory first.");
     std::vector<py::ssize_t> shape(c.sizes().begin(), c.sizes().end()), strides;

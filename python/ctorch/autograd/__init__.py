@@ -1,4 +1,6 @@
 """ctorch.autograd: gradients of tensors with respect to others (the engine is in C++)."""
+import threading
+
 from ctorch import _C
 from ctorch._C import Tensor
 from ctorch.autograd.anomaly_mode import (detect_anomaly, is_anomaly_check_nan_enabled,  # noqa: F401
@@ -52,7 +54,6 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
     if materialize_grads and allow_unused is False:
         raise ValueError("Expected allow_unused to be True or not passed when materialize_grads=True, "
                          "but got: allow_unused=False.")
-    single = isinstance(inputs, Tensor)
     outputs = _tensors(outputs, "outputs")
     inputs = _tensors(inputs, "inputs")
     grads = _tensors(grad_outputs, "grad_outputs") or []
@@ -67,6 +68,11 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
 
 
 # ---- Tensor methods that belong to autograd
+
+# checkpoint's recompute asks autograd.grad for gradients of leaves whose own backward will
+# run their hooks: it sets skip_leaf_hooks meanwhile so they do not run twice.
+_hook_state = threading.local()
+
 
 class RemovableHandle:
     """Returned by register_hook: remove() disables the hook."""
@@ -95,7 +101,23 @@ def _register_hook(self, hook):
     if not self.requires_grad:
         raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
     handle = RemovableHandle()
-    self._register_hook(lambda g: None if handle.removed else hook(g))
+    name = getattr(hook, "__name__", type(hook).__name__)
+    on_leaf = self.is_leaf
+
+    def run(g):
+        if handle.removed or (on_leaf and getattr(_hook_state, "skip_leaf_hooks", False)):
+            return None
+        r = hook(g)
+        if r is None:
+            return None
+        if not isinstance(r, Tensor):
+            raise TypeError(f"hook '{name}' returned {type(r).__name__}: expected a Tensor or None")
+        if r.shape != g.shape:
+            raise RuntimeError(f"hook '{name}' has changed the size of value")
+        if r.dtype != g.dtype:
+            raise RuntimeError(f"hook '{name}' has changed the type of value (was {g.dtype} got {r.dtype})")
+        return r
+    self._register_hook(run)
     return handle
 
 

@@ -26,7 +26,10 @@ class detect_anomaly:
     """Context manager and decorator enabling anomaly detection."""
 
     def __init__(self, check_nan=True):
+        import warnings
         self.check_nan = check_nan
+        warnings.warn("Anomaly Detection has been enabled. This mode will increase the runtime and should "
+                      "only be enabled for debugging.", stacklevel=2)
 
     def __enter__(self):
         self._prev = (_C.is_anomaly_enabled(), _C.is_anomaly_check_nan_enabled())
@@ -41,6 +44,10 @@ class detect_anomaly:
 
         @functools.wraps(fn)
         def run(*args, **kwargs):
-            with detect_anomaly(self.check_nan):
+            prev = (_C.is_anomaly_enabled(), _C.is_anomaly_check_nan_enabled())
+            _C._set_anomaly_enabled(True, self.check_nan)
+            try:
                 return fn(*args, **kwargs)
+            finally:
+                _C._set_anomaly_enabled(*prev)
         return run

@@ -17,10 +17,10 @@ class FunctionCtx:
         self._saved = None
 
     def save_for_backward(self, *tensors):
-        for t in tensors:
+        for i, t in enumerate(tensors):
             if t is not None and not isinstance(t, Tensor):
-                raise TypeError("save_for_backward can only save variables, but argument "
-                                f"{len(self._to_save)} is of type {type(t).__name__}")
+                raise TypeError(f"save_for_backward can only save variables, but argument {i} is of "
+                                f"type {type(t).__name__}")
         self._to_save = tensors
 
     def mark_dirty(self, *tensors):
@@ -40,26 +40,33 @@ class FunctionCtx:
 
     def _run_backward(self, saved, *grads):
         self._saved = saved
+        cls = self._cls
+        # A subclass may define vjp instead of backward (they are aliases).
+        backward = cls.vjp if cls.backward is Function.backward and cls.vjp is not Function.vjp else cls.backward
         try:
-            result = self._cls.backward(self, *grads)
+            result = backward(self, *grads)
         finally:
             self._saved = None
         if not isinstance(result, tuple):
             result = (result,)
         n = len(self._arg_is_tensor)
+        # As in PyTorch: one gradient per forward argument; extra ones are fine only if all None.
+        if len(result) > n and all(r is None for r in result[n:]):
+            result = result[:n]
         if len(result) != n:
-            # Trailing Nones for non-tensor arguments may be omitted only if all are None.
-            if len(result) > n or any(r is not None for r in result[len(result):]):
-                raise RuntimeError(f"function {self._cls.__name__}Backward returned an incorrect "
-                                   f"number of gradients (expected {n}, got {len(result)})")
-            result = result + (None,) * (n - len(result))
+            raise RuntimeError(f"function {cls.__name__}Backward returned an incorrect number of gradients "
+                               f"(expected {n}, got {len(result)})")
         grads_out = []
-        for g, is_tensor in zip(result, self._arg_is_tensor):
+        for i, (g, is_tensor) in enumerate(zip(result, self._arg_is_tensor)):
             if is_tensor:
+                if g is not None and not isinstance(g, Tensor):
+                    raise TypeError(f"function {cls.__name__}Backward returned a gradient of type "
+                                    f"{type(g).__name__} at index {i}: expected a Tensor or None")
                 grads_out.append(g)
             elif g is not None:
-                raise RuntimeError(f"function {self._cls.__name__}Backward returned a gradient "
-                                   "different than None for a non-Tensor argument")
+                raise RuntimeError(f"function {cls.__name__}Backward returned a gradient different than "
+                                   f"None at position {i + 1}, but the corresponding forward input was not "
+                                   "a Variable")
         return grads_out
 
 
@@ -88,18 +95,32 @@ class Function(metaclass=_FunctionMeta):
         raise NotImplementedError("You must implement either the backward or vjp method for your "
                                   "custom autograd.Function to use it with backward mode AD.")
 
-    vjp = backward
+    @staticmethod
+    def vjp(ctx, *grad_outputs):
+        raise NotImplementedError("You must implement either the backward or vjp method for your "
+                                  "custom autograd.Function to use it with backward mode AD.")
+
+    @staticmethod
+    def setup_context(ctx, inputs, output):
+        raise NotImplementedError("setup_context is not implemented.")
 
     @classmethod
     def apply(cls, *args, **kwargs):
+        if kwargs:
+            raise TypeError(f"{cls.__name__}.apply() takes no keyword arguments")
         ctx = FunctionCtx()
         ctx._cls = cls
         ctx._arg_is_tensor = [isinstance(a, Tensor) for a in args]
-        grad_on = _C.is_grad_enabled()
-        ctx.needs_input_grad = tuple(isinstance(a, Tensor) and grad_on and a.requires_grad for a in args)
+        ctx.needs_input_grad = tuple(isinstance(a, Tensor) and a.requires_grad for a in args)
+        # forward(ctx, *args), or forward(*args) followed by setup_context(ctx, args, output).
+        separate = cls.setup_context is not Function.setup_context
         with _NoGrad():
-            outputs = cls.forward(ctx, *args, **kwargs)
-        if not any(ctx.needs_input_grad):
+            if separate:
+                outputs = cls.forward(*args)
+                cls.setup_context(ctx, args, outputs)
+            else:
+                outputs = cls.forward(ctx, *args)
+        if not (_C.is_grad_enabled() and any(ctx.needs_input_grad)):
             return outputs
         single = not isinstance(outputs, tuple)
         outs = (outputs,) if single else outputs
@@ -124,12 +145,35 @@ class _NoGrad:
         _C._set_grad_enabled(self._prev)
 
 
+class _DelayedError(Function):
+    """Stands for a backward marked @once_differentiable inside a create_graph backward: using
+    its result in a further backward raises."""
+
+    @staticmethod
+    def forward(ctx, *grads):
+        return tuple(None if g is None else g.clone() for g in grads)
+
+    @staticmethod
+    def backward(ctx, *grads):
+        raise RuntimeError("trying to differentiate twice a function that was marked with "
+                           "@once_differentiable")
+
+
 def once_differentiable(fn):
-    """Marks a backward that is not itself differentiable (runs it under no_grad)."""
+    """Marks a backward that is not itself differentiable: it runs under no_grad, and a
+    higher-order gradient through it raises."""
     import functools
 
     @functools.wraps(fn)
     def wrapper(ctx, *args):
         with _NoGrad():
-            return fn(ctx, *args)
+            outputs = fn(ctx, *args)
+        if not _C.is_grad_enabled() or not any(isinstance(a, Tensor) and a.requires_grad for a in args):
+            return outputs
+        single = not isinstance(outputs, tuple)
+        outs = (outputs,) if single else outputs
+        fake = [o.detach().requires_grad_() if isinstance(o, Tensor) and o.is_floating_point() else o
+                for o in outs]
+        wrapped = _DelayedError.apply(*fake)
+        return wrapped[0] if single else wrapped
     return wrapper

@@ -1,5 +1,6 @@
 """Grad modes: no_grad, enable_grad, set_grad_enabled, inference_mode (thread-local)."""
 import functools
+import inspect
 
 from ctorch import _C
 
@@ -21,10 +22,38 @@ class _Mode:
     _bare_decorator = True
 
     def __call__(self, fn):
+        if inspect.isgeneratorfunction(fn):
+            return self._wrap_generator(fn)
+
         @functools.wraps(fn)
         def run(*args, **kwargs):
             with self.clone():
                 return fn(*args, **kwargs)
+        return run
+
+    def _wrap_generator(self, fn):
+        """The mode applies while the generator runs, not while its caller does."""
+        @functools.wraps(fn)
+        def run(*args, **kwargs):
+            gen = fn(*args, **kwargs)
+            try:
+                with self.clone():
+                    response = gen.send(None)
+                while True:
+                    try:
+                        request = yield response
+                    except GeneratorExit:
+                        with self.clone():
+                            gen.close()
+                        raise
+                    except BaseException as e:
+                        with self.clone():
+                            response = gen.throw(e)
+                    else:
+                        with self.clone():
+                            response = gen.send(request)
+            except StopIteration as e:
+                return e.value
         return run
 
     def clone(self):

@@ -17,29 +17,34 @@ def _outputs(fn, inputs):
     return [o for o in _as_tuple(fn(*inputs)) if isinstance(o, Tensor)]
 
 
-def _flat_index(t, k):
-    idx = []
-    for size in reversed(t.shape):
-        idx.append(k % size)
-        k //= size
-    return tuple(reversed(idx))
-
-
 def _numerical_jacobians(fn, inputs, diff_idx, outputs, eps):
-    """J[i][o] is a (numel(out o), numel(in i)) matrix of central differences."""
+    """J[i][o] is a (numel(out o), numel(in i)) matrix of central differences.
+
+    The inputs are perturbed in private copies: writing into the caller's tensors would bump
+    their version counters and break graphs that saved them. `fn` runs in the caller's grad
+    mode (gradgradcheck's function differentiates inside)."""
+    work = list(inputs)
+    for i in diff_idx:
+        work[i] = inputs[i].detach().clone().contiguous().requires_grad_(True)
+
+    def evaluate():
+        return [o.detach().to(ctorch.float64).reshape(-1).clone() for o in _outputs(fn, work)]
+
     jac = []
     for i in diff_idx:
-        x = inputs[i]
+        x = work[i]
         cols = [ctorch.zeros(o.numel(), x.numel(), dtype=ctorch.float64) for o in outputs]
-        data = x.detach()
+        flat = x.detach().view(-1)
         for k in range(x.numel()):
-            pos = _flat_index(x, k)
-            orig = data[pos].item()
-            data[pos] = orig - eps  # data is detached: these writes record nothing
-            lo = [o.detach().to(ctorch.float64).reshape(-1).clone() for o in _outputs(fn, inputs)]
-            data[pos] = orig + eps
-            hi = [o.detach().to(ctorch.float64).reshape(-1).clone() for o in _outputs(fn, inputs)]
-            data[pos] = orig
+            orig = flat[k].item()
+            with ctorch.no_grad():
+                flat[k] = orig - eps
+            lo = evaluate()
+            with ctorch.no_grad():
+                flat[k] = orig + eps
+            hi = evaluate()
+            with ctorch.no_grad():
+                flat[k] = orig
             for c, a, b in zip(cols, lo, hi):
                 c[:, k] = (b - a) / (2 * eps)
         jac.append(cols)
