@@ -417,3 +417,11 @@ def test_inplace_on_view_of_leaf_raises():
         a[0].mul_(2)
     with pytest.raises(RuntimeError, match="leaf Variable"):
         a.tril_()
+
+
+def test_alias_records_but_detach_does_not():
+    x = ctorch.randn(3, 4).requires_grad_() * 1
+    a = x[...]
+    assert a.grad_fn.name() == "AliasBackward0" and a._storage_id() == x._storage_id()
+    d = x.detach()
+    assert d.grad_fn is None and not d.requires_grad and d._storage_id() == x._storage_id()
