@@ -155,3 +155,15 @@ def test_backward_into_leaves_and_no_grad():
     np.testing.assert_allclose(b.grad.numpy(), a.detach().numpy().T @ np.ones((3, 5)))
     with ctorch.no_grad():
         assert (a @ b).grad_fn is None
+
+
+def test_out_argument_refused_when_recording():
+    a = ctorch.randn(2, 3).requires_grad_()
+    out = ctorch.empty(2, 2)
+    for call in (lambda: ctorch.mm(a, a.t(), out=out), lambda: ctorch.matmul(a, a.t(), out=out),
+                 lambda: ctorch.addmm(out, a, a.t(), out=out)):
+        with pytest.raises(RuntimeError, match="don't support automatic differentiation"):
+            call()
+    with ctorch.no_grad():
+        assert ctorch.mm(a, a.t(), out=out) is out
+    np.testing.assert_allclose(out.numpy(), a.detach().numpy() @ a.detach().numpy().T, rtol=1e-5)
