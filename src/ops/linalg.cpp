@@ -489,9 +489,17 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
       }
       if (c.needs_grad(1)) {
         Tensor a2 = c.saved(0);
-        a2 = da == 1 ? unsqueeze(a2, 0) : a2;
-        Tensor gb = matmul(mT(a2), g);
-        out[1] = db == 1 ? squeeze(autograd::sum_to(gb, {gb.size(-2), 1}), {1}) : gb;
+        if (da >= 3 && db <= 2) {
+          // b is shared by every batch: one GEMM over the batch folded into the rows, rather
+          // than a product per batch summed afterwards.
+          int64_t rows = shape_numel(IntArrayRef(a2.sizes().data(), a2.dim() - 1));
+          Tensor gb = mm(t(reshape(a2, {rows, a2.size(-1)})), reshape(g, {rows, g.size(-1)}));
+          out[1] = db == 1 ? squeeze(gb, {1}) : gb;
+        } else {
+          a2 = da == 1 ? unsqueeze(a2, 0) : a2;
+          Tensor gb = matmul(mT(a2), g);
+          out[1] = db == 1 ? squeeze(autograd::sum_to(gb, {gb.size(-2), 1}), {1}) : gb;
+        }
       }
       return out;
     });

@@ -30,6 +30,18 @@ void record_view(const char* name, const Tensor& in, const std::vector<Tensor>& 
   autograd::record(name, {in}, outs, {}, std::move(backward));
 }
 
+// The gradient of a view that picks part of its input: zeros of the input's shape with g where
+// the view reads. A higher-order backward needs the differentiable *_scatter op; a plain one
+// writes g straight into the zeros (one buffer, not two).
+template <class View, class Scatter>
+Tensor embed_grad(IntArrayRef in, const Tensor& g, View view, Scatter scatter) {
+  Tensor z = zeros(in, g.dtype(), g.device());
+  if (autograd::is_grad_enabled()) return scatter(z, g);
+  Tensor part = view(z);
+  copy_(part, g);
+  return z;
+}
+
 // Every storage position (relative to `lo`) that a tensor of this geometry reads, flattened in
 // row-major order of its dims.
 Tensor storage_positions(int64_t extent, IntArrayRef sizes, IntArrayRef strides, int64_t offset) {
@@ -362,8 +374,9 @@ Tensor slice(const Tensor& t, int64_t dim, std::optional<int64_t> start_opt,
     Tensor r = autograd::untracked([&] { return slice(t, dim, start, end, step); });
     record_view("SliceBackward0", t, {r}, [in = DimVector(t.sizes()), dim, start, end, step](
         const Context& c) {
-      Tensor z = zeros(in, c.grad().dtype(), c.grad().device());
-      return grads(slice_scatter(z, c.grad(), dim, start, end, step));
+      return grads(embed_grad(in, c.grad(),
+          [&](const Tensor& z) { return slice(z, dim, start, end, step); },
+          [&](const Tensor& z, const Tensor& g) { return slice_scatter(z, g, dim, start, end, step); }));
     });
     return r;
   }
@@ -395,8 +408,8 @@ Tensor select(const Tensor& t, int64_t dim, int64_t index) {
   if (autograd::recording({&t})) {
     Tensor r = autograd::untracked([&] { return select(t, dim, index); });
     record_view("SelectBackward0", t, {r}, [in = DimVector(t.sizes()), dim, index](const Context& c) {
-      Tensor z = zeros(in, c.grad().dtype(), c.grad().device());
-      return grads(select_scatter(z, c.grad(), dim, index));
+      return grads(embed_grad(in, c.grad(), [&](const Tensor& z) { return select(z, dim, index); },
+          [&](const Tensor& z, const Tensor& g) { return select_scatter(z, g, dim, index); }));
     });
     return r;
   }
@@ -558,8 +571,8 @@ Tensor diagonal(const Tensor& t, int64_t offset, int64_t dim1, int64_t dim2) {
   if (autograd::recording({&t}))
     record_view("DiagonalBackward0", t, {r}, [in = DimVector(t.sizes()), offset, d1, d2](
         const Context& c) {
-      Tensor z = zeros(in, c.grad().dtype(), c.grad().device());
-      return grads(diagonal_scatter(z, c.grad(), offset, d1, d2));
+      return grads(embed_grad(in, c.grad(), [&](const Tensor& z) { return diagonal(z, offset, d1, d2); },
+          [&](const Tensor& z, const Tensor& g) { return diagonal_scatter(z, g, offset, d1, d2); }));
     });
   return r;
 }
