@@ -1,13 +1,53 @@
 // Joining and rearranging: cat/stack family, flip, roll, repeat/tile/repeat_interleave,
 // tril/triu, diag/diag_embed and meshgrid, written over views and copy_ (no kernels of their own).
+// The primitives record their backward; the rest are composites of them.
 #include <algorithm>
 #include <cstring>
+#include "autograd/function.h"
 #include "ctorch/ops.h"
 #include "ops/elementwise_run.h"
 
 namespace ctorch {
 
+namespace {
+using autograd::Context;
+using autograd::grads;
+
+bool recording_any(const std::vector<Tensor>& tensors) {
+  if (!autograd::is_grad_enabled()) return false;
+  for (const Tensor& t : tensors)
+    if (t.defined() && autograd::requires_grad(t)) return true;
+  return false;
+}
+
+Tensor zeros_for(IntArrayRef shape, const Tensor& like) { return zeros(shape, like.dtype(), like.device()); }
+}  // namespace
+
 Tensor cat(const std::vector<Tensor>& tensors, int64_t dim) {
+  if (recording_any(tensors)) {
+    Tensor r = autograd::untracked([&] { return cat(tensors, dim); });
+    // Each input's gradient is its stretch of the output's; legacy empty inputs get an empty one.
+    auto skipped = [](const Tensor& t) { return t.dim() == 1 && t.sizes()[0] == 0; };
+    int64_t wrapped = 0;  // fixed by the first input that is not skipped
+    for (const Tensor& t : tensors)
+      if (!skipped(t)) { wrapped = wrap_dim(dim, t.dim(), "cat"); break; }
+    std::vector<int64_t> lens;
+    for (const Tensor& t : tensors) lens.push_back(skipped(t) ? -1 : t.sizes()[wrapped]);
+    autograd::record("CatBackward0", tensors, {r}, {}, [lens, wrapped](const Context& c) {
+      std::vector<Tensor> out(lens.size());
+      int64_t at = 0;
+      for (size_t i = 0; i < lens.size(); ++i) {
+        if (lens[i] < 0) {
+          if (c.needs_grad(i)) out[i] = zeros_for({0}, c.grad());
+          continue;
+        }
+        if (c.needs_grad(i)) out[i] = narrow(c.grad(), wrapped, at, lens[i]);
+        at += lens[i];
+      }
+      return out;
+    });
+    return r;
+  }
   CTORCH_CHECK_VALUE(!tensors.empty(), "[cat] expected a non-empty list of Tensors");
   DType dtype = tensors[0].dtype();
   for (const Tensor& t : tensors) dtype = promote_types(dtype, t.dtype());
@@ -61,6 +101,18 @@ Tensor cat(const std::vector<Tensor>& tensors, int64_t dim) {
 }
 
 Tensor stack(const std::vector<Tensor>& tensors, int64_t dim) {
+  if (recording_any(tensors)) {
+    Tensor r = autograd::untracked([&] { return stack(tensors, dim); });
+    size_t n = tensors.size();
+    autograd::record("StackBackward0", tensors, {r}, {}, [n, d = wrap_dim(dim, r.dim(), "stack")](
+        const Context& c) {
+      std::vector<Tensor> out(n);
+      for (size_t i = 0; i < n; ++i)
+        if (c.needs_grad(i)) out[i] = select(c.grad(), d, static_cast<int64_t>(i));
+      return out;
+    });
+    return r;
+  }
   CTORCH_CHECK(!tensors.empty(), "[stack] stack expects a non-empty TensorList");
   dim = wrap_dim(dim, tensors[0].dim() + 1, "stack");
   std::vector<Tensor> parts;
@@ -107,6 +159,13 @@ Tensor dstack(const std::vector<Tensor>& tensors) {
 }
 
 Tensor flip(const Tensor& self, IntArrayRef dims) {
+  if (autograd::recording({&self})) {
+    Tensor r = autograd::untracked([&] { return flip(self, dims); });
+    autograd::record("FlipBackward0", {self}, {r}, {}, [dims = DimVector(dims)](const Context& c) {
+      return grads(flip(c.grad(), dims));
+    });
+    return r;
+  }
   std::vector<bool> seen(std::max<int64_t>(self.dim(), 1), false);
   DimVector strides(self.strides());
   int64_t offset = self.storage_offset();
@@ -143,6 +202,15 @@ Tensor roll_dim(const Tensor& t, int64_t shift, int64_t dim) {
 }  // namespace
 
 Tensor roll(const Tensor& self, IntArrayRef shifts, IntArrayRef dims) {
+  if (autograd::recording({&self})) {
+    Tensor r = autograd::untracked([&] { return roll(self, shifts, dims); });
+    DimVector back;
+    for (int64_t s : shifts) back.push_back(-s);
+    autograd::record("RollBackward0", {self}, {r}, {}, [back, dims = DimVector(dims)](const Context& c) {
+      return grads(roll(c.grad(), back, dims));
+    });
+    return r;
+  }
   CTORCH_CHECK(!shifts.empty(), "[roll] `shifts` required");
   if (dims.empty()) {
     CTORCH_CHECK(shifts.size() == 1, "[roll] shifts and dimensions must align. shifts: ",
@@ -159,6 +227,24 @@ Tensor roll(const Tensor& self, IntArrayRef shifts, IntArrayRef dims) {
 }
 
 Tensor repeat(const Tensor& self, IntArrayRef repeats) {
+  if (autograd::recording({&self})) {
+    Tensor r = autograd::untracked([&] { return repeat(self, repeats); });
+    autograd::record("RepeatBackward0", {self}, {r}, {}, [in = DimVector(self.sizes()),
+        reps = DimVector(repeats)](const Context& c) {
+      // The gradient seen as [r0, s0, r1, s1, ...] summed over every r_i.
+      int64_t nd = static_cast<int64_t>(reps.size()), pad = nd - static_cast<int64_t>(in.size());
+      DimVector split;
+      std::vector<int64_t> copies;
+      for (int64_t d = 0; d < nd; ++d) {
+        split.push_back(reps[d]);
+        split.push_back(d < pad ? 1 : in[d - pad]);
+        copies.push_back(2 * d);
+      }
+      if (copies.empty()) return grads(c.grad());
+      return grads(reshape(sum(reshape(c.grad(), split), copies), in));
+    });
+    return r;
+  }
   CTORCH_CHECK(static_cast<int64_t>(repeats.size()) >= self.dim(), "[repeat] Number of dimensions "
                "of repeat dims can not be smaller than number of dimensions of tensor");
   const int64_t nd = static_cast<int64_t>(repeats.size()), pad = nd - self.dim();
@@ -231,7 +317,15 @@ Tensor repeat_interleave(const Tensor& self, const Tensor& repeats, std::optiona
 
 Tensor repeat_interleave(const Tensor& self, int64_t repeats, std::optional<int64_t> dim) {
   CTORCH_CHECK(repeats >= 0, "[repeat_interleave] Repeats must be non-negative");
-  return repeat_interleave(self, scalar_tensor(Scalar(repeats), DType::Int64, self.device()), dim);
+  // Every slice along the dim repeated: [.., n, ..] -> [.., n, repeats, ..] merged (a composite
+  // of views and one copy, so it is differentiable through them).
+  Tensor x = dim ? self : flatten(self);
+  int64_t d = dim ? wrap_dim(*dim, std::max<int64_t>(x.dim(), 1), "repeat_interleave") : 0;
+  x = x.dim() == 0 ? reshape(x, {1}) : x;
+  DimVector wide(x.sizes()), merged(x.sizes());
+  wide.insert(d + 1, repeats);
+  merged[d] *= repeats;
+  return view(clone(expand(unsqueeze(x, d + 1), wide)), merged);
 }
 
 namespace {
@@ -251,14 +345,55 @@ Tensor triangle(const Tensor& self, int64_t k, bool lower, const char* op) {
 }
 }  // namespace
 
-Tensor tril(const Tensor& self, int64_t diagonal) { return triangle(self, diagonal, true, "tril"); }
-Tensor triu(const Tensor& self, int64_t diagonal) { return triangle(self, diagonal, false, "triu"); }
-Tensor& tril_(Tensor& self, int64_t diagonal) { return copy_(self, tril(self, diagonal)); }
-Tensor& triu_(Tensor& self, int64_t diagonal) { return copy_(self, triu(self, diagonal)); }
+Tensor tril(const Tensor& self, int64_t diagonal) {
+  if (autograd::recording({&self})) {
+    Tensor r = autograd::untracked([&] { return tril(self, diagonal); });
+    autograd::record("TrilBackward0", {self}, {r}, {}, [diagonal](const Context& c) {
+      return grads(tril(c.grad(), diagonal));
+    });
+    return r;
+  }
+  return triangle(self, diagonal, true, "tril");
+}
+Tensor triu(const Tensor& self, int64_t diagonal) {
+  if (autograd::recording({&self})) {
+    Tensor r = autograd::untracked([&] { return triu(self, diagonal); });
+    autograd::record("TriuBackward0", {self}, {r}, {}, [diagonal](const Context& c) {
+      return grads(triu(c.grad(), diagonal));
+    });
+    return r;
+  }
+  return triangle(self, diagonal, false, "triu");
+}
+Tensor& tril_(Tensor& self, int64_t diagonal) {
+  if (autograd::recording({&self}))
+    return autograd::inplace(self, [&](const Tensor& s) { return tril(s, diagonal); }, "tril_");
+  return copy_(self, tril(self, diagonal));
+}
+Tensor& triu_(Tensor& self, int64_t diagonal) {
+  if (autograd::recording({&self}))
+    return autograd::inplace(self, [&](const Tensor& s) { return triu(s, diagonal); }, "triu_");
+  return copy_(self, triu(self, diagonal));
+}
 
 Tensor diag(const Tensor& self, int64_t k) {
   CTORCH_CHECK(self.dim() == 1 || self.dim() == 2, "[diag] diag(): Supports 1D or 2D tensors. Got ",
                self.dim(), "D");
+  if (autograd::recording({&self})) {
+    Tensor r = autograd::untracked([&] { return diag(self, k); });
+    if (self.dim() == 2) {
+      // PyTorch 2.13 names this node after its diagonal_copy.
+      autograd::record("DiagonalBackward0_copy", {self}, {r}, {}, [in = DimVector(self.sizes()), k](
+          const Context& c) {
+        return grads(diagonal_scatter(zeros_for(in, c.grad()), c.grad(), k, 0, 1));
+      });
+    } else {
+      autograd::record("DiagEmbedBackward0", {self}, {r}, {}, [k](const Context& c) {
+        return grads(diagonal(c.grad(), k, 0, 1));
+      });
+    }
+    return r;
+  }
   if (self.dim() == 2) return clone(diagonal(self, k, 0, 1));
   int64_t n = self.sizes()[0] + (k >= 0 ? k : -k);
   Tensor out = zeros({n, n}, self.dtype(), self.device());
@@ -272,6 +407,13 @@ Tensor diag_embed(const Tensor& self, int64_t offset, int64_t dim1, int64_t dim2
   int64_t nd = self.dim() + 1;
   int64_t d1 = wrap_dim(dim1, nd, "diag_embed"), d2 = wrap_dim(dim2, nd, "diag_embed");
   CTORCH_CHECK(d1 != d2, "[diag_embed] diagonal dimensions cannot be identical ", dim1, ", ", dim2);
+  if (autograd::recording({&self})) {
+    Tensor r = autograd::untracked([&] { return diag_embed(self, offset, d1, d2); });
+    autograd::record("DiagEmbedBackward0", {self}, {r}, {}, [offset, d1, d2](const Context& c) {
+      return grads(diagonal(c.grad(), offset, d1, d2));
+    });
+    return r;
+  }
   int64_t n = self.sizes()[self.dim() - 1] + (offset >= 0 ? offset : -offset);
   DimVector shape;
   for (int64_t d = 0; d < self.dim() - 1; ++d) shape.push_back(self.sizes()[d]);
@@ -286,6 +428,17 @@ Tensor diag_embed(const Tensor& self, int64_t offset, int64_t dim1, int64_t dim2
 }
 
 Tensor select_scatter(const Tensor& self, const Tensor& src, int64_t dim, int64_t index) {
+  if (autograd::recording({&self, &src})) {
+    Tensor r = autograd::untracked([&] { return select_scatter(self, src, dim, index); });
+    autograd::record("SelectScatterBackward0", {self, src}, {r}, {}, [src_shape = DimVector(src.sizes()),
+        dim, index](const Context& c) {
+      const Tensor& g = c.grad();
+      return std::vector<Tensor>{
+          c.needs_grad(0) ? select_scatter(g, zeros_for(src_shape, g), dim, index) : Tensor(),
+          c.needs_grad(1) ? select(g, dim, index) : Tensor()};
+    });
+    return r;
+  }
   Tensor out = clone(self);
   Tensor v = select(out, dim, index);
   CTORCH_CHECK(v.sizes() == src.sizes(), "[select_scatter] expected src to have a size equal to the "
@@ -296,6 +449,17 @@ Tensor select_scatter(const Tensor& self, const Tensor& src, int64_t dim, int64_
 
 Tensor slice_scatter(const Tensor& self, const Tensor& src, int64_t dim, std::optional<int64_t> start,
                      std::optional<int64_t> end, int64_t step) {
+  if (autograd::recording({&self, &src})) {
+    Tensor r = autograd::untracked([&] { return slice_scatter(self, src, dim, start, end, step); });
+    autograd::record("SliceScatterBackward0", {self, src}, {r}, {}, [src_shape = DimVector(src.sizes()),
+        dim, start, end, step](const Context& c) {
+      const Tensor& g = c.grad();
+      return std::vector<Tensor>{
+          c.needs_grad(0) ? slice_scatter(g, zeros_for(src_shape, g), dim, start, end, step) : Tensor(),
+          c.needs_grad(1) ? slice(g, dim, start, end, step) : Tensor()};
+    });
+    return r;
+  }
   Tensor out = clone(self);
   Tensor v = slice(out, dim, start, end, step);
   CTORCH_CHECK(v.sizes() == src.sizes(), "[slice_scatter] expected src to have a size equal to the "
@@ -305,6 +469,17 @@ Tensor slice_scatter(const Tensor& self, const Tensor& src, int64_t dim, std::op
 }
 
 Tensor diagonal_scatter(const Tensor& self, const Tensor& src, int64_t offset, int64_t dim1, int64_t dim2) {
+  if (autograd::recording({&self, &src})) {
+    Tensor r = autograd::untracked([&] { return diagonal_scatter(self, src, offset, dim1, dim2); });
+    autograd::record("DiagonalScatterBackward0", {self, src}, {r}, {}, [src_shape = DimVector(src.sizes()),
+        offset, dim1, dim2](const Context& c) {
+      const Tensor& g = c.grad();
+      return std::vector<Tensor>{
+          c.needs_grad(0) ? diagonal_scatter(g, zeros_for(src_shape, g), offset, dim1, dim2) : Tensor(),
+          c.needs_grad(1) ? diagonal(g, offset, dim1, dim2) : Tensor()};
+    });
+    return r;
+  }
   Tensor out = clone(self);
   Tensor v = diagonal(out, offset, dim1, dim2);
   CTORCH_CHECK(v.sizes() == src.sizes(), "[diagonal_scatter] expected src to have a size equal to the "
@@ -320,6 +495,13 @@ Tensor rot90(const Tensor& self, int64_t k, IntArrayRef dims) {
   CTORCH_CHECK(d0 != d1, "[rot90] expected rotation dims to be different, but got dim0 = ", d0,
                " and dim1 = ", d1);
   k = ((k % 4) + 4) % 4;
+  if (autograd::recording({&self})) {
+    Tensor r = autograd::untracked([&] { return rot90(self, k, dims); });
+    autograd::record("Rot90Backward0", {self}, {r}, {}, [k, dims = DimVector(dims)](const Context& c) {
+      return grads(rot90(c.grad(), 4 - k, dims));
+    });
+    return r;
+  }
   if (k == 1) return transpose(flip(self, {d1}), d0, d1);
   if (k == 2) return flip(self, {d0, d1});
   if (k == 3) return flip(transpose(self, d0, d1), {d1});

@@ -1,8 +1,10 @@
 // Linear algebra on the CPU: float32/float64 GEMM through OpenBLAS (scipy-openblas32), 16-bit
-// floats through float32 GEMM, integers through a blocked int64 loop; einsum over bmm.
+// floats through float32 GEMM, integers through a blocked int64 loop; einsum over bmm. The
+// public products record their backward (itself written with products, so it differentiates).
 #include <algorithm>
 #include <climits>
 #include <cblas.h>
+#include "autograd/function.h"
 #include "cpu/dispatch.h"
 #include "cpu/parallel.h"
 #include "ctorch/ops.h"
@@ -256,12 +258,50 @@ void check_mm_shapes(const char* op, const Tensor& a, const Tensor& b) {
                mat_str(a.sizes()), " and ", mat_str(b.sizes()), ")");
 }
 
+using autograd::Context;
+
+// g * s, skipping the multiply when s is 1.
+Tensor scaled(const Tensor& g, const Scalar& s) {
+  return s.to_double() == 1 ? g : mul(g, s);
+}
+
+// The last two dims swapped.
+Tensor mT(const Tensor& x) { return transpose(x, -2, -1); }
+
+// Records a product out = beta * input + alpha * (a @ b) over matrices (or batches of them,
+// `batched`; `sum_batches` for addbmm) with inputs {input, a, b} (input may be undefined).
+void record_product(const char* name, const Tensor& input, const Tensor& a, const Tensor& b,
+                    const Tensor& out, const Scalar& beta, const Scalar& alpha, bool batched,
+                    bool sum_batches) {
+  // a is only needed for b's gradient and the other way round.
+  Tensor keep_a = autograd::requires_grad(b) ? a : Tensor();
+  Tensor keep_b = autograd::requires_grad(a) ? b : Tensor();
+  int64_t nbatch = batched ? a.size(0) : 1;
+  auto backward = [beta, alpha, batched, sum_batches, nbatch](const Context& c) {
+    Tensor g = c.grad();
+    std::vector<Tensor> out(3);
+    if (c.needs_grad(0)) out[0] = scaled(g, beta);
+    // Every batch got the same output gradient.
+    if (sum_batches) g = expand(unsqueeze(g, 0), {nbatch, g.size(0), g.size(1)});
+    auto prod = [batched](const Tensor& x, const Tensor& y) { return batched ? bmm(x, y) : mm(x, y); };
+    if (c.needs_grad(1)) out[1] = scaled(prod(g, mT(c.saved(1))), alpha);
+    if (c.needs_grad(2)) out[2] = scaled(prod(mT(c.saved(0)), g), alpha);
+    return out;
+  };
+  autograd::record(name, {input, a, b}, {out}, {keep_a, keep_b}, backward);
+}
+
 }  // namespace
 
 Tensor mm(const Tensor& a, const Tensor& b) {
   check_dim("mm", a, 2, "self");
   check_dim("mm", b, 2, "mat2");
   check_mm_shapes("mm", a, b);
+  if (autograd::recording({&a, &b})) {
+    Tensor r = autograd::untracked([&] { return product("mm", a, b, nullptr, 0, 1, false); });
+    record_product("MmBackward0", Tensor(), a, b, r, 0, 1, false, false);
+    return r;
+  }
   return product("mm", a, b, nullptr, 0, 1, false);
 }
 
@@ -270,6 +310,11 @@ Tensor addmm(const Tensor& input, const Tensor& mat1, const Tensor& mat2, const 
   check_dim("addmm", mat1, 2, "mat1");
   check_dim("addmm", mat2, 2, "mat2");
   check_mm_shapes("addmm", mat1, mat2);
+  if (autograd::recording({&input, &mat1, &mat2})) {
+    Tensor r = autograd::untracked([&] { return product("addmm", mat1, mat2, &input, beta, alpha, false); });
+    record_product("AddmmBackward0", input, mat1, mat2, r, beta, alpha, false, false);
+    return r;
+  }
   return product("addmm", mat1, mat2, &input, beta, alpha, false);
 }
 
@@ -286,16 +331,31 @@ void check_bmm_shapes(const char* op, const Tensor& a, const Tensor& b) {
 
 Tensor bmm(const Tensor& a, const Tensor& b) {
   check_bmm_shapes("bmm", a, b);
+  if (autograd::recording({&a, &b})) {
+    Tensor r = autograd::untracked([&] { return product("bmm", a, b, nullptr, 0, 1, false); });
+    record_product("BmmBackward0", Tensor(), a, b, r, 0, 1, true, false);
+    return r;
+  }
   return product("bmm", a, b, nullptr, 0, 1, false);
 }
 Tensor baddbmm(const Tensor& input, const Tensor& b1, const Tensor& b2, const Scalar& beta,
                const Scalar& alpha) {
   check_bmm_shapes("baddbmm", b1, b2);
+  if (autograd::recording({&input, &b1, &b2})) {
+    Tensor r = autograd::untracked([&] { return product("baddbmm", b1, b2, &input, beta, alpha, false); });
+    record_product("BaddbmmBackward0", input, b1, b2, r, beta, alpha, true, false);
+    return r;
+  }
   return product("baddbmm", b1, b2, &input, beta, alpha, false);
 }
 Tensor addbmm(const Tensor& input, const Tensor& b1, const Tensor& b2, const Scalar& beta,
               const Scalar& alpha) {
   check_bmm_shapes("addbmm", b1, b2);
+  if (autograd::recording({&input, &b1, &b2})) {
+    Tensor r = autograd::untracked([&] { return product("addbmm", b1, b2, &input, beta, alpha, true); });
+    record_product("AddbmmBackward0", input, b1, b2, r, beta, alpha, true, true);
+    return r;
+  }
   return product("addbmm", b1, b2, &input, beta, alpha, true);
 }
 
@@ -308,13 +368,40 @@ void check_mv_shapes(const char* op, const Tensor& mat, const Tensor& vec) {
 }
 }  // namespace
 
+namespace {
+// mv and addmv: out = beta * input + alpha * mat @ vec, inputs {input, mat, vec}.
+void record_mv(const char* name, const Tensor& input, const Tensor& mat, const Tensor& vec,
+               const Tensor& out, const Scalar& beta, const Scalar& alpha) {
+  Tensor keep_mat = autograd::requires_grad(vec) ? mat : Tensor();
+  Tensor keep_vec = autograd::requires_grad(mat) ? vec : Tensor();
+  autograd::record(name, {input, mat, vec}, {out}, {keep_mat, keep_vec}, [beta, alpha](const Context& c) {
+    const Tensor& g = c.grad();
+    std::vector<Tensor> out(3);
+    if (c.needs_grad(0)) out[0] = scaled(g, beta);
+    if (c.needs_grad(1)) out[1] = scaled(outer(g, c.saved(1)), alpha);
+    if (c.needs_grad(2)) out[2] = scaled(mv(t(c.saved(0)), g), alpha);
+    return out;
+  });
+}
+}  // namespace
+
 Tensor mv(const Tensor& mat, const Tensor& vec) {
   check_mv_shapes("mv", mat, vec);
+  if (autograd::recording({&mat, &vec})) {
+    Tensor r = autograd::untracked([&] { return mv(mat, vec); });
+    record_mv("MvBackward0", Tensor(), mat, vec, r, 0, 1);
+    return r;
+  }
   return squeeze(product("mv", mat, unsqueeze(vec, 1), nullptr, 0, 1, false), {1});
 }
 Tensor addmv(const Tensor& input, const Tensor& mat, const Tensor& vec, const Scalar& beta,
              const Scalar& alpha) {
   check_mv_shapes("addmv", mat, vec);
+  if (autograd::recording({&input, &mat, &vec})) {
+    Tensor r = autograd::untracked([&] { return addmv(input, mat, vec, beta, alpha); });
+    record_mv("AddmvBackward0", input, mat, vec, r, beta, alpha);
+    return r;
+  }
   // The input broadcasts against [m]; as a column it broadcasts against [m, 1].
   Tensor col = input.dim() == 0 ? input : unsqueeze(input, -1);
   CTORCH_CHECK(input.dim() <= 1, "[addmv] input must be 0-D or 1-D, got shape ", input.sizes());
@@ -329,6 +416,16 @@ Tensor dot(const Tensor& a, const Tensor& b) {
   CTORCH_CHECK(a.size(0) == b.size(0), "[dot] inconsistent tensor size, expected tensor ",
                a.sizes(), " and src ", b.sizes(), " to have the same number of elements, but got ",
                a.size(0), " and ", b.size(0), " elements respectively");
+  if (autograd::recording({&a, &b})) {
+    Tensor r = autograd::untracked([&] { return dot(a, b); });
+    Tensor keep_a = autograd::requires_grad(b) ? a : Tensor();
+    Tensor keep_b = autograd::requires_grad(a) ? b : Tensor();
+    autograd::record("DotBackward0", {a, b}, {r}, {keep_a, keep_b}, [](const Context& c) {
+      return std::vector<Tensor>{c.needs_grad(0) ? mul(c.grad(), c.saved(1)) : Tensor(),
+                                 c.needs_grad(1) ? mul(c.grad(), c.saved(0)) : Tensor()};
+    });
+    return r;
+  }
   return reshape(product("dot", unsqueeze(a, 0), unsqueeze(b, 1), nullptr, 0, 1, false), {});
 }
 
@@ -369,8 +466,46 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
   CTORCH_CHECK(k_a == k_b, "[matmul] shapes ", a.sizes(), " and ", b.sizes(),
                " cannot be multiplied (", k_a, " != ", k_b, ")");
   if (da == 2 && db == 1) return mv(a, b);
-  if (da == 1 && db == 2) return squeeze(mm(unsqueeze(a, 0), b), {0});
   if (da == 2 && db == 2) return mm(a, b);
+  if (autograd::recording({&a, &b})) {
+    Tensor r = autograd::untracked([&] { return matmul(a, b); });
+    // One node for the whole product, named after the last op PyTorch's matmul records.
+    const char* name = da == 1 && db == 2 ? "SqueezeBackward4"
+                       : da == 2 && autograd::requires_grad(a) ? "CloneBackward0"
+                       : "UnsafeViewBackward0";
+    Tensor keep_a = autograd::requires_grad(b) ? a : Tensor();
+    Tensor keep_b = autograd::requires_grad(a) ? b : Tensor();
+    autograd::record(name, {a, b}, {r}, {keep_a, keep_b}, [da, db](const Context& c) {
+      // As matrices: a [*, m, k] @ b [*, k, n] = g [*, m, n], a 1-D operand's dim put back.
+      Tensor g = c.grad();
+      if (da == 1) g = unsqueeze(g, -2);
+      if (db == 1) g = unsqueeze(g, -1);
+      std::vector<Tensor> out(2);
+      if (c.needs_grad(0)) {
+        Tensor b2 = c.saved(1);
+        b2 = db == 1 ? unsqueeze(b2, 1) : b2;
+        Tensor ga = matmul(g, mT(b2));  // broadcast batch dims are summed by the engine
+        out[0] = da == 1 ? squeeze(autograd::sum_to(ga, {1, ga.size(-1)}), {0}) : ga;
+      }
+      if (c.needs_grad(1)) {
+        Tensor a2 = c.saved(0);
+        if (da >= 3 && db <= 2) {
+          // b is shared by every batch: one GEMM over the batch folded into the rows, rather
+          // than a product per batch summed afterwards.
+          int64_t rows = shape_numel(IntArrayRef(a2.sizes().data(), a2.dim() - 1));
+          Tensor gb = mm(t(reshape(a2, {rows, a2.size(-1)})), reshape(g, {rows, g.size(-1)}));
+          out[1] = db == 1 ? squeeze(gb, {1}) : gb;
+        } else {
+          a2 = da == 1 ? unsqueeze(a2, 0) : a2;
+          Tensor gb = matmul(mT(a2), g);
+          out[1] = db == 1 ? squeeze(autograd::sum_to(gb, {gb.size(-2), 1}), {1}) : gb;
+        }
+      }
+      return out;
+    });
+    return r;
+  }
+  if (da == 1 && db == 2) return squeeze(mm(unsqueeze(a, 0), b), {0});
   if (da >= 3 && db <= 2 && rows_view_ok(a)) {
     // Fold the batch into the rows: one large GEMM instead of many small ones.
     DimVector rs(a.sizes());
@@ -445,7 +580,7 @@ Tensor sum_dims(const Tensor& x, const std::vector<int64_t>& dims) {
   for (int64_t d : dims) { perm.push_back(d); r *= x.size(d); }
   Tensor p = reshape(permute(x, perm), {shape_numel(keep_shape), r});
   Tensor ones_v = ones({r, 1}, x.dtype(), x.device());
-  Tensor s = product("einsum", p, ones_v, nullptr, 0, 1, false);
+  Tensor s = mm(p, ones_v);  // mm records its backward: einsum differentiates through it
   return reshape(s, keep_shape);
 }
 
@@ -544,7 +679,7 @@ Labelled contract(const Labelled& a, const Labelled& b, const std::vector<int>& 
     vb.insert(vb.end(), rsz.begin(), rsz.end());
     r = mul(reshape(pa, va), reshape(pb, vb));
   } else {
-    r = product("einsum", reshape(pa, {nb, nl, nc}), reshape(pb, {nb, nc, nr}), nullptr, 0, 1, false);
+    r = bmm(reshape(pa, {nb, nl, nc}), reshape(pb, {nb, nc, nr}));
     r = reshape(r, out_shape);
   }
   std::vector<int> labels(batch);
@@ -680,7 +815,9 @@ Tensor einsum(const std::string& equation, const std::vector<Tensor>& operands) 
     auto it = std::find(acc.labels.begin(), acc.labels.end(), l);
     if (it != acc.labels.end()) perm.push_back(it - acc.labels.begin());
   }
-  Tensor r = permute(acc.t, perm);
+  bool identity = true;
+  for (size_t i = 0; i < perm.size(); ++i) identity = identity && perm[i] == static_cast<int64_t>(i);
+  Tensor r = identity ? acc.t : permute(acc.t, perm);
   for (int l : out_labels) {
     auto it = std::find(acc.labels.begin(), acc.labels.end(), l);
     shape.push_back(it != acc.labels.end() ? acc.t.size(it - acc.labels.begin()) : 1);

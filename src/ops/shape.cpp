@@ -1,11 +1,80 @@
-// View ops: new sizes/strides/offset over the same storage; none of them copies.
+// View ops: new sizes/strides/offset over the same storage; none of them copies. Each records
+// its backward when an input requires grad; the outputs stay views of the input's base.
 #include <algorithm>
 #include <optional>
+#include "autograd/function.h"
 #include "ctorch/ops.h"
 
 namespace ctorch {
 
 namespace {
+
+using autograd::Context;
+using autograd::grads;
+
+// A view of t (make_view), its autograd history current with its base's. make_view stamps the
+// base's storage version, while a view counts as stale (its history re-derived from the base)
+// when the stamp differs from the base's history version, which only in-place ops bump: the
+// storage version would make views of any written-to tensor stale, under no_grad too.
+Tensor view_of(const Tensor& t, IntArrayRef sizes, IntArrayRef strides, int64_t offset) {
+  Tensor r = make_view(t, sizes, strides, offset);
+  TensorImpl* impl = r.impl();
+  impl->view_version = impl->view_base->autograd ? impl->view_base->autograd->history_version : 0;
+  return r;
+}
+
+// Records a view op over `in` (the outputs are views from view_of: no saved tensors needed,
+// formulas keep only geometry).
+void record_view(const char* name, const Tensor& in, const std::vector<Tensor>& outs,
+                 autograd::BackwardFn backward) {
+  autograd::record(name, {in}, outs, {}, std::move(backward));
+}
+
+// The gradient of a view that picks part of its input: zeros of the input's shape with g where
+// the view reads. A higher-order backward needs the differentiable *_scatter op; a plain one
+// writes g straight into the zeros (one buffer, not two).
+template <class View, class Scatter>
+Tensor embed_grad(IntArrayRef in, const Tensor& g, View view, Scatter scatter) {
+  Tensor z = zeros(in, g.dtype(), g.device());
+  if (autograd::is_grad_enabled()) return scatter(z, g);
+  Tensor part = view(z);
+  copy_(part, g);
+  return z;
+}
+
+// Every storage position (relative to `lo`) that a tensor of this geometry reads, flattened in
+// row-major order of its dims.
+Tensor storage_positions(int64_t extent, IntArrayRef sizes, IntArrayRef strides, int64_t offset) {
+  Tensor all = arange(Scalar(int64_t(0)), Scalar(std::max<int64_t>(extent, 1)), Scalar(int64_t(1)));
+  return reshape(as_strided(all, sizes, strides, offset), {-1});
+}
+
+// One past the largest storage index a geometry reads (its offset when it reads nothing).
+int64_t storage_end(IntArrayRef sizes, IntArrayRef strides, int64_t offset) {
+  int64_t end = offset + 1;
+  for (size_t i = 0; i < sizes.size(); ++i) {
+    if (sizes[i] == 0) return offset;
+    end += (sizes[i] - 1) * strides[i];
+  }
+  return end;
+}
+
+// Whether two elements of a geometry may share a storage position (strides sorted, each must
+// step over everything the smaller ones cover).
+bool maybe_overlapping(IntArrayRef sizes, IntArrayRef strides) {
+  std::vector<std::pair<int64_t, int64_t>> dims;
+  for (size_t i = 0; i < sizes.size(); ++i) {
+    if (sizes[i] == 0) return false;
+    if (sizes[i] != 1) dims.emplace_back(strides[i], sizes[i]);
+  }
+  std::sort(dims.begin(), dims.end());
+  int64_t covered = 0;  // the largest index reached by the smaller dims
+  for (auto [stride, size] : dims) {
+    if (stride <= covered) return true;
+    covered += (size - 1) * stride;
+  }
+  return false;
+}
 
 DimVector infer_size(IntArrayRef shape, int64_t numel, const char* op) {
   DimVector out(shape);
@@ -52,25 +121,50 @@ std::optional<DimVector> view_strides(IntArrayRef oldshape, IntArrayRef oldstrid
 
 }  // namespace
 
-Tensor alias(const Tensor& t) { return make_view(t, t.sizes(), t.strides(), t.storage_offset()); }
+Tensor alias(const Tensor& t) {
+  Tensor r = view_of(t, t.sizes(), t.strides(), t.storage_offset());
+  if (autograd::recording({&t}))
+    record_view("AliasBackward0", t, {r}, [](const Context& c) { return grads(c.grad()); });
+  return r;
+}
 
 Tensor view(const Tensor& t, IntArrayRef shape) {
+  if (autograd::recording({&t})) {
+    Tensor r = autograd::untracked([&] { return view(t, shape); });
+    record_view("ViewBackward0", t, {r}, [in = DimVector(t.sizes())](const Context& c) {
+      return grads(reshape(c.grad(), in));
+    });
+    return r;
+  }
   DimVector sizes = infer_size(shape, t.numel(), "view");
-  if (t.is_contiguous()) return make_view(t, sizes, contiguous_strides(sizes), t.storage_offset());
+  if (t.is_contiguous()) return view_of(t, sizes, contiguous_strides(sizes), t.storage_offset());
   auto st = view_strides(t.sizes(), t.strides(), sizes);
   CTORCH_CHECK(st, "[view] view size is not compatible with input tensor's size and stride (at "
                "least one dimension spans across two contiguous subspaces); input shape ",
                t.sizes(), ", strides ", t.strides(), ", requested ", shape,
                ". Use .reshape(...) instead.");
-  return make_view(t, sizes, *st, t.storage_offset());
+  return view_of(t, sizes, *st, t.storage_offset());
 }
 
 Tensor reshape(const Tensor& t, IntArrayRef shape) {
   DimVector sizes = infer_size(shape, t.numel(), "reshape");
-  if (t.is_contiguous()) return make_view(t, sizes, contiguous_strides(sizes), t.storage_offset());
-  if (auto st = view_strides(t.sizes(), t.strides(), sizes))
-    return make_view(t, sizes, *st, t.storage_offset());
-  return view(clone(t), sizes);
+  if (t.is_contiguous()) return view(t, sizes);
+  if (auto st = view_strides(t.sizes(), t.strides(), sizes)) {
+    Tensor r = view_of(t, sizes, *st, t.storage_offset());
+    if (autograd::recording({&t}))
+      record_view("ReshapeAliasBackward0", t, {r}, [in = DimVector(t.sizes())](const Context& c) {
+        return grads(reshape(c.grad(), in));
+      });
+    return r;
+  }
+  // A copy that owns its storage (no view of the copy), like PyTorch's _unsafe_view.
+  Tensor c = autograd::untracked([&] { return clone(t); });
+  Tensor r(std::make_shared<TensorImpl>(c.storage(), sizes, contiguous_strides(sizes), 0, t.dtype()));
+  if (autograd::recording({&t}))
+    autograd::record("UnsafeViewBackward0", {t}, {r}, {}, [in = DimVector(t.sizes())](const Context& c) {
+      return grads(reshape(c.grad(), in));
+    });
+  return r;
 }
 
 Tensor flatten(const Tensor& t, int64_t start_dim, int64_t end_dim) {
@@ -100,6 +194,13 @@ Tensor unflatten(const Tensor& t, int64_t dim, IntArrayRef sizes) {
 }
 
 Tensor transpose(const Tensor& t, int64_t dim0, int64_t dim1) {
+  if (autograd::recording({&t})) {
+    Tensor r = autograd::untracked([&] { return transpose(t, dim0, dim1); });
+    record_view("TransposeBackward0", t, {r}, [dim0, dim1](const Context& c) {
+      return grads(transpose(c.grad(), dim0, dim1));
+    });
+    return r;
+  }
   int64_t n = t.dim();
   if (n == 0) { wrap_dim(dim0, n, "transpose"); wrap_dim(dim1, n, "transpose"); return alias(t); }
   dim0 = wrap_dim(dim0, n, "transpose");
@@ -107,16 +208,30 @@ Tensor transpose(const Tensor& t, int64_t dim0, int64_t dim1) {
   DimVector sizes(t.sizes()), strides(t.strides());
   std::swap(sizes[dim0], sizes[dim1]);
   std::swap(strides[dim0], strides[dim1]);
-  return make_view(t, sizes, strides, t.storage_offset());
+  return view_of(t, sizes, strides, t.storage_offset());
 }
 
 Tensor t(const Tensor& x) {
+  if (autograd::recording({&x})) {
+    Tensor r = autograd::untracked([&] { return t(x); });
+    record_view("TBackward0", x, {r}, [](const Context& c) { return grads(t(c.grad())); });
+    return r;
+  }
   CTORCH_CHECK(x.dim() <= 2, "[t] t() expects a tensor with <= 2 dimensions, but self is ",
                x.dim(), "D");
   return x.dim() < 2 ? alias(x) : transpose(x, 0, 1);
 }
 
 Tensor permute(const Tensor& t, IntArrayRef dims) {
+  if (autograd::recording({&t})) {
+    Tensor r = autograd::untracked([&] { return permute(t, dims); });
+    DimVector inverse(dims.size());
+    for (size_t i = 0; i < dims.size(); ++i) inverse[wrap_dim(dims[i], t.dim(), "permute")] = i;
+    record_view("PermuteBackward0", t, {r}, [inverse](const Context& c) {
+      return grads(permute(c.grad(), inverse));
+    });
+    return r;
+  }
   int64_t n = t.dim();
   CTORCH_CHECK(static_cast<int64_t>(dims.size()) == n, "[permute] number of dims don't match in "
                "permute: input has ", n, " dims, got ", dims);
@@ -129,7 +244,7 @@ Tensor permute(const Tensor& t, IntArrayRef dims) {
     sizes[i] = t.sizes()[d];
     strides[i] = t.strides()[d];
   }
-  return make_view(t, sizes, strides, t.storage_offset());
+  return view_of(t, sizes, strides, t.storage_offset());
 }
 
 Tensor movedim(const Tensor& t, IntArrayRef source, IntArrayRef destination) {
@@ -155,6 +270,13 @@ Tensor movedim(const Tensor& t, IntArrayRef source, IntArrayRef destination) {
 }
 
 Tensor expand(const Tensor& t, IntArrayRef sizes) {
+  if (autograd::recording({&t})) {
+    Tensor r = autograd::untracked([&] { return expand(t, sizes); });
+    record_view("ExpandBackward0", t, {r}, [in = DimVector(t.sizes())](const Context& c) {
+      return grads(autograd::sum_to(c.grad(), in));
+    });
+    return r;
+  }
   int64_t n = static_cast<int64_t>(sizes.size()), nt = t.dim();
   CTORCH_CHECK(n >= nt, "[expand] the number of sizes provided (", n, ") must be greater or "
                "equal to the number of dimensions in the tensor (", nt, ")");
@@ -174,7 +296,7 @@ Tensor expand(const Tensor& t, IntArrayRef sizes) {
     out_sizes[i] = want;
     out_strides[i] = size == want ? stride : 0;
   }
-  return make_view(t, out_sizes, out_strides, t.storage_offset());
+  return view_of(t, out_sizes, out_strides, t.storage_offset());
 }
 
 Tensor broadcast_to(const Tensor& t, IntArrayRef sizes) { return expand(t, sizes); }
@@ -183,18 +305,33 @@ std::vector<Tensor> broadcast_tensors(const std::vector<Tensor>& tensors) {
   DimVector shape;
   for (const Tensor& t : tensors) shape = broadcast_shapes(shape, t.sizes(), "broadcast_tensors");
   std::vector<Tensor> out;
-  for (const Tensor& t : tensors) out.push_back(expand(t, shape));
+  // A tensor that already has the shape is returned as is, as in PyTorch.
+  for (const Tensor& t : tensors) out.push_back(t.sizes() == IntArrayRef(shape) ? t : expand(t, shape));
   return out;
 }
 
 Tensor squeeze(const Tensor& t) {
+  if (autograd::recording({&t})) {
+    Tensor r = autograd::untracked([&] { return squeeze(t); });
+    record_view("SqueezeBackward0", t, {r}, [in = DimVector(t.sizes())](const Context& c) {
+      return grads(reshape(c.grad(), in));
+    });
+    return r;
+  }
   DimVector sizes, strides;
   for (int64_t d = 0; d < t.dim(); ++d)
     if (t.sizes()[d] != 1) { sizes.push_back(t.sizes()[d]); strides.push_back(t.strides()[d]); }
-  return make_view(t, sizes, strides, t.storage_offset());
+  return view_of(t, sizes, strides, t.storage_offset());
 }
 
 Tensor squeeze(const Tensor& t, IntArrayRef dims) {
+  if (autograd::recording({&t})) {
+    Tensor r = autograd::untracked([&] { return squeeze(t, dims); });
+    // PyTorch: SqueezeBackward1 for one dim, SqueezeBackward2 for a tuple (one dim here too).
+    record_view(dims.size() == 1 ? "SqueezeBackward1" : "SqueezeBackward2", t, {r},
+                [in = DimVector(t.sizes())](const Context& c) { return grads(reshape(c.grad(), in)); });
+    return r;
+  }
   std::vector<bool> drop(t.dim(), false);
   for (int64_t d : dims) {
     int64_t w = wrap_dim(d, t.dim(), "squeeze");
@@ -203,16 +340,23 @@ Tensor squeeze(const Tensor& t, IntArrayRef dims) {
   DimVector sizes, strides;
   for (int64_t d = 0; d < t.dim(); ++d)
     if (!drop[d]) { sizes.push_back(t.sizes()[d]); strides.push_back(t.strides()[d]); }
-  return make_view(t, sizes, strides, t.storage_offset());
+  return view_of(t, sizes, strides, t.storage_offset());
 }
 
 Tensor unsqueeze(const Tensor& t, int64_t dim) {
+  if (autograd::recording({&t})) {
+    Tensor r = autograd::untracked([&] { return unsqueeze(t, dim); });
+    record_view("UnsqueezeBackward0", t, {r}, [in = DimVector(t.sizes())](const Context& c) {
+      return grads(reshape(c.grad(), in));
+    });
+    return r;
+  }
   dim = wrap_dim(dim, t.dim() + 1, "unsqueeze");
   DimVector sizes(t.sizes()), strides(t.strides());
   int64_t st = dim < t.dim() ? sizes[dim] * strides[dim] : 1;
   sizes.insert(dim, 1);
   strides.insert(dim, st);
-  return make_view(t, sizes, strides, t.storage_offset());
+  return view_of(t, sizes, strides, t.storage_offset());
 }
 
 Tensor slice(const Tensor& t, int64_t dim, std::optional<int64_t> start_opt,
@@ -226,10 +370,20 @@ Tensor slice(const Tensor& t, int64_t dim, std::optional<int64_t> start_opt,
   if (end < 0) end += n;
   start = std::clamp<int64_t>(start, 0, n);
   end = std::clamp<int64_t>(end, start, n);
+  if (autograd::recording({&t})) {
+    Tensor r = autograd::untracked([&] { return slice(t, dim, start, end, step); });
+    record_view("SliceBackward0", t, {r}, [in = DimVector(t.sizes()), dim, start, end, step](
+        const Context& c) {
+      return grads(embed_grad(in, c.grad(),
+          [&](const Tensor& z) { return slice(z, dim, start, end, step); },
+          [&](const Tensor& z, const Tensor& g) { return slice_scatter(z, g, dim, start, end, step); }));
+    });
+    return r;
+  }
   DimVector sizes(t.sizes()), strides(t.strides());
   sizes[dim] = (end - start + step - 1) / step;
   strides[dim] *= step;
-  return make_view(t, sizes, strides, t.storage_offset() + start * t.strides()[dim]);
+  return view_of(t, sizes, strides, t.storage_offset() + start * t.strides()[dim]);
 }
 
 Tensor narrow(const Tensor& t, int64_t dim, int64_t start, int64_t length) {
@@ -251,22 +405,58 @@ Tensor select(const Tensor& t, int64_t dim, int64_t index) {
   CTORCH_CHECK_INDEX(index >= -n && index < n, "index ", index, " is out of bounds for dimension ",
                      dim, " with size ", n);
   if (index < 0) index += n;
+  if (autograd::recording({&t})) {
+    Tensor r = autograd::untracked([&] { return select(t, dim, index); });
+    record_view("SelectBackward0", t, {r}, [in = DimVector(t.sizes()), dim, index](const Context& c) {
+      return grads(embed_grad(in, c.grad(), [&](const Tensor& z) { return select(z, dim, index); },
+          [&](const Tensor& z, const Tensor& g) { return select_scatter(z, g, dim, index); }));
+    });
+    return r;
+  }
   DimVector sizes(t.sizes()), strides(t.strides());
   int64_t offset = t.storage_offset() + index * strides[dim];
   sizes.erase(dim);
   strides.erase(dim);
-  return make_view(t, sizes, strides, offset);
+  return view_of(t, sizes, strides, offset);
 }
 
 std::vector<Tensor> unbind(const Tensor& t, int64_t dim) {
   CTORCH_CHECK_INDEX(t.dim() > 0, "[unbind] Dimension specified as 0 but tensor has no dimensions");
   dim = wrap_dim(dim, t.dim(), "unbind");
   std::vector<Tensor> out;
-  for (int64_t i = 0; i < t.sizes()[dim]; ++i) out.push_back(select(t, dim, i));
+  {
+    autograd::NoGradGuard guard;
+    for (int64_t i = 0; i < t.sizes()[dim]; ++i) out.push_back(select(t, dim, i));
+  }
+  if (!out.empty() && autograd::recording({&t})) {
+    size_t n = out.size();
+    record_view("UnbindBackward0", t, out, [dim, n](const Context& c) {
+      std::vector<Tensor> parts;
+      for (size_t i = 0; i < n; ++i) parts.push_back(c.grad(i));
+      return grads(stack(parts, dim));
+    });
+  }
   return out;
 }
 
+namespace {
+// One node for every piece of a split along `dim`: the gradient is the pieces' gradients joined.
+void record_split(const char* name, const Tensor& t, const std::vector<Tensor>& pieces, int64_t dim) {
+  size_t n = pieces.size();
+  record_view(name, t, pieces, [n, dim = wrap_dim(dim, t.dim(), name)](const Context& c) {
+    std::vector<Tensor> parts;
+    for (size_t i = 0; i < n; ++i) parts.push_back(c.grad(i));
+    return grads(cat(parts, dim));
+  });
+}
+}  // namespace
+
 std::vector<Tensor> split(const Tensor& t, int64_t split_size, int64_t dim) {
+  if (autograd::recording({&t})) {
+    std::vector<Tensor> r = autograd::untracked([&] { return split(t, split_size, dim); });
+    record_split("SplitBackward0", t, r, dim);
+    return r;
+  }
   CTORCH_CHECK(t.dim() > 0, "[split] split expects at least a 1-dimensional tensor");
   dim = wrap_dim(dim, t.dim(), "split");
   CTORCH_CHECK(split_size >= 0, "[split] split expects split_size be non-negative, but got ",
@@ -283,6 +473,11 @@ std::vector<Tensor> split(const Tensor& t, int64_t split_size, int64_t dim) {
 }
 
 std::vector<Tensor> split_with_sizes(const Tensor& t, IntArrayRef sizes, int64_t dim) {
+  if (autograd::recording({&t})) {
+    std::vector<Tensor> r = autograd::untracked([&] { return split_with_sizes(t, sizes, dim); });
+    if (!r.empty()) record_split("SplitWithSizesBackward0", t, r, dim);
+    return r;
+  }
   CTORCH_CHECK(t.dim() > 0, "[split] split expects at least a 1-dimensional tensor");
   dim = wrap_dim(dim, t.dim(), "split");
   int64_t total = 0;
@@ -328,7 +523,33 @@ Tensor as_strided(const Tensor& t, IntArrayRef size, IntArrayRef stride,
                ", strides ", stride, ", storage offset ", offset, " require ",
                (max_index + 1) * static_cast<int64_t>(t.element_size()),
                " bytes but the storage holds only ", t.storage()->nbytes, " bytes");
-  return make_view(t, size, stride, offset);
+  Tensor r = view_of(t, size, stride, offset);
+  if (autograd::recording({&t})) {
+    // The gradient goes through the storage: the output's gradient is added at the positions
+    // it reads, and the input reads its own. Positions are relative to the lowest one either
+    // geometry touches.
+    int64_t lo = std::min(offset, t.storage_offset());
+    int64_t hi = std::max(storage_end(size, stride, offset),
+                          storage_end(t.sizes(), t.strides(), t.storage_offset()));
+    record_view("AsStridedBackward0", t, {r}, [extent = hi - lo, out_sizes = DimVector(size),
+        out_strides = DimVector(stride), out_offset = offset - lo, in_sizes = DimVector(t.sizes()),
+        in_strides = DimVector(t.strides()), in_offset = t.storage_offset() - lo](const Context& c) {
+      const Tensor& g = c.grad();
+      Tensor store = zeros({extent}, g.dtype(), g.device());
+      store = index_add(store, 0, storage_positions(extent, out_sizes, out_strides, out_offset),
+                        reshape(g, {-1}));
+      Tensor in_pos = storage_positions(extent, in_sizes, in_strides, in_offset);
+      Tensor gi = index_select(store, 0, in_pos);
+      if (maybe_overlapping(in_sizes, in_strides)) {
+        // An input reading a position several times (expanded) shares its gradient out.
+        Tensor count = zeros({extent}, g.dtype(), g.device());
+        count = index_add(count, 0, in_pos, ones({in_pos.numel()}, g.dtype(), g.device()));
+        gi = div(gi, index_select(count, 0, in_pos));
+      }
+      return grads(reshape(gi, in_sizes));
+    });
+  }
+  return r;
 }
 
 Tensor diagonal(const Tensor& t, int64_t offset, int64_t dim1, int64_t dim2) {
@@ -346,7 +567,14 @@ Tensor diagonal(const Tensor& t, int64_t offset, int64_t dim1, int64_t dim2) {
     if (d != d1 && d != d2) { sizes.push_back(t.sizes()[d]); strides.push_back(t.strides()[d]); }
   sizes.push_back(len);
   strides.push_back(t.strides()[d1] + t.strides()[d2]);
-  return make_view(t, sizes, strides, start);
+  Tensor r = view_of(t, sizes, strides, start);
+  if (autograd::recording({&t}))
+    record_view("DiagonalBackward0", t, {r}, [in = DimVector(t.sizes()), offset, d1, d2](
+        const Context& c) {
+      return grads(embed_grad(in, c.grad(), [&](const Tensor& z) { return diagonal(z, offset, d1, d2); },
+          [&](const Tensor& z, const Tensor& g) { return diagonal_scatter(z, g, offset, d1, d2); }));
+    });
+  return r;
 }
 
 }  // namespace ctorch

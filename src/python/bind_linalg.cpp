@@ -1,4 +1,5 @@
 // Bindings for the linalg ops: ctorch.matmul/mm/bmm/mv/dot/outer/add*/einsum and Tensor methods.
+#include "autograd/function.h"
 #include "bind.h"
 
 namespace ctorch::python {
@@ -9,6 +10,7 @@ namespace {
 py::object linalg_result(const Tensor& r, const py::object& out, const char* op) {
   if (out.is_none()) return py::cast(r);
   Tensor o = out.cast<Tensor>();
+  autograd::check_out_arg(op, &o, {&r});  // a result with history can't go through out=
   CTORCH_CHECK(o.sizes() == r.sizes(), "[", op, "] out has shape ", o.sizes(),
                " but the result has shape ", r.sizes());
   {
