@@ -726,8 +726,7 @@ Tensor drop_leading_ones(const Tensor& v, int64_t dim) {
 }
 
 // The out-of-place twin of writing `value` (broadcast) into all of s: a new tensor like s. Its
-// node takes s as an input, so that an in-place write of a constant still replaces s's history
-// (s gets no gradient: every element is overwritten).
+// node takes s as an input, so that an in-place write of a constant still replaces s's history.
 Tensor overwrite_with(const Tensor& s, const Tensor& value, const char* name) {
   Tensor r;
   {
@@ -741,12 +740,14 @@ Tensor overwrite_with(const Tensor& s, const Tensor& value, const char* name) {
   if (autograd::recording({&s, &value})) {
     autograd::record(name, {s, value}, {r}, {},
                      [vshape = DimVector(value.sizes()), dim = s.dim()](const autograd::Context& c) {
-      if (!c.needs_grad(1)) return std::vector<Tensor>{Tensor(), Tensor()};
+      // Every element of s is overwritten: its gradient is zero (PyTorch's CopyBackwards).
+      Tensor gs = c.needs_grad(0) ? zeros_like_shape(c.grad().sizes(), c.grad()) : Tensor();
+      if (!c.needs_grad(1)) return std::vector<Tensor>{gs, Tensor()};
       DimVector squeezed(vshape);
       while (static_cast<int64_t>(squeezed.size()) > dim && squeezed[0] == 1) squeezed.erase(0);
       Tensor g = autograd::sum_to(c.grad(), squeezed);
       if (IntArrayRef(squeezed) != IntArrayRef(vshape)) g = reshape(g, vshape);
-      return std::vector<Tensor>{Tensor(), g};
+      return std::vector<Tensor>{gs, g};
     });
   }
   return r;
