@@ -506,7 +506,7 @@ def test_integer_inputs_get_no_history():
 def test_no_grad_records_nothing():
     x = leaf((4, 3))
     with ctorch.no_grad():
-        outs = [x[I([0, 1])], x[x > 0], x.gather(0, I([[0, 1, 2]])), x.masked_fill(x > 0, 1.0),
+        outs = [x[0], x[1:, None], x[...], x[I([0, 1])], x[x > 0], x.gather(0, I([[0, 1, 2]])), x.masked_fill(x > 0, 1.0),
                 x.scatter_add(0, I([[0, 1, 2]]), x.detach()[:1]), x.index_put((I([0]),), x.detach()[0])]
     for r in outs:
         assert r.grad_fn is None and not r.requires_grad

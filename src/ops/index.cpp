@@ -653,16 +653,6 @@ Tensor zeros_like_shape(IntArrayRef shape, const Tensor& like) {
   return zeros(shape, like.dtype(), like.device());
 }
 
-// make_view() stamps a view with its base's storage version, while a view counts as stale (and
-// gets an as_strided history) when its stamp differs from the base's history version: stamp the
-// latter, so the node just recorded stays the view's history until the base is rewritten in place.
-void keep_view_history(const Tensor& view) {
-  TensorImpl* i = view.impl();
-  if (!i->view_base) return;
-  const auto& m = i->view_base->autograd;
-  i->view_version = m ? m->history_version : 0;
-}
-
 // The view-making part of a subscript, free of tensors so that a backward formula can replay it on
 // another tensor of the same shape: 0-d integer tensors become ints, 0-d masks and bools None
 // (the unsqueeze they stand for), advanced indices full slices (one per dim they cover). `name`
@@ -715,7 +705,6 @@ void record_basic_view(const Tensor& self, const Tensor& view, const std::vector
       return autograd::grads(z);
     });
   }
-  keep_view_history(view);
 }
 
 // Drops the leading size-1 dims of a value that has more dims than its destination (x[0] = y[None]).
