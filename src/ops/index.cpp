@@ -646,7 +646,6 @@ Tensor gather_run(const Tensor& src, const Tensor& idx, IntArrayRef shape, int64
   return out;
 }
 
-
 // ---- autograd helpers (the formulas themselves sit with each op below)
 
 Tensor zeros_like_shape(IntArrayRef shape, const Tensor& like) {
@@ -961,6 +960,7 @@ Tensor& index_put_(Tensor& self, const std::vector<TensorIndex>& indices, const 
     Tensor view = r.view;
     if (!view.is_same(self) && autograd::requires_grad(self)) record_basic_view(self, view, indices);
     if (r.has_adv) {
+      check_writable(view, "index_put_");
       autograd::inplace(view, [&](const Tensor& s) { return advanced_index_put(s, r.adv, value, false); },
                         "index_put_");
     } else {
