@@ -777,26 +777,28 @@ Tensor as_dtype_of(const Tensor& t, const Tensor& like) { return to(t, like.dtyp
 // !include_self the excluded self values take no share (PyTorch counts a self value that happens
 // to equal the result, which halves the source's gradient there).
 std::vector<Tensor> reduce_backward(Reduce r, bool include_self, const Tensor& g, const Tensor& self,
-                                    const Tensor& src, const Tensor& result, const ReduceMoves& m) {
+                                    const Tensor& src, const Tensor& result, const ReduceMoves& m,
+                                    bool need_self = true, bool need_src = true) {
   Tensor gs, gsrc;
   switch (r) {
     case Reduce::None:
     case Reduce::Sum:
       gs = g;
-      gsrc = m.collect(g);
+      if (need_src) gsrc = m.collect(g);
       break;
     case Reduce::Mean: {
       Tensor n = include_self ? ones(g.sizes(), g.dtype(), g.device()) : zeros_like_shape(g.sizes(), g);
       n = m.distribute(n, ones(src.sizes(), g.dtype(), g.device()));
       n = masked_fill(n, eq(n, Scalar(0)), Scalar(1));
       gs = div(g, n);
-      gsrc = div(m.collect(g), m.collect(n));
+      if (need_src) gsrc = div(m.collect(g), m.collect(n));
       break;
     }
     case Reduce::Prod: {
       // Products of the other factors, without dividing by a zero factor.
       Tensor masked_self = masked_fill(self, eq(self, Scalar(0)), Scalar(1));
-      gs = div(mul(g, m.reduce_again(masked_self, src)), masked_self);
+      if (need_self) gs = div(mul(g, m.reduce_again(masked_self, src)), masked_self);
+      if (!need_src) break;
       Tensor src_zero = eq(src, Scalar(0));
       Tensor zeros_hit = m.collect(m.distribute(zeros_like_shape(g.sizes(), g), as_dtype_of(src_zero, g)));
       Tensor single_zero = logical_and(src_zero, eq(zeros_hit, Scalar(1)));
@@ -817,7 +819,9 @@ std::vector<Tensor> reduce_backward(Reduce r, bool include_self, const Tensor& g
       break;
     }
   }
-  if (!include_self) gs = m.zero_targets(gs);
+  if (!need_self) gs = Tensor();
+  else if (!include_self) gs = m.zero_targets(gs);
+  if (!need_src) gsrc = Tensor();
   return {gs, gsrc};
 }
 
@@ -1205,9 +1209,9 @@ Tensor scatter(const Tensor& self, int64_t dim, const Tensor& index, const Tenso
                        [dim, red, sshape](const autograd::Context& c) {
         Tensor idx = c.saved(1);
         auto gr = reduce_backward(red, true, c.grad(), c.saved(0), used_part(c.saved(2), idx.sizes()),
-                                  c.saved(3), scatter_moves(dim, idx, reduce_name(red), true));
-        return std::vector<Tensor>{c.needs_grad(0) ? gr[0] : Tensor(),
-                                   c.needs_grad(1) ? pad_to(gr[1], sshape) : Tensor()};
+                                  c.saved(3), scatter_moves(dim, idx, reduce_name(red), true),
+                                  c.needs_grad(0), c.needs_grad(1));
+        return std::vector<Tensor>{gr[0], c.needs_grad(1) ? pad_to(gr[1], sshape) : Tensor()};
       });
     }
     return r;
@@ -1230,7 +1234,8 @@ Tensor scatter(const Tensor& self, int64_t dim, const Tensor& index, const Scala
         Tensor idx = c.saved(1);
         Tensor src = full(idx.sizes(), value, c.grad().dtype(), c.grad().device());
         return autograd::grads(reduce_backward(red, true, c.grad(), c.saved(0), src, c.saved(2),
-                                               scatter_moves(dim, idx, reduce_name(red), true))[0]);
+                                               scatter_moves(dim, idx, reduce_name(red), true), true,
+                                               false)[0]);
       });
     }
     return r;
@@ -1285,9 +1290,9 @@ Tensor scatter_reduce(const Tensor& self, int64_t dim, const Tensor& index, cons
                       sshape = DimVector(src.sizes())](const autograd::Context& c) {
       Tensor idx = c.saved(1);
       auto gr = reduce_backward(red, include_self, c.grad(), c.saved(0), used_part(c.saved(2), idx.sizes()),
-                                c.saved(3), scatter_moves(dim, idx, reduce, include_self));
-      return std::vector<Tensor>{c.needs_grad(0) ? gr[0] : Tensor(),
-                                 c.needs_grad(1) ? pad_to(gr[1], sshape) : Tensor()};
+                                c.saved(3), scatter_moves(dim, idx, reduce, include_self), c.needs_grad(0),
+                                c.needs_grad(1));
+      return std::vector<Tensor>{gr[0], c.needs_grad(1) ? pad_to(gr[1], sshape) : Tensor()};
     });
     return r;
   }
@@ -1376,8 +1381,8 @@ Tensor index_reduce(const Tensor& self, int64_t dim, const Tensor& index, const 
                          const autograd::Context& c) {
       Tensor idx = c.saved(1);
       auto gr = reduce_backward(red, include_self, c.grad(), c.saved(0), c.saved(2), c.saved(3),
-                                index_moves(dim, idx, reduce, include_self));
-      return std::vector<Tensor>{c.needs_grad(0) ? gr[0] : Tensor(), c.needs_grad(1) ? gr[1] : Tensor()};
+                                index_moves(dim, idx, reduce, include_self), c.needs_grad(0), c.needs_grad(1));
+      return gr;
     });
     return r;
   }
