@@ -227,6 +227,8 @@ GRADGRAD_CASES = [
     ("gather", lambda x: x.gather(1, I([[0, 0], [1, 2], [2, 2], [0, 1]])) ** 2, [(4, 3)]),
     ("index_select", lambda x: x.index_select(0, I([0, 0, 3])) ** 2, [(4, 3)]),
     ("masked_fill", lambda x: x.masked_fill(mask((4, 3)), 2.0) * x, [(4, 3)]),
+    ("masked_fill_tensor", lambda x, v: x.masked_fill(mask((4, 3)), v) ** 2, [(4, 3), ()]),
+    ("index_fill_tensor", lambda x, v: x.index_fill(1, I([0, 0]), v) ** 2, [(4, 3), ()]),
     ("scatter_add", lambda x, s: x.scatter_add(0, I([[0, 1, 2], [0, 0, 1]]), s) * x, [(4, 3), (2, 3)]),
     ("index_put_acc", lambda x, v: x.index_put((I([0, 0]), I([1, 2])), v, accumulate=True) * x,
      [(4, 3), (2,)]),
