@@ -5,8 +5,10 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <functional>
 #include <limits>
 #include <type_traits>
+#include "autograd/function.h"
 #include "core/tensor_iter.h"
 #include "cpu/dispatch.h"
 #include "cpu/parallel.h"
@@ -644,11 +646,238 @@ Tensor gather_run(const Tensor& src, const Tensor& idx, IntArrayRef shape, int64
   return out;
 }
 
+// ---- autograd helpers (the formulas themselves sit with each op below)
+
+Tensor zeros_like_shape(IntArrayRef shape, const Tensor& like) {
+  return zeros(shape, like.dtype(), like.device());
+}
+
+// The view-making part of a subscript, free of tensors so that a backward formula can replay it on
+// another tensor of the same shape: 0-d integer tensors become ints, 0-d masks and bools None
+// (the unsqueeze they stand for), advanced indices full slices (one per dim they cover). `name`
+// names the node after the last view op, as PyTorch does.
+struct BasicReplay {
+  std::vector<TensorIndex> idx;
+  const char* name = "AliasBackward0";
+};
+
+BasicReplay basic_replay(const std::vector<TensorIndex>& indices) {
+  BasicReplay r;
+  for (const TensorIndex& i : indices) {
+    switch (i.kind()) {
+      case TensorIndex::Kind::Int: r.idx.push_back(i); r.name = "SelectBackward0"; break;
+      case TensorIndex::Kind::Slice: r.idx.push_back(i); r.name = "SliceBackward0"; break;
+      case TensorIndex::Kind::None:
+      case TensorIndex::Kind::Bool: r.idx.push_back(NoneIndex{}); r.name = "UnsqueezeBackward0"; break;
+      case TensorIndex::Kind::Ellipsis: r.idx.push_back(i); break;
+      case TensorIndex::Kind::Tensor: {
+        const Tensor& t = i.tensor();
+        bool mask = t.dtype() == DType::Bool || t.dtype() == DType::UInt8;
+        if (t.dim() == 0 && mask) {
+          r.idx.push_back(NoneIndex{});
+          r.name = "UnsqueezeBackward0";
+        } else if (t.dim() == 0 && is_integral(t.dtype(), false)) {
+          r.idx.push_back(TensorIndex(item(t).to_int()));
+          r.name = "SelectBackward0";
+        } else {
+          for (int64_t k = 0; k < (mask ? t.dim() : 1); ++k) r.idx.push_back(Slice{});
+        }
+        break;
+      }
+    }
+  }
+  return r;
+}
+
+// Records `view`, made from self by the ints/slices/None of `indices`, as a view of self: its
+// gradient lands in the same region of zeros shaped like self.
+void record_basic_view(const Tensor& self, const Tensor& view, const std::vector<TensorIndex>& indices) {
+  BasicReplay rep = basic_replay(indices);
+  if (std::strcmp(rep.name, "AliasBackward0") == 0) {
+    autograd::record(rep.name, {self}, {view}, {},
+                     [](const autograd::Context& c) { return autograd::grads(c.grad()); });
+  } else {
+    autograd::record(rep.name, {self}, {view}, {},
+                     [idx = std::move(rep.idx), shape = DimVector(self.sizes())](const autograd::Context& c) {
+      Tensor z = zeros_like_shape(shape, c.grad());
+      index_put_(z, idx, c.grad());
+      return autograd::grads(z);
+    });
+  }
+}
+
+// Drops the leading size-1 dims of a value that has more dims than its destination (x[0] = y[None]).
+Tensor drop_leading_ones(const Tensor& v, int64_t dim) {
+  Tensor r = v;
+  while (r.dim() > dim && r.sizes()[0] == 1) r = squeeze(r, {0});
+  return r;
+}
+
+// The out-of-place twin of writing `value` (broadcast) into all of s: a new tensor like s. Its
+// node takes s as an input, so that an in-place write of a constant still replaces s's history.
+Tensor overwrite_with(const Tensor& s, const Tensor& value, const char* name) {
+  Tensor r;
+  {
+    autograd::NoGradGuard guard;
+    Tensor v = drop_leading_ones(value, s.dim());
+    CTORCH_CHECK(v.dim() <= s.dim() && broadcast_shapes(s.sizes(), v.sizes(), "copy_") == s.sizes(),
+                 "[copy_] the source of shape ", value.sizes(), " can't be broadcast to the "
+                 "destination shape ", s.sizes());
+    r = to(expand(v, s.sizes()), s.dtype(), s.device(), /*copy=*/true);
+  }
+  if (autograd::recording({&s, &value})) {
+    autograd::record(name, {s, value}, {r}, {},
+                     [vshape = DimVector(value.sizes()), dim = s.dim()](const autograd::Context& c) {
+      // Every element of s is overwritten: its gradient is zero (PyTorch's CopyBackwards).
+      Tensor gs = c.needs_grad(0) ? zeros_like_shape(c.grad().sizes(), c.grad()) : Tensor();
+      if (!c.needs_grad(1)) return std::vector<Tensor>{gs, Tensor()};
+      DimVector squeezed(vshape);
+      while (static_cast<int64_t>(squeezed.size()) > dim && squeezed[0] == 1) squeezed.erase(0);
+      Tensor g = autograd::sum_to(c.grad(), squeezed);
+      if (IntArrayRef(squeezed) != IntArrayRef(vshape)) g = reshape(g, vshape);
+      return std::vector<Tensor>{gs, g};
+    });
+  }
+  return r;
+}
+
+// g (shaped like the used part of a larger tensor, from its origin) padded with zeros to `shape`:
+// the gradient of a source that an op reads only partly (scatter's src beyond the index's shape).
+Tensor pad_to(const Tensor& g, IntArrayRef shape) {
+  if (g.sizes() == shape || g.dim() != static_cast<int64_t>(shape.size())) return g;
+  Tensor z = zeros_like_shape(shape, g);
+  std::vector<TensorIndex> region;
+  for (int64_t d = 0; d < g.dim(); ++d) region.push_back(Slice{int64_t(0), g.sizes()[d], 1});
+  index_put_(z, region, g);
+  return z;
+}
+
+// The first index.sizes() elements of t along every dim (the part of scatter's src that is read),
+// as a differentiable view.
+Tensor used_part(const Tensor& t, IntArrayRef shape) {
+  if (t.sizes() == shape || t.dim() != static_cast<int64_t>(shape.size())) return t;
+  std::vector<TensorIndex> region;
+  for (int64_t d = 0; d < t.dim(); ++d) region.push_back(Slice{int64_t(0), shape[d], 1});
+  return index(t, region);
+}
+
+// The four ways the scatter_reduce and index_reduce formulas move values between the result
+// (self-shaped) and the source (index-shaped) positions.
+struct ReduceMoves {
+  std::function<Tensor(const Tensor&)> collect;                     // result -> source positions
+  std::function<Tensor(const Tensor&, const Tensor&)> distribute;   // base + sum of sources
+  std::function<Tensor(const Tensor&, const Tensor&)> reduce_again; // the op on other operands
+  std::function<Tensor(const Tensor&)> zero_targets;                // 0 where a source lands
+};
+
+Tensor as_dtype_of(const Tensor& t, const Tensor& like) { return to(t, like.dtype(), like.device()); }
+
+// Gradients of out = reduce(self, src) (scatter_reduce / index_reduce) for self and src, following
+// PyTorch's scatter_reduce_backward. Ties of amax/amin share the gradient evenly; with
+// !include_self the excluded self values take no share (PyTorch counts a self value that happens
+// to equal the result, which halves the source's gradient there).
+std::vector<Tensor> reduce_backward(Reduce r, bool include_self, const Tensor& g, const Tensor& self,
+                                    const Tensor& src, const Tensor& result, const ReduceMoves& m,
+                                    bool need_self = true, bool need_src = true) {
+  Tensor gs, gsrc;
+  switch (r) {
+    case Reduce::None:
+    case Reduce::Sum:
+      gs = g;
+      if (need_src) gsrc = m.collect(g);
+      break;
+    case Reduce::Mean: {
+      Tensor n = include_self ? ones(g.sizes(), g.dtype(), g.device()) : zeros_like_shape(g.sizes(), g);
+      n = m.distribute(n, ones(src.sizes(), g.dtype(), g.device()));
+      n = masked_fill(n, eq(n, Scalar(0)), Scalar(1));
+      gs = div(g, n);
+      if (need_src) gsrc = div(m.collect(g), m.collect(n));
+      break;
+    }
+    case Reduce::Prod: {
+      // Products of the other factors, without dividing by a zero factor.
+      Tensor masked_self = masked_fill(self, eq(self, Scalar(0)), Scalar(1));
+      if (need_self) gs = div(mul(g, m.reduce_again(masked_self, src)), masked_self);
+      if (!need_src) break;
+      Tensor src_zero = eq(src, Scalar(0));
+      Tensor zeros_hit = m.collect(m.distribute(zeros_like_shape(g.sizes(), g), as_dtype_of(src_zero, g)));
+      Tensor single_zero = logical_and(src_zero, eq(zeros_hit, Scalar(1)));
+      Tensor others = m.reduce_again(self, masked_fill(src, single_zero, Scalar(1)));
+      gsrc = where(single_zero, m.collect(mul(g, others)),
+                   div(m.collect(mul(g, result)), masked_fill(src, src_zero, Scalar(1))));
+      break;
+    }
+    case Reduce::Max:
+    case Reduce::Min: {
+      Tensor value = m.collect(result);
+      Tensor self_is = as_dtype_of(eq(self, result), g);
+      if (!include_self) self_is = m.zero_targets(self_is);
+      Tensor src_is = as_dtype_of(eq(src, value), g);
+      Tensor share = div(g, m.distribute(self_is, src_is));
+      gs = mul(self_is, share);
+      gsrc = mul(src_is, m.collect(share));
+      break;
+    }
+  }
+  if (!need_self) gs = Tensor();
+  else if (!include_self) gs = m.zero_targets(gs);
+  if (!need_src) gsrc = Tensor();
+  return {gs, gsrc};
+}
+
+ReduceMoves scatter_moves(int64_t dim, const Tensor& index, const std::string& reduce, bool include_self) {
+  return {[=](const Tensor& t) { return gather(t, dim, index); },
+          [=](const Tensor& b, const Tensor& t) { return scatter_add(b, dim, index, t); },
+          [=](const Tensor& a, const Tensor& b) { return scatter_reduce(a, dim, index, b, reduce, include_self); },
+          [=](const Tensor& t) { return scatter(t, dim, index, Scalar(0)); }};
+}
+
+ReduceMoves index_moves(int64_t dim, const Tensor& index, const std::string& reduce, bool include_self) {
+  return {[=](const Tensor& t) { return index_select(t, dim, index); },
+          [=](const Tensor& b, const Tensor& t) { return index_add(b, dim, index, t); },
+          [=](const Tensor& a, const Tensor& b) { return index_reduce(a, dim, index, b, reduce, include_self); },
+          [=](const Tensor& t) { return index_fill(t, dim, index, Scalar(0)); }};
+}
+
+// The optional index list of an advanced index, as saved tensors and which slots they fill.
+struct SavedIndices {
+  std::vector<bool> present;
+  std::vector<Tensor> tensors;
+};
+
+SavedIndices save_indices(const std::vector<std::optional<Tensor>>& indices) {
+  SavedIndices s;
+  for (const auto& e : indices) {
+    bool p = e && e->defined();
+    s.present.push_back(p);
+    if (p) s.tensors.push_back(*e);
+  }
+  return s;
+}
+
+std::vector<std::optional<Tensor>> load_indices(const std::vector<bool>& present, const autograd::Context& c,
+                                                size_t first) {
+  std::vector<std::optional<Tensor>> idx;
+  for (bool p : present) idx.push_back(p ? std::optional<Tensor>(c.saved(first++)) : std::nullopt);
+  return idx;
+}
+
 }  // namespace
 
 // ---------------------------------------------------------------- subscripts
 
 Tensor advanced_index(const Tensor& self, const std::vector<std::optional<Tensor>>& indices) {
+  if (autograd::recording({&self})) {
+    Tensor r = autograd::untracked([&] { return advanced_index(self, indices); });
+    SavedIndices si = save_indices(indices);
+    // Repeated indices read an element several times: its gradient is the sum (accumulate).
+    autograd::record("IndexBackward0", {self}, {r}, si.tensors,
+                     [present = si.present, shape = DimVector(self.sizes())](const autograd::Context& c) {
+      return autograd::grads(advanced_index_put(zeros_like_shape(shape, c.grad()), load_indices(present, c, 0),
+                                                c.grad(), /*accumulate=*/true));
+    });
+    return r;
+  }
   check_backend(self, "index");
   AdvancedPlan p = plan_advanced(self, indices, "index");
   return gather_run(p.src, p.idx, p.shape, p.step, p.size);
@@ -658,6 +887,11 @@ Tensor& advanced_index_put_(Tensor& self, const std::vector<std::optional<Tensor
                             const Tensor& values, bool accumulate) {
   check_backend(self, "index_put_");
   check_writable(self, "index_put_");
+  if (autograd::recording({&self, &values})) {
+    return autograd::inplace(self, [&](const Tensor& s) {
+      return advanced_index_put(s, indices, values, accumulate);
+    }, "index_put_");
+  }
   CTORCH_CHECK(values.dtype() == self.dtype(), "[index_put_] Index put requires the source and "
                "destination dtypes match, got ", dtype_name(self.dtype()), " for the destination "
                "and ", dtype_name(values.dtype()), " for the source.");
@@ -680,17 +914,65 @@ Tensor& advanced_index_put_(Tensor& self, const std::vector<std::optional<Tensor
 
 Tensor advanced_index_put(const Tensor& self, const std::vector<std::optional<Tensor>>& indices,
                           const Tensor& values, bool accumulate) {
+  if (autograd::recording({&self, &values})) {
+    Tensor r = autograd::untracked([&] { return advanced_index_put(self, indices, values, accumulate); });
+    SavedIndices si = save_indices(indices);
+    autograd::record("IndexPutBackward0", {self, values}, {r}, si.tensors,
+                     [present = si.present, accumulate, vshape = DimVector(values.sizes())](const autograd::Context& c) {
+      const Tensor& g = c.grad();
+      auto idx = load_indices(present, c, 0);
+      Tensor gs, gv;
+      // Overwritten elements of self get no gradient; accumulated ones pass it through.
+      if (c.needs_grad(0))
+        gs = accumulate ? g : advanced_index_put(g, idx, zeros({}, g.dtype(), g.device()), false);
+      if (c.needs_grad(1)) {
+        // values broadcast to the indexed shape after dropping extra leading size-1 dims.
+        gv = advanced_index(g, idx);
+        DimVector squeezed(vshape);
+        while (static_cast<int64_t>(squeezed.size()) > gv.dim() && squeezed[0] == 1) squeezed.erase(0);
+        gv = autograd::sum_to(gv, squeezed);
+        if (IntArrayRef(squeezed) != IntArrayRef(vshape)) gv = reshape(gv, vshape);
+      }
+      return std::vector<Tensor>{gs, gv};
+    });
+    return r;
+  }
   Tensor r = clone(self);
   return advanced_index_put_(r, indices, values, accumulate);
 }
 
 Tensor index(const Tensor& self, const std::vector<TensorIndex>& indices) {
+  if (autograd::recording({&self})) {
+    // The view part gets its own node (SelectBackward0, SliceBackward0, ...) so the result stays
+    // a view of self; advanced indices then add IndexBackward0 on top, as in PyTorch.
+    BasicResult r = autograd::untracked([&] { return apply_basic(self, indices, "index"); });
+    Tensor view = r.view;
+    if (!r.has_adv && view.is_same(self)) view = autograd::untracked([&] { return alias(self); });
+    if (!view.is_same(self)) record_basic_view(self, view, indices);
+    return r.has_adv ? advanced_index(view, r.adv) : view;
+  }
   BasicResult r = apply_basic(self, indices, "index");
   if (r.has_adv) return advanced_index(r.view, r.adv);
   return r.view.is_same(self) ? alias(self) : r.view;
 }
 
 Tensor& index_put_(Tensor& self, const std::vector<TensorIndex>& indices, const Tensor& value) {
+  if (autograd::recording({&self, &value})) {
+    // self[indices] = value is an in-place op on the view self[basic part]: with only basic
+    // indices it overwrites the view (CopySlices on self), else it is index_put_ on the view.
+    BasicResult r = autograd::untracked([&] { return apply_basic(self, indices, "index_put_"); });
+    Tensor view = r.view;
+    if (!view.is_same(self) && autograd::requires_grad(self)) record_basic_view(self, view, indices);
+    if (r.has_adv) {
+      check_writable(view, "index_put_");
+      autograd::inplace(view, [&](const Tensor& s) { return advanced_index_put(s, r.adv, value, false); },
+                        "index_put_");
+    } else {
+      autograd::inplace(view, [&](const Tensor& s) { return overwrite_with(s, value, "CopyBackwards"); },
+                        "copy_");
+    }
+    return self;
+  }
   BasicResult r = apply_basic(self, indices, "index_put_");
   if (r.has_adv) {
     advanced_index_put_(r.view, r.adv, value, false);
@@ -705,6 +987,7 @@ Tensor& index_put_(Tensor& self, const std::vector<TensorIndex>& indices, const 
 }
 
 Tensor& index_put_(Tensor& self, const std::vector<TensorIndex>& indices, const Scalar& value) {
+  if (autograd::recording({&self})) return index_put_(self, indices, scalar_tensor(value, self.dtype(), self.device()));
   BasicResult r = apply_basic(self, indices, "index_put_");
   if (r.has_adv) advanced_index_put_(r.view, r.adv, scalar_tensor(value, self.dtype(), self.device()), false);
   else fill_(r.view, value);
@@ -715,6 +998,14 @@ Tensor& index_put_(Tensor& self, const std::vector<TensorIndex>& indices, const 
 // ---------------------------------------------------------------- gather family
 
 Tensor index_select(const Tensor& self, int64_t dim, const Tensor& index) {
+  if (autograd::recording({&self})) {
+    Tensor r = autograd::untracked([&] { return index_select(self, dim, index); });
+    autograd::record("IndexSelectBackward0", {self}, {r}, {index},
+                     [dim, shape = DimVector(self.sizes())](const autograd::Context& c) {
+      return autograd::grads(index_add(zeros_like_shape(shape, c.grad()), dim, c.saved(0), c.grad()));
+    });
+    return r;
+  }
   check_backend(self, "index_select");
   CTORCH_CHECK_INDEX(index.dim() <= 1, "[index_select] Index is supposed to be a vector, got ",
                      index.dim(), " dims");
@@ -737,6 +1028,14 @@ Tensor index_select(const Tensor& self, int64_t dim, const Tensor& index) {
 }
 
 Tensor gather(const Tensor& self, int64_t dim, const Tensor& index) {
+  if (autograd::recording({&self})) {
+    Tensor r = autograd::untracked([&] { return gather(self, dim, index); });
+    autograd::record("GatherBackward0", {self}, {r}, {index},
+                     [dim, shape = DimVector(self.sizes())](const autograd::Context& c) {
+      return autograd::grads(scatter_add(zeros_like_shape(shape, c.grad()), dim, c.saved(0), c.grad()));
+    });
+    return r;
+  }
   check_backend(self, "gather");
   check_index_dtype(index, "gather");
   int64_t nd = std::max<int64_t>(self.dim(), 1);
@@ -757,6 +1056,14 @@ Tensor gather(const Tensor& self, int64_t dim, const Tensor& index) {
 }
 
 Tensor take(const Tensor& self, const Tensor& index) {
+  if (autograd::recording({&self})) {
+    Tensor r = autograd::untracked([&] { return take(self, index); });
+    autograd::record("TakeBackward0", {self}, {r}, {index},
+                     [shape = DimVector(self.sizes())](const autograd::Context& c) {
+      return autograd::grads(put(zeros_like_shape(shape, c.grad()), c.saved(0), c.grad(), /*accumulate=*/true));
+    });
+    return r;
+  }
   check_backend(self, "take");
   CTORCH_CHECK(is_index_dtype(index.dtype()), "[take] Expected a long tensor for index, but got ",
                dtype_name(index.dtype()));
@@ -768,6 +1075,26 @@ Tensor take(const Tensor& self, const Tensor& index) {
 }
 
 Tensor take_along_dim(const Tensor& self, const Tensor& indices, std::optional<int64_t> dim) {
+  if (autograd::recording({&self}) && (!dim || self.dim() > 0)) {
+    // A gather over self broadcast against the indices (PyTorch's node is GatherBackward0 too).
+    Tensor r = autograd::untracked([&] { return take_along_dim(self, indices, dim); });
+    if (!dim) {
+      autograd::record("GatherBackward0", {self}, {r}, {indices},
+                       [shape = DimVector(self.sizes())](const autograd::Context& c) {
+        return autograd::grads(put(zeros_like_shape(shape, c.grad()), c.saved(0), c.grad(), true));
+      });
+      return r;
+    }
+    int64_t d = wrap_dim(*dim, self.dim(), "take_along_dim");
+    DimVector bs(r.sizes()), bi(r.sizes());
+    bs[d] = self.sizes()[d];
+    autograd::record("GatherBackward0", {self}, {r}, {indices},
+                     [d, bs, bi](const autograd::Context& c) {
+      // The gradient has the broadcast shape bs: the engine sums it back to self's shape.
+      return autograd::grads(scatter_add(zeros_like_shape(bs, c.grad()), d, expand(c.saved(0), bi), c.grad()));
+    });
+    return r;
+  }
   check_index_dtype(indices, "take_along_dim");
   if (!dim) return take(self, reshape(indices, {-1}));
   CTORCH_CHECK(self.dim() == indices.dim(), "[take_along_dim] input and indices should have the same "
@@ -788,6 +1115,8 @@ Tensor take_along_dim(const Tensor& self, const Tensor& indices, std::optional<i
 Tensor& put_(Tensor& self, const Tensor& index, const Tensor& source, bool accumulate) {
   check_backend(self, "put_");
   check_writable(self, "put_");
+  if (autograd::recording({&self, &source}))
+    return autograd::inplace(self, [&](const Tensor& s) { return put(s, index, source, accumulate); }, "put_");
   CTORCH_CHECK(is_index_dtype(index.dtype()), "[put_] Expected a long tensor for index, but got ",
                dtype_name(index.dtype()));
   check_same_dtype(self, source, "put_", "source");
@@ -808,50 +1137,145 @@ Tensor& put_(Tensor& self, const Tensor& index, const Tensor& source, bool accum
 }
 
 Tensor put(const Tensor& self, const Tensor& index, const Tensor& source, bool accumulate) {
+  if (autograd::recording({&self, &source})) {
+    Tensor r = autograd::untracked([&] { return put(self, index, source, accumulate); });
+    autograd::record("PutBackward0", {self, source}, {r}, {index},
+                     [accumulate, sshape = DimVector(source.sizes())](const autograd::Context& c) {
+      const Tensor& g = c.grad();
+      Tensor idx = c.saved(0), gs, gsrc;
+      if (c.needs_grad(0)) gs = accumulate ? g : put(g, idx, zeros_like_shape(sshape, g), false);
+      if (c.needs_grad(1)) {
+        gsrc = take(g, idx);
+        if (gsrc.sizes() != IntArrayRef(sshape)) gsrc = reshape(gsrc, sshape);
+      }
+      return std::vector<Tensor>{gs, gsrc};
+    });
+    return r;
+  }
   Tensor r = clone(self);
   return put_(r, index, source, accumulate);
 }
 
+namespace {
+Reduce legacy_reduce(const std::string& reduce) {
+  if (reduce == "add") return Reduce::Sum;
+  if (reduce == "multiply") return Reduce::Prod;
+  CTORCH_CHECK(reduce.empty(), "[scatter] reduce argument must be either add or multiply, got ", reduce);
+  return Reduce::None;
+}
+const char* reduce_name(Reduce r) { return r == Reduce::Sum ? "sum" : "prod"; }
+}  // namespace
+
 Tensor& scatter_(Tensor& self, int64_t dim, const Tensor& index, const Tensor& src, const std::string& reduce) {
-  Reduce r = Reduce::None;
-  if (reduce == "add") r = Reduce::Sum;
-  else if (reduce == "multiply") r = Reduce::Prod;
-  else CTORCH_CHECK(reduce.empty(), "[scatter] reduce argument must be either add or multiply, got ", reduce);
+  if (autograd::recording({&self, &src})) {
+    check_writable(self, "scatter");
+    return autograd::inplace(self, [&](const Tensor& s) { return scatter(s, dim, index, src, reduce); },
+                             "scatter_");
+  }
+  Reduce r = legacy_reduce(reduce);
   scatter_impl(self, dim, index, src, false, r, true, "scatter");
   return self;
 }
 
 Tensor& scatter_(Tensor& self, int64_t dim, const Tensor& index, const Scalar& value, const std::string& reduce) {
-  Reduce r = Reduce::None;
-  if (reduce == "add") r = Reduce::Sum;
-  else if (reduce == "multiply") r = Reduce::Prod;
-  else CTORCH_CHECK(reduce.empty(), "[scatter] reduce argument must be either add or multiply, got ", reduce);
+  if (autograd::recording({&self})) {
+    check_writable(self, "scatter");
+    return autograd::inplace(self, [&](const Tensor& s) { return scatter(s, dim, index, value, reduce); },
+                             "scatter_");
+  }
+  Reduce r = legacy_reduce(reduce);
   scatter_impl(self, dim, index, scalar_tensor(value, self.dtype(), self.device()), true, r, true, "scatter");
   return self;
 }
 
 Tensor scatter(const Tensor& self, int64_t dim, const Tensor& index, const Tensor& src, const std::string& reduce) {
+  if (autograd::recording({&self, &src})) {
+    Tensor r = autograd::untracked([&] { return scatter(self, dim, index, src, reduce); });
+    Reduce red = legacy_reduce(reduce);
+    DimVector sshape(src.sizes());
+    if (red == Reduce::None) {
+      // Overwritten elements of self get no gradient; with repeated targets every source element
+      // written there gets the gradient (as in PyTorch), though only one of them wins.
+      autograd::record("ScatterBackward0", {self, src}, {r}, {index},
+                       [dim, sshape](const autograd::Context& c) {
+        Tensor idx = c.saved(0), gs, gsrc;
+        if (c.needs_grad(0)) gs = scatter(c.grad(), dim, idx, Scalar(0));
+        if (c.needs_grad(1)) gsrc = pad_to(gather(c.grad(), dim, idx), sshape);
+        return std::vector<Tensor>{gs, gsrc};
+      });
+    } else {
+      // The legacy reduce="add"/"multiply" is scatter_reduce("sum"/"prod", include_self=True).
+      autograd::record("ScatterBackward0", {self, src}, {r}, {self, index, src, r},
+                       [dim, red, sshape](const autograd::Context& c) {
+        Tensor idx = c.saved(1);
+        auto gr = reduce_backward(red, true, c.grad(), c.saved(0), used_part(c.saved(2), idx.sizes()),
+                                  c.saved(3), scatter_moves(dim, idx, reduce_name(red), true),
+                                  c.needs_grad(0), c.needs_grad(1));
+        return std::vector<Tensor>{gr[0], c.needs_grad(1) ? pad_to(gr[1], sshape) : Tensor()};
+      });
+    }
+    return r;
+  }
   Tensor r = clone(self);
   return scatter_(r, dim, index, src, reduce);
 }
 
 Tensor scatter(const Tensor& self, int64_t dim, const Tensor& index, const Scalar& value, const std::string& reduce) {
+  if (autograd::recording({&self})) {
+    Tensor r = autograd::untracked([&] { return scatter(self, dim, index, value, reduce); });
+    Reduce red = legacy_reduce(reduce);
+    if (red == Reduce::None) {
+      autograd::record("ScatterBackward1", {self}, {r}, {index}, [dim](const autograd::Context& c) {
+        return autograd::grads(scatter(c.grad(), dim, c.saved(0), Scalar(0)));
+      });
+    } else {
+      autograd::record("ScatterBackward1", {self}, {r}, {self, index, r},
+                       [dim, red, value](const autograd::Context& c) {
+        Tensor idx = c.saved(1);
+        Tensor src = full(idx.sizes(), value, c.grad().dtype(), c.grad().device());
+        return autograd::grads(reduce_backward(red, true, c.grad(), c.saved(0), src, c.saved(2),
+                                               scatter_moves(dim, idx, reduce_name(red), true), true,
+                                               false)[0]);
+      });
+    }
+    return r;
+  }
   Tensor r = clone(self);
   return scatter_(r, dim, index, value, reduce);
 }
 
 Tensor& scatter_add_(Tensor& self, int64_t dim, const Tensor& index, const Tensor& src) {
+  if (autograd::recording({&self, &src})) {
+    check_writable(self, "scatter_add");
+    return autograd::inplace(self, [&](const Tensor& s) { return scatter_add(s, dim, index, src); },
+                             "scatter_add_");
+  }
   scatter_impl(self, dim, index, src, false, Reduce::Sum, true, "scatter_add");
   return self;
 }
 
 Tensor scatter_add(const Tensor& self, int64_t dim, const Tensor& index, const Tensor& src) {
+  if (autograd::recording({&self, &src})) {
+    Tensor r = autograd::untracked([&] { return scatter_add(self, dim, index, src); });
+    autograd::record("ScatterAddBackward0", {self, src}, {r}, {index},
+                     [dim, sshape = DimVector(src.sizes())](const autograd::Context& c) {
+      Tensor gsrc;
+      if (c.needs_grad(1)) gsrc = pad_to(gather(c.grad(), dim, c.saved(0)), sshape);
+      return std::vector<Tensor>{c.grad(), gsrc};
+    });
+    return r;
+  }
   Tensor r = clone(self);
   return scatter_add_(r, dim, index, src);
 }
 
 Tensor& scatter_reduce_(Tensor& self, int64_t dim, const Tensor& index, const Tensor& src,
                         const std::string& reduce, bool include_self) {
+  if (autograd::recording({&self, &src})) {
+    check_writable(self, "scatter_reduce");
+    return autograd::inplace(self, [&](const Tensor& s) {
+      return scatter_reduce(s, dim, index, src, reduce, include_self); }, "scatter_reduce_");
+  }
   scatter_impl(self, dim, index, src, false, parse_reduce(reduce, "scatter_reduce"), include_self,
                "scatter_reduce");
   return self;
@@ -859,11 +1283,29 @@ Tensor& scatter_reduce_(Tensor& self, int64_t dim, const Tensor& index, const Te
 
 Tensor scatter_reduce(const Tensor& self, int64_t dim, const Tensor& index, const Tensor& src,
                       const std::string& reduce, bool include_self) {
+  if (autograd::recording({&self, &src})) {
+    Tensor r = autograd::untracked([&] { return scatter_reduce(self, dim, index, src, reduce, include_self); });
+    autograd::record("ScatterReduceBackward0", {self, src}, {r}, {self, index, src, r},
+                     [dim, reduce, include_self, red = parse_reduce(reduce, "scatter_reduce"),
+                      sshape = DimVector(src.sizes())](const autograd::Context& c) {
+      Tensor idx = c.saved(1);
+      auto gr = reduce_backward(red, include_self, c.grad(), c.saved(0), used_part(c.saved(2), idx.sizes()),
+                                c.saved(3), scatter_moves(dim, idx, reduce, include_self), c.needs_grad(0),
+                                c.needs_grad(1));
+      return std::vector<Tensor>{gr[0], c.needs_grad(1) ? pad_to(gr[1], sshape) : Tensor()};
+    });
+    return r;
+  }
   Tensor r = clone(self);
   return scatter_reduce_(r, dim, index, src, reduce, include_self);
 }
 
 Tensor& index_add_(Tensor& self, int64_t dim, const Tensor& index, const Tensor& source, const Scalar& alpha) {
+  if (autograd::recording({&self, &source})) {
+    check_writable(self, "index_add_");
+    return autograd::inplace(self, [&](const Tensor& s) { return index_add(s, dim, index, source, alpha); },
+                             "index_add_");
+  }
   Tensor src = source;
   if (alpha.is_floating() ? alpha.to_double() != 1.0 : alpha.to_int() != 1) {
     check_same_dtype(self, source, "index_add_", "source");
@@ -874,22 +1316,55 @@ Tensor& index_add_(Tensor& self, int64_t dim, const Tensor& index, const Tensor&
 }
 
 Tensor index_add(const Tensor& self, int64_t dim, const Tensor& index, const Tensor& source, const Scalar& alpha) {
+  if (autograd::recording({&self, &source})) {
+    Tensor r = autograd::untracked([&] { return index_add(self, dim, index, source, alpha); });
+    autograd::record("IndexAddBackward0", {self, source}, {r}, {index},
+                     [dim, alpha](const autograd::Context& c) {
+      Tensor gsrc;
+      if (c.needs_grad(1)) {
+        gsrc = index_select(c.grad(), dim, c.saved(0));
+        if (alpha.is_floating() ? alpha.to_double() != 1.0 : alpha.to_int() != 1) gsrc = mul(gsrc, alpha);
+      }
+      return std::vector<Tensor>{c.grad(), gsrc};
+    });
+    return r;
+  }
   Tensor r = clone(self);
   return index_add_(r, dim, index, source, alpha);
 }
 
 Tensor& index_copy_(Tensor& self, int64_t dim, const Tensor& index, const Tensor& source) {
+  if (autograd::recording({&self, &source})) {
+    check_writable(self, "index_copy_");
+    return autograd::inplace(self, [&](const Tensor& s) { return index_copy(s, dim, index, source); },
+                             "index_copy_");
+  }
   index_dim_impl(self, dim, index, source, false, Reduce::None, Oob::Index, false, "index_copy_");
   return self;
 }
 
 Tensor index_copy(const Tensor& self, int64_t dim, const Tensor& index, const Tensor& source) {
+  if (autograd::recording({&self, &source})) {
+    Tensor r = autograd::untracked([&] { return index_copy(self, dim, index, source); });
+    autograd::record("IndexCopyBackward0", {self, source}, {r}, {index}, [dim](const autograd::Context& c) {
+      Tensor idx = c.saved(0), gs, gsrc;
+      if (c.needs_grad(0)) gs = index_fill(c.grad(), dim, idx, Scalar(0));
+      if (c.needs_grad(1)) gsrc = index_select(c.grad(), dim, idx);
+      return std::vector<Tensor>{gs, gsrc};
+    });
+    return r;
+  }
   Tensor r = clone(self);
   return index_copy_(r, dim, index, source);
 }
 
 Tensor& index_reduce_(Tensor& self, int64_t dim, const Tensor& index, const Tensor& source,
                       const std::string& reduce, bool include_self) {
+  if (autograd::recording({&self, &source})) {
+    check_writable(self, "index_reduce_");
+    return autograd::inplace(self, [&](const Tensor& s) {
+      return index_reduce(s, dim, index, source, reduce, include_self); }, "index_reduce_");
+  }
   Reduce r = parse_reduce(reduce, "index_reduce_");
   CTORCH_CHECK(r != Reduce::Sum, "[index_reduce_] reduce argument must be either prod, mean, amax "
                "or amin, got ", reduce);
@@ -899,17 +1374,77 @@ Tensor& index_reduce_(Tensor& self, int64_t dim, const Tensor& index, const Tens
 
 Tensor index_reduce(const Tensor& self, int64_t dim, const Tensor& index, const Tensor& source,
                     const std::string& reduce, bool include_self) {
+  if (autograd::recording({&self, &source})) {
+    Tensor r = autograd::untracked([&] { return index_reduce(self, dim, index, source, reduce, include_self); });
+    autograd::record("IndexReduceBackward0", {self, source}, {r}, {self, index, source, r},
+                     [dim, reduce, include_self, red = parse_reduce(reduce, "index_reduce_")](
+                         const autograd::Context& c) {
+      Tensor idx = c.saved(1);
+      auto gr = reduce_backward(red, include_self, c.grad(), c.saved(0), c.saved(2), c.saved(3),
+                                index_moves(dim, idx, reduce, include_self), c.needs_grad(0), c.needs_grad(1));
+      return gr;
+    });
+    return r;
+  }
   Tensor r = clone(self);
   return index_reduce_(r, dim, index, source, reduce, include_self);
 }
 
 Tensor& index_fill_(Tensor& self, int64_t dim, const Tensor& index, const Scalar& value) {
+  if (autograd::recording({&self})) {
+    check_writable(self, "index_fill_");
+    return autograd::inplace(self, [&](const Tensor& s) { return index_fill(s, dim, index, value); },
+                             "index_fill_");
+  }
   index_dim_impl(self, dim, index, scalar_tensor(value, self.dtype(), self.device()), true,
                  Reduce::None, Oob::Index, true, "index_fill_");
   return self;
 }
 
 Tensor index_fill(const Tensor& self, int64_t dim, const Tensor& index, const Scalar& value) {
+  if (autograd::recording({&self})) {
+    Tensor r = autograd::untracked([&] { return index_fill(self, dim, index, value); });
+    autograd::record("IndexFillBackward0", {self}, {r}, {index}, [dim](const autograd::Context& c) {
+      return autograd::grads(index_fill(c.grad(), dim, c.saved(0), Scalar(0)));
+    });
+    return r;
+  }
+  Tensor r = clone(self);
+  return index_fill_(r, dim, index, value);
+}
+
+namespace {
+void check_fill_value(const Tensor& value) {
+  CTORCH_CHECK(value.dim() == 0, "[index_fill_] Only supports 0-dimensional value tensor. Got a tensor "
+               "with ", value.dim(), " dimensions.");
+}
+}  // namespace
+
+Tensor& index_fill_(Tensor& self, int64_t dim, const Tensor& index, const Tensor& value) {
+  check_fill_value(value);
+  if (autograd::recording({&self, &value})) {
+    check_writable(self, "index_fill_");
+    return autograd::inplace(self, [&](const Tensor& s) { return index_fill(s, dim, index, value); },
+                             "index_fill_");
+  }
+  index_dim_impl(self, dim, index, to(value, self.dtype(), self.device()), true, Reduce::None, Oob::Index,
+                 true, "index_fill_");
+  return self;
+}
+
+Tensor index_fill(const Tensor& self, int64_t dim, const Tensor& index, const Tensor& value) {
+  check_fill_value(value);
+  if (autograd::recording({&self, &value})) {
+    Tensor r = autograd::untracked([&] { return index_fill(self, dim, index, value); });
+    autograd::record("IndexFillBackward1", {self, value}, {r}, {index}, [dim](const autograd::Context& c) {
+      Tensor gs = index_fill(c.grad(), dim, c.saved(0), Scalar(0)), gv;
+      // The value's gradient: the sum over the filled elements (each counted once, however often
+      // the index repeats it).
+      if (c.needs_grad(1)) gv = sum(sub(c.grad(), gs));
+      return std::vector<Tensor>{c.needs_grad(0) ? gs : Tensor(), gv};
+    });
+    return r;
+  }
   Tensor r = clone(self);
   return index_fill_(r, dim, index, value);
 }
@@ -920,11 +1455,28 @@ Tensor masked_fill(const Tensor& self, const Tensor& mask, const Tensor& value) 
   check_mask(mask, "masked_fill");
   CTORCH_CHECK(value.dim() == 0, "[masked_fill] masked_fill_ only supports a 0-dimensional value "
                "tensor, but got tensor with ", value.dim(), " dimension(s).");
+  if (autograd::recording({&self, &value})) {
+    Tensor r = autograd::untracked([&] { return masked_fill(self, mask, value); });
+    autograd::record("MaskedFillBackward1", {self, value}, {r}, {mask}, [](const autograd::Context& c) {
+      Tensor m = c.saved(0), gs, gv;
+      if (c.needs_grad(0)) gs = masked_fill(c.grad(), m, Scalar(0));
+      if (c.needs_grad(1)) gv = sum(masked_select(c.grad(), m));
+      return std::vector<Tensor>{gs, gv};
+    });
+    return r;
+  }
   return where(mask, to(value, self.dtype(), self.device()), self);
 }
 
 Tensor masked_fill(const Tensor& self, const Tensor& mask, const Scalar& value) {
   check_mask(mask, "masked_fill");
+  if (autograd::recording({&self})) {
+    Tensor r = autograd::untracked([&] { return masked_fill(self, mask, value); });
+    autograd::record("MaskedFillBackward0", {self}, {r}, {mask}, [](const autograd::Context& c) {
+      return autograd::grads(masked_fill(c.grad(), c.saved(0), Scalar(0)));
+    });
+    return r;
+  }
   return where(mask, scalar_tensor(value, self.dtype(), self.device()), self);
 }
 
@@ -933,11 +1485,20 @@ Tensor& masked_fill_(Tensor& self, const Tensor& mask, const Tensor& value) {
   CTORCH_CHECK(broadcast_shapes(self.sizes(), mask.sizes(), "masked_fill_") == self.sizes(),
                "[masked_fill_] output with shape ", self.sizes(), " doesn't match the broadcast "
                "shape ", broadcast_shapes(self.sizes(), mask.sizes(), "masked_fill_"));
+  if (autograd::recording({&self, &value}))
+    return autograd::inplace(self, [&](const Tensor& s) { return masked_fill(s, mask, value); }, "masked_fill_");
   Tensor r = masked_fill(self, mask, value);
   return copy_(self, r);
 }
 
 Tensor& masked_fill_(Tensor& self, const Tensor& mask, const Scalar& value) {
+  if (autograd::recording({&self})) {
+    check_mask(mask, "masked_fill_");
+    CTORCH_CHECK(broadcast_shapes(self.sizes(), mask.sizes(), "masked_fill_") == self.sizes(),
+                 "[masked_fill_] output with shape ", self.sizes(), " doesn't match the broadcast "
+                 "shape ", broadcast_shapes(self.sizes(), mask.sizes(), "masked_fill_"));
+    return autograd::inplace(self, [&](const Tensor& s) { return masked_fill(s, mask, value); }, "masked_fill_");
+  }
   return masked_fill_(self, mask, scalar_tensor(value, self.dtype(), self.device()));
 }
 
@@ -954,6 +1515,16 @@ std::vector<int64_t> mask_positions(const Tensor& mask, IntArrayRef shape) {
 }  // namespace
 
 Tensor masked_select(const Tensor& self, const Tensor& mask) {
+  if (autograd::recording({&self})) {
+    Tensor r = autograd::untracked([&] { return masked_select(self, mask); });
+    autograd::record("MaskedSelectBackward0", {self}, {r}, {mask},
+                     [shape = broadcast_shapes(self.sizes(), mask.sizes(), "masked_select")](
+                         const autograd::Context& c) {
+      // Shaped like self and mask broadcast: the engine sums it back to self's shape.
+      return autograd::grads(masked_scatter(zeros_like_shape(shape, c.grad()), c.saved(0), c.grad()));
+    });
+    return r;
+  }
   check_backend(self, "masked_select");
   CTORCH_CHECK(mask.dtype() == DType::Bool, "[masked_select] masked_select: expected BoolTensor for "
                "mask, got ", dtype_name(mask.dtype()));
@@ -978,6 +1549,9 @@ Tensor& masked_scatter_(Tensor& self, const Tensor& mask, const Tensor& source) 
   CTORCH_CHECK(broadcast_shapes(self.sizes(), mask.sizes(), "masked_scatter_") == self.sizes(),
                "[masked_scatter_] mask of shape ", mask.sizes(), " can't be broadcast to self of "
                "shape ", self.sizes());
+  if (autograd::recording({&self, &source}))
+    return autograd::inplace(self, [&](const Tensor& s) { return masked_scatter(s, mask, source); },
+                             "masked_scatter_");
   std::vector<int64_t> pos = mask_positions(mask, self.sizes());
   CTORCH_CHECK(static_cast<int64_t>(pos.size()) <= source.numel(), "[masked_scatter_] Number of "
                "elements of source < number of ones in mask (", source.numel(), " < ", pos.size(), ")");
@@ -993,6 +1567,25 @@ Tensor& masked_scatter_(Tensor& self, const Tensor& mask, const Tensor& source) 
 }
 
 Tensor masked_scatter(const Tensor& self, const Tensor& mask, const Tensor& source) {
+  if (autograd::recording({&self, &source})) {
+    Tensor r = autograd::untracked([&] { return masked_scatter(self, mask, source); });
+    autograd::record("MaskedScatterBackward0", {self, source}, {r}, {mask},
+                     [sshape = DimVector(source.sizes())](const autograd::Context& c) {
+      Tensor m = c.saved(0), gs, gsrc;
+      if (c.needs_grad(0)) gs = masked_fill(c.grad(), m, Scalar(0));
+      if (c.needs_grad(1)) {
+        // The first count(mask) source elements (in row-major order) were used; the rest get 0.
+        gsrc = masked_select(c.grad(), m);
+        if (gsrc.sizes() != IntArrayRef(sshape)) {
+          Tensor pos = arange(Scalar(int64_t(0)), Scalar(gsrc.numel()), Scalar(int64_t(1)), DType::Int64,
+                              gsrc.device());
+          gsrc = put(zeros_like_shape(sshape, gsrc), pos, gsrc, false);
+        }
+      }
+      return std::vector<Tensor>{gs, gsrc};
+    });
+    return r;
+  }
   DimVector shape = broadcast_shapes(self.sizes(), mask.sizes(), "masked_scatter");
   Tensor r = clone(expand(self, shape));
   return masked_scatter_(r, mask, source);

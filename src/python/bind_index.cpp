@@ -1,6 +1,7 @@
 // Bindings for the index ops: Python subscripts (converted to TensorIndex), gather/scatter family,
 // masks, joining and rearranging. The indexing logic itself lives in ctorch::index/index_put_.
 #include "bind.h"
+#include "ctorch/autograd.h"
 
 namespace ctorch::python {
 
@@ -88,7 +89,7 @@ std::vector<TensorIndex> ix_key(py::handle key) {
 
 Tensor ix_getitem(const Tensor& self, py::handle key) {
   PyObject* k = key.ptr();
-  if (PyLong_CheckExact(k)) {  // x[i]: the hot path, a view
+  if (PyLong_CheckExact(k) && !autograd::recording({&self})) {  // x[i]: the hot path, a view
     CTORCH_CHECK_INDEX(self.dim() > 0, "invalid index of a 0-dim tensor. Use `tensor.item()` in "
                        "Python or `tensor.item<T>()` in C++ to convert a 0-dim tensor to a number");
     return select(self, 0, ix_int(k));
@@ -146,16 +147,12 @@ Tensor ix_masked_fill(Tensor self, const Tensor& mask, py::handle value, bool in
 }
 
 Tensor ix_index_fill(Tensor self, int64_t dim, const Tensor& index, py::handle value, bool inplace) {
-  Scalar s;
   py::detail::type_caster<Tensor> tc;
   if (tc.load(value, false)) {
     const Tensor& v = static_cast<Tensor&>(tc);
-    CTORCH_CHECK(v.dim() == 0, "[index_fill_] Only supports 0-dimensional value tensor. Got a tensor "
-                 "with ", v.dim(), " dimensions.");
-    s = item(v);
-  } else {
-    s = py::cast<Scalar>(value);
+    return inplace ? index_fill_(self, dim, index, v) : index_fill(self, dim, index, v);
   }
+  Scalar s = py::cast<Scalar>(value);
   return inplace ? index_fill_(self, dim, index, s) : index_fill(self, dim, index, s);
 }
 

@@ -97,6 +97,9 @@ CTORCH_API Tensor index_reduce(const Tensor& self, int64_t dim, const Tensor& in
                                const std::string& reduce, bool include_self = true);
 CTORCH_API Tensor& index_fill_(Tensor& self, int64_t dim, const Tensor& index, const Scalar& value);
 CTORCH_API Tensor index_fill(const Tensor& self, int64_t dim, const Tensor& index, const Scalar& value);
+// A 0-d value tensor (differentiable: its gradient is the sum over the filled elements).
+CTORCH_API Tensor& index_fill_(Tensor& self, int64_t dim, const Tensor& index, const Tensor& value);
+CTORCH_API Tensor index_fill(const Tensor& self, int64_t dim, const Tensor& index, const Tensor& value);
 
 // ---- masks (src/ops/index.cpp)
 CTORCH_API Tensor& masked_fill_(Tensor& self, const Tensor& mask, const Scalar& value);
