@@ -193,8 +193,9 @@ def test_inplace_ops_record_history():
         w = w0.clone().requires_grad_()
         x = x0.clone().requires_grad_()
         y = x * 1.0
-        y.mul_(w).exp_().add_(w, alpha=0.5)
+        y.mul_(w).add_(w, alpha=0.5).sin_()
         y[1].sin_()
+        y[:, 1:3] *= w[:2]
         y.t()[0].tanh_()
         (y * y).sum().backward()
         return x.grad, w.grad

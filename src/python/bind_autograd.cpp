@@ -183,6 +183,7 @@ void bind_autograd(py::module_& m) {
       .def_property_readonly("retains_grad", [](const Tensor& t) { return autograd::retains_grad(t); })
       .def_property_readonly("output_nr", [](const Tensor& t) { return autograd::output_nr(t); })
       .def("retain_grad", [](const Tensor& t) { autograd::retain_grad(t); })
+      .def("detach", [](const Tensor& t) { return autograd::detach(t); })
       .def("detach_", [](const Tensor& t) {
         autograd::detach_(t);
         return t;
@@ -199,12 +200,6 @@ void bind_autograd(py::module_& m) {
       })
       .def_property("data", [](const Tensor& t) { return autograd::detach(t); },
                     [](const Tensor& t, const Tensor& src) { t.impl()->set_data(*src.impl()); });
-
-  // bind_tensor.cpp binds an older detach (an alias *view*, which then looks like a stale view of
-  // its base and gets history). pybind11 would try that overload first, so replace the attribute.
-  c.attr("detach") = py::cpp_function([](const Tensor& t) { return autograd::detach(t); },
-                                      py::name("detach"), py::is_method(c),
-                                      "A tensor sharing this one's storage, without autograd history.");
 
   m.def("is_grad_enabled", &autograd::is_grad_enabled);
   m.def("_set_grad_enabled", &autograd::set_grad_enabled);
