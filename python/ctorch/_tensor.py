@@ -232,6 +232,8 @@ def _tolist(self):
 
 
 def _array(self, dtype=None, copy=None):
+    if self.requires_grad:  # np.asarray(t) is t.numpy(), which refuses tensors with gradients
+        self.numpy()
     a = self.numpy(force=True) if self.dtype != bfloat16 else self.float().numpy(force=True)
     return a if dtype is None else a.astype(dtype, copy=False)
 

@@ -189,13 +189,20 @@ Tensor SavedTensor::unpack(Node& owner) const {
                "retain_graph=True if you need to backward through the graph a second time or if "
                "you need to access saved tensors after calling backward.");
   uint32_t now = data_.version();
-  CTORCH_CHECK(now == version_,
-               "one of the variables needed for gradient computation has been modified by an "
-               "inplace operation: [", dtype_name(data_.dtype()), " ", data_.sizes(), "], which is ",
-               output_nr_ >= 0 ? str_cat("output ", output_nr_, " of ", owner.name()) : "an input of " + owner.name(),
-               ", is at version ", now, "; expected version ", version_,
-               " instead. Hint: enable anomaly detection to find the operation that failed to "
-               "compute its gradient, with torch.autograd.set_detect_anomaly(True).");
+  if (now != version_) {
+    // Name the saved tensor by the node that produced it, as PyTorch does.
+    std::string producer;
+    if (output_nr_ >= 0) {
+      producer = str_cat(", which is output ", output_nr_, " of ", owner.name(), ",");
+    } else if (auto fn = grad_fn(data_)) {
+      producer = str_cat(", which is output ", autograd::output_nr(data_), " of ", fn->name(), ",");
+    }
+    CTORCH_FAIL("one of the variables needed for gradient computation has been modified by an "
+                "inplace operation: [", dtype_name(data_.dtype()), " ", data_.sizes(), "]", producer,
+                " is at version ", now, "; expected version ", version_,
+                " instead. Hint: enable anomaly detection to find the operation that failed to "
+                "compute its gradient, with torch.autograd.set_detect_anomaly(True).");
+  }
   if (output_nr_ < 0 || !requires_grad_ || !is_grad_enabled()) return data_;
   // A higher-order backward differentiates through the output: give it its history back.
   Tensor out = detach(data_);
@@ -278,7 +285,7 @@ Tensor& inplace(Tensor& self, const std::function<Tensor(const Tensor&)>& op, co
   const TensorImpl& impl = *self.impl();
   Tensor base = impl.view_base ? Tensor(impl.view_base) : Tensor();
   bool self_leaf = impl.autograd && impl.autograd->requires_grad && !grad_fn(self);
-  CTORCH_CHECK(!self_leaf || impl.view_base,
+  CTORCH_CHECK(!self_leaf,
                "a leaf Variable that requires grad is being used in an in-place operation.");
   CTORCH_CHECK(!base.defined() || !(requires_grad(base) && is_leaf(base)),
                "a view of a leaf Variable that requires grad is being used in an in-place operation.");
