@@ -226,18 +226,24 @@ void prepare_roots(const std::vector<Tensor>& outputs, const std::vector<Tensor>
   }
 }
 
-}  // namespace
-
-void backward(const std::vector<Tensor>& outputs, const std::vector<Tensor>& grad_outputs,
-              bool retain_graph, bool create_graph, const std::vector<Tensor>& inputs) {
-  std::vector<Edge> roots, targets;
-  std::vector<Tensor> grads;
-  prepare_roots(outputs, grad_outputs, roots, grads);
+// Where the gradients of `inputs` arrive.
+std::vector<Edge> target_edges(const std::vector<Tensor>& inputs) {
+  std::vector<Edge> targets;
   for (const Tensor& in : inputs) {
     Edge e = gradient_edge(in);
     CTORCH_CHECK(e.valid(), "One of the differentiated Tensors does not require grad");
     targets.push_back(std::move(e));
   }
+  return targets;
+}
+
+}  // namespace
+
+void backward(const std::vector<Tensor>& outputs, const std::vector<Tensor>& grad_outputs,
+              bool retain_graph, bool create_graph, const std::vector<Tensor>& inputs) {
+  std::vector<Edge> roots, targets = target_edges(inputs);
+  std::vector<Tensor> grads;
+  prepare_roots(outputs, grad_outputs, roots, grads);
   std::vector<Tensor> captured =
       GraphTask(retain_graph, create_graph).run(roots, std::move(grads), targets, /*accumulate=*/true);
   // Non-leaf inputs get their .grad too, as in PyTorch.
@@ -251,14 +257,9 @@ void backward(const std::vector<Tensor>& outputs, const std::vector<Tensor>& gra
 std::vector<Tensor> grad(const std::vector<Tensor>& outputs, const std::vector<Tensor>& inputs,
                          const std::vector<Tensor>& grad_outputs, bool retain_graph,
                          bool create_graph, bool allow_unused, bool materialize_grads) {
-  std::vector<Edge> roots, targets;
+  std::vector<Edge> roots, targets = target_edges(inputs);
   std::vector<Tensor> grads;
   prepare_roots(outputs, grad_outputs, roots, grads);
-  for (const Tensor& in : inputs) {
-    Edge e = gradient_edge(in);
-    CTORCH_CHECK(e.valid(), "One of the differentiated Tensors does not require grad");
-    targets.push_back(std::move(e));
-  }
   std::vector<Tensor> result =
       GraphTask(retain_graph, create_graph).run(roots, std::move(grads), targets, /*accumulate=*/false);
   for (size_t i = 0; i < result.size(); ++i) {
