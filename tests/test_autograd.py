@@ -1136,3 +1136,16 @@ def test_graph_is_freed_with_its_output():
         z = (x * 3).exp() * x
         del z
     assert stats()["allocated_bytes"] == before  # no reference cycles keep the graph alive
+
+
+def test_deep_graph_backward_and_free_without_recursion():
+    """A 200k-node chain: the engine and graph destruction are iterative (no C stack overflow)."""
+    x = ctorch.ones(1, requires_grad=True)
+    for keep in (False, True):
+        y = x
+        for _ in range(100000):
+            y = (y * 1.0).sin()
+        if keep:
+            y.backward()
+            assert x.grad is not None
+        del y

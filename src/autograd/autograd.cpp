@@ -18,7 +18,23 @@ std::function<std::string()> anomaly_trace_source;
 }  // namespace
 
 Node::Node() : sequence_nr(next_sequence_nr++) {}
-Node::~Node() = default;
+// Freeing a long chain (a 100k-step loop) recursively would overflow the C stack: the nodes this
+// one alone keeps alive are unlinked and freed one at a time. (Derived members, such as saved
+// tensors, are already gone here, so their references no longer count.)
+Node::~Node() {
+  std::vector<std::shared_ptr<Node>> orphans;
+  auto unlink = [&](std::vector<Edge>& edges) {
+    for (Edge& e : edges)
+      if (e.fn && e.fn.use_count() == 1) orphans.push_back(std::move(e.fn));
+  };
+  unlink(next_edges);
+  while (!orphans.empty()) {
+    std::shared_ptr<Node> n = std::move(orphans.back());
+    orphans.pop_back();
+    n->release_variables();  // saved inputs may hold the next node too
+    unlink(n->next_edges);
+  }
+}
 
 namespace autograd {
 
