@@ -59,6 +59,55 @@ def noncontiguous(t):
     return view
 
 
+def grad_leaf(shape, seed=0, low=-2.0, high=2.0, dtype=ctorch.float64, noncontig=False, distinct=False):
+    """A float leaf requiring grad, for gradcheck. `distinct` spaces the values 0.25 apart (ties
+    and near-ties make max, sort, ... non-differentiable, and finite differences must not reorder
+    them); `noncontig` lays the leaf out with gaps, so the op sees a non-contiguous input."""
+    rng = np.random.default_rng(seed)
+    n = int(np.prod(shape)) if shape else 1
+    if distinct:
+        vals = rng.permutation(n).astype(np.float64) * 0.25 - n * 0.125 + 0.0625
+    else:
+        vals = rng.uniform(low, high, size=n)
+    t = ctorch.tensor(vals.reshape(shape)).to(dtype)
+    if noncontig:
+        t = noncontiguous(t).detach()
+        assert t.numel() <= 1 or not t.is_contiguous()
+    return t.requires_grad_()
+
+
+def L(t):
+    """The library a tensor belongs to, so one lambda runs on ctorch and on torch tensors."""
+    return ctorch if isinstance(t, ctorch.Tensor) else __import__("torch")
+
+
+def spec_leaves(lib, specs, seed, dtype):
+    """Leaves of ctorch or torch (the same values for both at the same seed), random in [-2, 2),
+    one per spec: a shape (contiguous), ("nc", shape) (gaps in the last dim) or ("t", shape)
+    (dims reversed over a contiguous buffer)."""
+    rng = np.random.default_rng(seed)
+    leaves = []
+    for spec in specs:
+        kind, shape = spec if isinstance(spec, tuple) and spec and isinstance(spec[0], str) else ("c", spec)
+        arr = np.asarray(rng.uniform(-2, 2, size=shape))
+        if kind == "nc" and len(shape) > 0:
+            wide = lib.zeros(*shape[:-1], 2 * shape[-1], dtype=dtype)
+            t = wide[..., ::2]
+            t.copy_(lib.tensor(arr, dtype=dtype))
+        elif kind == "t" and len(shape) > 1:
+            t = lib.tensor(np.ascontiguousarray(arr.transpose()), dtype=dtype).permute(*reversed(range(len(shape))))
+        else:
+            t = lib.tensor(arr, dtype=dtype)
+        assert kind == "c" or t.numel() <= 1 or not t.is_contiguous()
+        leaves.append(t.requires_grad_())
+    return leaves
+
+
+def as_list(out):
+    """An op's output(s) as a list: ops like split or meshgrid return several tensors."""
+    return list(out) if isinstance(out, (list, tuple)) else [out]
+
+
 def assert_raises_like_torch(torch, cases):
     """Each (name, fn) raises in ctorch an exception of the class fn(torch) raises."""
     for name, fn in cases:

@@ -6,12 +6,11 @@ import numpy as np
 import pytest
 
 import ctorch
+from conftest import grad_leaf as leaf
+from ctorch.autograd import gradcheck, gradgradcheck
 
-
-def leaf(shape, seed=0, dtype=ctorch.float64, positive=False):
-    rng = np.random.default_rng(seed)
-    vals = rng.uniform(0.5, 2.0, size=shape) if positive else rng.uniform(-2.0, 2.0, size=shape)
-    return ctorch.tensor(np.asarray(vals)).to(dtype).requires_grad_()
+# Tighter than gradcheck's defaults (atol 1e-5, rtol 1e-3): these formulas are exact in float64.
+TOL = dict(atol=1e-6, rtol=1e-4)
 
 
 def I(values, lib=ctorch):
@@ -20,41 +19,6 @@ def I(values, lib=ctorch):
 
 def mask(shape, seed=1, lib=ctorch):
     return lib.tensor(np.random.default_rng(seed).random(shape) > 0.5)
-
-
-def _fresh(t, noncontig):
-    # gradcheck perturbs its inputs in place after computing the outputs it differentiates, which
-    # bumps the version of every input an op saved: each call works on its own copy (with history
-    # back to the input). noncontig: the copy is a strided view (every other element).
-    if not noncontig or t.dim() == 0:
-        return t.clone()
-    wide = ctorch.zeros(*t.shape[:-1], t.shape[-1] * 2, dtype=t.dtype)
-    wide[..., ::2] = t
-    v = wide[..., ::2]
-    assert not v.is_contiguous() or t.numel() <= 1
-    return v
-
-
-def gradcheck(fn, *inputs, noncontig=False):
-    f = lambda *args: fn(*(_fresh(a, noncontig) for a in args))  # noqa: E731
-    assert ctorch.autograd.gradcheck(f, inputs, eps=1e-6, atol=1e-6, rtol=1e-4)
-
-
-def gradgradcheck(fn, *inputs):
-    # The gradients (taken with create_graph) as a function of the inputs and output gradient.
-    outs = fn(*inputs)
-    go = leaf(tuple(outs.shape), seed=7)
-    n = len(inputs)
-
-    def first(*args):
-        with ctorch.enable_grad():
-            args = [a.clone() for a in args]
-            ins, g = args[:n], args[n]
-            out = fn(*ins)
-            grads = ctorch.autograd.grad([out], ins, [g], create_graph=True, allow_unused=True)
-        return tuple(x for x in grads if x is not None)
-
-    assert ctorch.autograd.gradcheck(first, tuple(inputs) + (go,), eps=1e-6, atol=1e-6, rtol=1e-4)
 
 
 # ---------------------------------------------------------------- gradcheck of every op
@@ -160,8 +124,7 @@ GRAD_CASES.append(("index_reduce_", lambda x, s: (x * 1).index_reduce_(
 @pytest.mark.parametrize("name,fn,shapes", GRAD_CASES, ids=[c[0] for c in GRAD_CASES])
 def test_gradcheck(name, fn, shapes):
     # prod: values away from 0; amax/amin: continuous random values have no ties.
-    inputs = [leaf(s, seed=k) for k, s in enumerate(shapes)]
-    gradcheck(fn, *inputs)
+    assert gradcheck(fn, [leaf(s, seed=k) for k, s in enumerate(shapes)], **TOL)
 
 
 NONCONTIG = ["getitem_adv_repeated_negative", "getitem_mask", "setitem_int", "setitem_adv", "index_put",
@@ -174,16 +137,15 @@ NONCONTIG = ["getitem_adv_repeated_negative", "getitem_mask", "setitem_int", "se
 @pytest.mark.parametrize("name", NONCONTIG)
 def test_gradcheck_noncontiguous(name):
     _, fn, shapes = next(c for c in GRAD_CASES if c[0] == name)
-    inputs = [leaf(s, seed=k) for k, s in enumerate(shapes)]
-    gradcheck(fn, *inputs, noncontig=True)
+    assert gradcheck(fn, [leaf(s, seed=k, noncontig=True) for k, s in enumerate(shapes)], **TOL)
 
 
 def test_prod_reduce_with_zeros():
     # A single zero among the factors gets the product of the others; two zeros give 0.
     x = ctorch.tensor([[0.0, 2.0, 3.0], [1.5, 0.5, 2.0]], dtype=ctorch.float64).requires_grad_()
     s = ctorch.tensor([[2.0, 0.0, 0.0], [0.0, 1.5, 0.0]], dtype=ctorch.float64).requires_grad_()
-    gradcheck(lambda x, s: x.scatter_reduce(0, I([[0, 0, 1], [0, 1, 1]]), s, "prod"), x, s)
-    gradcheck(lambda x, s: x.index_reduce(0, I([0, 1]), s, "prod"), x, s)
+    assert gradcheck(lambda x, s: x.scatter_reduce(0, I([[0, 0, 1], [0, 1, 1]]), s, "prod"), (x, s), **TOL)
+    assert gradcheck(lambda x, s: x.index_reduce(0, I([0, 1]), s, "prod"), (x, s), **TOL)
 
 
 def test_amax_ties_share_the_gradient():
@@ -254,7 +216,7 @@ GRADGRAD_CASES = [
 
 @pytest.mark.parametrize("name,fn,shapes", GRADGRAD_CASES, ids=[c[0] for c in GRADGRAD_CASES])
 def test_gradgradcheck(name, fn, shapes):
-    gradgradcheck(fn, *[leaf(s, seed=k) for k, s in enumerate(shapes)])
+    assert gradgradcheck(fn, [leaf(s, seed=k) for k, s in enumerate(shapes)], **TOL)
 
 
 # ---------------------------------------------------------------- against torch

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 import ctorch
-from test_autograd_shape import (L, arrays, check_grad, check_gradgrad, make, needs_sum,
-                                 outputs)
+from conftest import L, as_list, spec_leaves
+from ctorch.autograd import gradcheck, gradgradcheck
 
 MATMUL_SHAPES = [((4,), (4,)), ((4,), (4, 5)), ((4,), (2, 4, 5)), ((4,), (2, 1, 4, 5)),
                  ((3, 4), (4,)), ((3, 4), (4, 5)), ((3, 4), (2, 4, 5)), ((3, 4), (1, 2, 4, 5)),
@@ -49,17 +49,15 @@ EINSUM_CASES = [(f"einsum[{eq}]", (lambda eq: lambda *xs: L(xs[0]).einsum(eq, *x
 
 @pytest.mark.parametrize("name,fn,specs", CASES + EINSUM_CASES, ids=[c[0] for c in CASES + EINSUM_CASES])
 def test_gradcheck(name, fn, specs):
-    ins = [make(ctorch, s, a, ctorch.float64) for s, a in zip(specs, arrays(specs, 1))]
-    assert check_grad(fn, ins)
+    assert gradcheck(fn, spec_leaves(ctorch, specs, 1, ctorch.float64))
 
 
 @pytest.mark.parametrize("name,fn,specs", CASES + EINSUM_CASES, ids=[c[0] for c in CASES + EINSUM_CASES])
 def test_matches_torch(name, fn, specs):
     torch = pytest.importorskip("torch")
-    arrs = arrays(specs, 2)
-    ours = [make(ctorch, s, a, ctorch.float32) for s, a in zip(specs, arrs)]
-    theirs = [make(torch, s, a, torch.float32) for s, a in zip(specs, arrs)]
-    out, tout = outputs(fn(*ours))[0], outputs(fn(*theirs))[0]
+    ours = spec_leaves(ctorch, specs, 2, ctorch.float32)
+    theirs = spec_leaves(torch, specs, 2, torch.float32)
+    out, tout = as_list(fn(*ours))[0], as_list(fn(*theirs))[0]
     np.testing.assert_allclose(out.detach().numpy(), tout.detach().numpy(), rtol=1e-5, atol=1e-5)
     if not name.startswith("einsum"):  # einsum's last op depends on how it is decomposed
         assert out.grad_fn.name() == type(tout.grad_fn).__name__
@@ -81,30 +79,17 @@ def test_matmul_names_depend_on_which_input_requires_grad():
 
 
 _BY_NAME = {c[0]: c for c in CASES + EINSUM_CASES}
-GRADGRAD = ["matmul_1d_1d_0", "matmul_1d_2d_1", "matmul_2d_1d_4", "matmul_3d_3d_10", "mm",
-            "mm_layouts", "bmm", "mv", "dot", "addmm", "addmv", "baddbmm",
-            "einsum[ij,jk->ik]", "einsum[bij,bjk->bik]", "einsum[ii->i]", "einsum[ij->]",
+GRADGRAD = ["matmul_1d_1d_0", "matmul_1d_2d_1", "matmul_1d_3d_2", "matmul_2d_1d_4", "matmul_3d_2d_9",
+            "matmul_3d_3d_10", "matmul_4d_3d_12", "matmul_nc", "mm", "mm_layouts", "bmm", "mv", "dot",
+            "outer", "addmm", "addmm_scaled", "addmv", "baddbmm", "baddbmm_bcast", "addbmm",
+            "addbmm_bcast", "einsum[ij,jk->ik]", "einsum[bij,bjk->bik]", "einsum[ii->i]", "einsum[ij->]",
             "einsum[ijk,kl,lm->im]"]
-# Formulas whose gradient is summed over broadcast dims (sum's own backward is needed).
-GRADGRAD_SUM = ["matmul_nc", "outer", "matmul_3d_2d_9", "matmul_4d_3d_12", "matmul_1d_3d_2", "addmm_scaled",
-                "addbmm", "addbmm_bcast", "baddbmm_bcast"]
-
-
-def _gradgrad(name):
-    _, fn, specs = _BY_NAME[name]
-    ins = [make(ctorch, s, a, ctorch.float64) for s, a in zip(specs, arrays(specs, 4))]
-    assert check_gradgrad(fn, ins)
 
 
 @pytest.mark.parametrize("name", GRADGRAD)
 def test_gradgradcheck(name):
-    _gradgrad(name)
-
-
-@needs_sum
-@pytest.mark.parametrize("name", GRADGRAD_SUM)
-def test_gradgradcheck_through_sum(name):
-    _gradgrad(name)
+    _, fn, specs = _BY_NAME[name]
+    assert gradgradcheck(fn, spec_leaves(ctorch, specs, 4, ctorch.float64))
 
 
 def test_saved_inputs_are_version_checked():
