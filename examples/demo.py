@@ -32,6 +32,23 @@ print("batched matmul", tuple(a.shape), "@", tuple(b.shape), "->", tuple(c.shape
       "| max err vs NumPy:", float(np.abs(c.numpy() - a.numpy() @ b.numpy()).max()))
 print("einsum trace:", torch.einsum("ii->", torch.eye(3)).item())
 
+# Autograd: fit y = 3x - 1 by gradient descent; gradients of gradients with create_graph.
+xs = torch.linspace(-1, 1, 50)
+ys = 3 * xs - 1
+w = torch.zeros(2, requires_grad=True)
+for step in range(200):
+    loss = ((w[0] * xs + w[1] - ys) ** 2).mean()
+    w.grad = None
+    loss.backward()
+    with torch.no_grad():
+        w -= 0.5 * w.grad
+print("fitted w:", [round(v, 4) for v in w.tolist()], "| loss:", f"{loss.item():.2e}",
+      "| grad_fn:", loss.grad_fn.name())
+s = torch.tensor(2.0, requires_grad=True)
+(ds,) = torch.autograd.grad(s ** 3, s, create_graph=True)
+(d2s,) = torch.autograd.grad(ds, s)
+print("d/ds s^3 at 2:", ds.item(), "| second derivative:", d2s.item())
+
 # NumPy zero-copy both ways.
 arr = np.ones((2, 3))
 t = torch.from_numpy(arr)

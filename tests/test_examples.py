@@ -42,4 +42,6 @@ def test_python_demo_runs():
     err = float(out.split("max err vs NumPy:")[1].split()[0])
     assert err < 1e-4
     assert "NumPy sees the in-place add: True" in out
+    assert "fitted w: [3.0, -1.0]" in out
+    assert "d/ds s^3 at 2: 12.0 | second derivative: 12.0" in out
     assert "IndexError: index 5 is out of bounds" in out
