@@ -1,4 +1,4 @@
-// A native C++ program: builds tensors with libctorch, runs ops, checks the results.
+// A native C++ program: builds tensors with libctorch, runs ops and autograd, checks the results.
 #include <cmath>
 #include <cstdio>
 #include <ctorch/ctorch.h>
@@ -21,7 +21,17 @@ int main() {
   } catch (const Error& e) {
     std::printf("caught: %s\n", e.what());
   }
-  bool ok = std::fabs(got - expect) < 1e-4 && y.dtype() == DType::Float32;
+  // Autograd from C++: d/dw sum(sin(w * x)) = x * cos(w * x).
+  Tensor w = full({2, 3}, Scalar(0.5), DType::Float32);
+  autograd::set_requires_grad(w, true);
+  Tensor loss = sum(sin(w * x));
+  autograd::backward({loss}, {}, /*retain_graph=*/false, /*create_graph=*/false);
+  float dw = contiguous(autograd::grad(w)).data<float>()[4];  // at x = 4
+  double dw_expect = 4 * std::cos(0.5 * 4);
+  std::printf("d loss / d w[1][1] = %.5f (expected %.5f)\n", dw, dw_expect);
+
+  bool ok = std::fabs(got - expect) < 1e-4 && y.dtype() == DType::Float32 &&
+            std::fabs(dw - dw_expect) < 1e-4;
   std::printf(ok ? "native example OK\n" : "native example FAILED\n");
   return ok ? 0 : 1;
 }
