@@ -1149,3 +1149,77 @@ def test_deep_graph_backward_and_free_without_recursion():
             y.backward()
             assert x.grad is not None
         del y
+
+
+# ---- regressions found in review
+
+def test_create_graph_grad_does_not_alias_the_gradient():
+    x = ctorch.ones(3, requires_grad=True)
+    g = ctorch.ones(3)
+    (x * 1.0).backward(g, create_graph=True)
+    x.sum().backward()  # accumulates into .grad in place: must not write into g or an expand
+    assert x.grad.tolist() == [2.0, 2.0, 2.0] and g.tolist() == [1.0, 1.0, 1.0]
+
+
+@pytest.mark.parametrize("make", [lambda lib, A, v: A.mv(v), lambda lib, A, v: lib.addmv(v[:2], A, v),
+                                  lambda lib, A, v: A @ v, lambda lib, A, v: lib.dot(v, v).reshape(1) * A.sum()])
+def test_outputs_of_primitives_are_not_views_of_temporaries(make):
+    torch = pytest.importorskip("torch")
+    a0 = [[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]]
+    v0 = [0.5, -1.0, 2.0]
+
+    def run(lib):
+        A = lib.tensor(a0, requires_grad=True)
+        v = lib.tensor(v0, requires_grad=True)
+        y = make(lib, A, v)
+        y[0] = 5.0  # overwrite one element: the others must keep their gradients
+        (y * y).sum().backward()
+        return A.grad.tolist(), v.grad.tolist()
+
+    assert run(ctorch) == run(torch)
+
+
+def test_clamp_with_min_above_max():
+    torch = pytest.importorskip("torch")
+
+    def run(lib):
+        x = lib.tensor([-1.0, 0.5, 2.0], requires_grad=True)
+        lo = lib.tensor([1.0, 1.0, 0.0], requires_grad=True)
+        hi = lib.tensor([0.0, 0.0, 1.0], requires_grad=True)
+        lib.clamp(x, lo, hi).sum().backward()
+        return x.grad.tolist(), lo.grad.tolist(), hi.grad.tolist()
+
+    assert run(ctorch) == run(torch)
+
+
+@pytest.mark.parametrize("fill", [lambda y: y.fill_(1.0), lambda y: y.zero_(), lambda y: y.uniform_(),
+                                  lambda y: y[1:].fill_(2.0), lambda y: y.normal_()])
+def test_fill_and_random_inplace_give_zero_gradient(fill):
+    x = ctorch.ones(3, requires_grad=True)
+    y = x * 2
+    fill(y)
+    assert y.requires_grad
+    (y * 3).sum().backward()
+    assert x.grad.tolist()[0] == (6.0 if y.grad_fn.name() == "CopySlices" else 0.0)
+    assert x.grad.tolist()[1:] == [0.0, 0.0]
+    with pytest.raises(RuntimeError, match="leaf Variable"):
+        x.fill_(0)
+
+
+def test_none_in_backward_and_grad_raise():
+    x = ctorch.ones(2, requires_grad=True)
+    y = (x * 2).sum()
+    with pytest.raises(TypeError):
+        ctorch.autograd.grad(y, [x, None])
+    with pytest.raises(TypeError):
+        ctorch.autograd.backward([y, None])
+
+
+def test_inplace_on_gapped_view_base_fails_before_writing():
+    np = pytest.importorskip("numpy")
+    base = ctorch.from_numpy(np.zeros((4, 4))[:, ::2])  # gapped memory, and not itself a view
+    w = ctorch.ones(2, dtype=ctorch.float64, requires_grad=True)
+    v = base[0]
+    with pytest.raises(NotImplementedError):
+        v.mul_(w)
+    assert base.tolist() == [[0.0, 0.0]] * 4

@@ -103,6 +103,12 @@ inline bool recording(std::initializer_list<const Tensor*> operands) {
     if (t->defined() && requires_grad(*t)) return true;
   return false;
 }
+inline bool recording(const std::vector<Tensor>& operands) {
+  if (!is_grad_enabled()) return false;
+  for (const Tensor& t : operands)
+    if (t.defined() && requires_grad(t)) return true;
+  return false;
+}
 CTORCH_API void set_requires_grad(const Tensor& t, bool requires_grad);
 CTORCH_API bool is_leaf(const Tensor& t);
 CTORCH_API std::shared_ptr<Node> grad_fn(const Tensor& t);  // refreshes a stale view's history

@@ -228,6 +228,17 @@ Tensor SavedTensor::unpack(Node& owner) const {
 
 // ---- recording
 
+namespace {
+bool views_an_input(const Tensor& out, const std::vector<Tensor>& inputs) {
+  for (const Tensor& in : inputs) {
+    if (!in.defined()) continue;
+    const auto& root = in.impl()->view_base ? in.impl()->view_base : in.impl_ptr();
+    if (out.impl()->view_base == root) return true;
+  }
+  return false;
+}
+}  // namespace
+
 void record(const char* name, const std::vector<Tensor>& inputs, const std::vector<Tensor>& outputs,
             const std::vector<Tensor>& saved, BackwardFn backward) {
   // Edges first: they may create nodes (leaf accumulators, refreshed views) that must come
@@ -248,6 +259,8 @@ void record(const char* name, const std::vector<Tensor>& inputs, const std::vect
   for (const Tensor& out : outputs) node->output_meta.push_back(tensor_meta(out));
   for (size_t i = 0; i < outputs.size(); ++i) {
     const Tensor& out = outputs[i];
+    // A view of a temporary of the op's own is no view for autograd: only view ops make views.
+    if (out.impl()->view_base && !views_an_input(out, inputs)) out.impl()->view_base = nullptr;
     if (!is_floating(out.dtype())) continue;  // indices, masks: never differentiable
     bool is_input = false;  // an op that returned its input (contiguous() of a contiguous tensor)
     for (const Tensor& in : inputs) is_input = is_input || out.is_same(in);
@@ -305,9 +318,17 @@ Tensor& inplace(Tensor& self, const std::function<Tensor(const Tensor&)>& op, co
                "a leaf Variable that requires grad is being used in an in-place operation.");
   CTORCH_CHECK(!base.defined() || !(requires_grad(base) && is_leaf(base)),
                "a view of a leaf Variable that requires grad is being used in an in-place operation.");
+  CTORCH_CHECK_KIND(ErrorKind::NotImplemented, !base.defined() || is_dense(base), "[", name,
+                    "] in-place ops on views of tensors with overlapping or gapped memory are not "
+                    "supported by autograd");
   // The op reads a copy of self: its formula may need self's old value, which the write
   // below overwrites.
-  Tensor r = op(clone(self));
+  Tensor old = clone(self);
+  Tensor r = op(old);
+  // A constant result (fill_, random) still depends on the graph, with a zero gradient, as in
+  // PyTorch: `y.fill_(1)` keeps y requiring grad.
+  if (!requires_grad(r) && requires_grad(old))
+    r = where(ones({}, DType::Bool, r.device()), r, old);
   {
     NoGradGuard guard;
     copy_(self, r);
@@ -319,8 +340,6 @@ Tensor& inplace(Tensor& self, const std::function<Tensor(const Tensor&)>& op, co
     ++meta(self).history_version;
     return self;
   }
-  CTORCH_CHECK_KIND(ErrorKind::NotImplemented, is_dense(base), "[", name, "] in-place ops on views "
-                    "of tensors with overlapping or gapped memory are not supported by autograd");
   Edge base_edge = gradient_edge(base);
   auto node = std::make_shared<CopySlices>(base, self);
   node->next_edges = {std::move(base_edge), result};

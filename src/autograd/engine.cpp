@@ -1,6 +1,7 @@
 // The backward engine: counts each node's dependencies, then runs nodes in reverse creation
 // order as their gradients complete, summing gradients that meet at a node input.
 #include <cmath>
+#include <mutex>
 #include <queue>
 #include <unordered_map>
 #include "autograd/nodes.h"
@@ -176,7 +177,7 @@ class GraphTask {
                      " but expected shape compatible with ", IntArrayRef(m.shape));
         g = sum_to(g, m.shape);
       }
-      if (g.dtype() != m.dtype) g = to(g, m.dtype, g.device());
+      if (g.dtype() != m.dtype || g.device() != m.device) g = to(g, m.dtype, m.device);
       if (is_anomaly_enabled() && anomaly_checks_nan() && is_floating(g.dtype())) {
         bool nan = item(any(isnan(g))).to_bool();
         CTORCH_CHECK(!nan, "Function '", node.name(), "' returned nan values in its ", i,
@@ -209,6 +210,7 @@ void prepare_roots(const std::vector<Tensor>& outputs, const std::vector<Tensor>
                outputs.size(), " outputs");
   for (size_t i = 0; i < outputs.size(); ++i) {
     const Tensor& out = outputs[i];
+    CTORCH_CHECK_TYPE(out.defined(), "element ", i, " of tensors is None, expected a Tensor");
     Edge e = gradient_edge(out);
     CTORCH_CHECK(e.valid(), "element ", i, " of tensors does not require grad and does not have a grad_fn");
     Tensor g = grad_outputs.empty() ? Tensor() : grad_outputs[i];
@@ -226,10 +228,15 @@ void prepare_roots(const std::vector<Tensor>& outputs, const std::vector<Tensor>
   }
 }
 
+// One backward at a time: graphs (gradient buffers, .grad, saved tensors) may be shared between
+// threads. Recursive: a hook or custom Function may run a backward of its own (checkpoint).
+std::recursive_mutex engine_mutex;
+
 // Where the gradients of `inputs` arrive.
 std::vector<Edge> target_edges(const std::vector<Tensor>& inputs) {
   std::vector<Edge> targets;
   for (const Tensor& in : inputs) {
+    CTORCH_CHECK_TYPE(in.defined(), "the inputs to differentiate with respect to must be Tensors, not None");
     Edge e = gradient_edge(in);
     CTORCH_CHECK(e.valid(), "One of the differentiated Tensors does not require grad");
     targets.push_back(std::move(e));
@@ -241,6 +248,7 @@ std::vector<Edge> target_edges(const std::vector<Tensor>& inputs) {
 
 void backward(const std::vector<Tensor>& outputs, const std::vector<Tensor>& grad_outputs,
               bool retain_graph, bool create_graph, const std::vector<Tensor>& inputs) {
+  std::lock_guard<std::recursive_mutex> lock(engine_mutex);
   std::vector<Edge> roots, targets = target_edges(inputs);
   std::vector<Tensor> grads;
   prepare_roots(outputs, grad_outputs, roots, grads);
@@ -257,6 +265,7 @@ void backward(const std::vector<Tensor>& outputs, const std::vector<Tensor>& gra
 std::vector<Tensor> grad(const std::vector<Tensor>& outputs, const std::vector<Tensor>& inputs,
                          const std::vector<Tensor>& grad_outputs, bool retain_graph,
                          bool create_graph, bool allow_unused, bool materialize_grads) {
+  std::lock_guard<std::recursive_mutex> lock(engine_mutex);
   std::vector<Edge> roots, targets = target_edges(inputs);
   std::vector<Tensor> grads;
   prepare_roots(outputs, grad_outputs, roots, grads);

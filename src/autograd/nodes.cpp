@@ -27,15 +27,13 @@ std::vector<Tensor> AccumulateGrad::apply(std::vector<Tensor>&& grads) {
   Tensor g = std::move(grads[0]);
   if (!g.defined()) return {};
   AutogradMeta& m = meta(leaf_);
-  if (is_grad_enabled()) {
-    // create_graph: .grad keeps its history (a gradient penalty differentiates through it).
-    m.grad = m.grad.defined() ? add(m.grad, g) : g;
-  } else if (!m.grad.defined()) {
+  if (!m.grad.defined()) {
     // Take the gradient as is when nothing else holds it; else copy (it may alias a user's
-    // grad_output or an expanded view).
+    // grad_output or be an expanded view). Under create_graph the clone is recorded, so .grad
+    // keeps its history (a gradient penalty differentiates through it).
     bool owned = g.impl_ptr().use_count() == 1 && g.is_contiguous() && !g.impl()->view_base;
     m.grad = owned ? g : clone(g);
-  } else if (requires_grad(m.grad)) {
+  } else if (is_grad_enabled() || requires_grad(m.grad)) {
     m.grad = add(m.grad, g);
   } else {
     add_(m.grad, g);

@@ -203,16 +203,16 @@ std::vector<Tensor> binary_grad(BinaryOp op, const autograd::Context& c) {
       // d/da = b a^(b-1), taken as 0 where b == 0; d/db = a^b log(a), taken as 0 where a == 0
       // and b >= 0 (PyTorch's conventions at the singular points).
       if (c.needs_grad(0))
-        ga = where(eq(b, Scalar(0)), scalar_tensor(0, g.dtype()), g * b * pow(a, b - 1));
+        ga = where(eq(b, Scalar(0)), scalar_tensor(0, g.dtype(), g.device()), g * b * pow(a, b - 1));
       if (c.needs_grad(1))
-        gb = where(logical_and(eq(a, Scalar(0)), ge(b, Scalar(0))), scalar_tensor(0, g.dtype()),
+        gb = where(logical_and(eq(a, Scalar(0)), ge(b, Scalar(0))), scalar_tensor(0, g.dtype(), g.device()),
                    g * c.saved(2) * log(a));
       break;
     case BinaryOp::maximum:
     case BinaryOp::minimum: {
       // The larger (smaller) operand takes the gradient; ties split it.
       Tensor a_wins = op == BinaryOp::maximum ? gt(a, b) : lt(a, b);
-      Tensor half = where(eq(a, b), g * 0.5, scalar_tensor(0, g.dtype()));
+      Tensor half = where(eq(a, b), g * 0.5, scalar_tensor(0, g.dtype(), g.device()));
       if (c.needs_grad(0)) ga = g * a_wins + half;
       if (c.needs_grad(1)) gb = g * logical_not(logical_or(a_wins, eq(a, b))) + half;
       break;
@@ -400,7 +400,7 @@ Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
   if (autograd::recording({&a, &b})) {
     Tensor y = autograd::untracked([&] { return where(cond, a, b); });
     autograd::record("WhereBackward0", {a, b}, {y}, {cond}, [](const autograd::Context& c) {
-      Tensor cnd = c.saved(0), zero = scalar_tensor(0, c.grad().dtype());
+      Tensor cnd = c.saved(0), zero = scalar_tensor(0, c.grad().dtype(), c.grad().device());
       return std::vector<Tensor>{c.needs_grad(0) ? where(cnd, c.grad(), zero) : Tensor(),
                                  c.needs_grad(1) ? where(cnd, zero, c.grad()) : Tensor()};
     });
@@ -424,12 +424,15 @@ Tensor clamp(const Tensor& x, const std::optional<Tensor>& min, const std::optio
     autograd::record(numbers ? "ClampBackward0" : "ClampBackward1", {x, lo, hi}, {y}, {x, lo, hi},
                      [](const autograd::Context& c) {
       Tensor x = c.saved(0), lo = c.saved(1), hi = c.saved(2), g = c.grad();
-      Tensor inside = lo.defined() ? ge(x, lo) : ones({}, DType::Bool);
+      // y = min(max(x, lo), hi): with lo > hi the result is hi everywhere.
+      Tensor inside = lo.defined() ? ge(x, lo) : ones({}, DType::Bool, x.device());
       if (hi.defined()) inside = logical_and(inside, le(x, hi));
-      return std::vector<Tensor>{
-          c.needs_grad(0) ? g * inside : Tensor(),
-          c.needs_grad(1) ? g * lt(x, lo) : Tensor(),
-          c.needs_grad(2) ? g * (lo.defined() ? logical_and(gt(x, hi), le(lo, hi)) : gt(x, hi)) : Tensor()};
+      Tensor lo_binds, hi_binds;
+      if (c.needs_grad(1)) lo_binds = hi.defined() ? logical_and(lt(x, lo), le(lo, hi)) : lt(x, lo);
+      if (c.needs_grad(2)) hi_binds = lo.defined() ? logical_or(gt(x, hi), lt(hi, lo)) : gt(x, hi);
+      return std::vector<Tensor>{c.needs_grad(0) ? g * inside : Tensor(),
+                                 lo_binds.defined() ? g * lo_binds : Tensor(),
+                                 hi_binds.defined() ? g * hi_binds : Tensor()};
     });
     return y;
   }

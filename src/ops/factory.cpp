@@ -1,6 +1,7 @@
 // Factories: full/zeros/ones, ranges, eye; values are made in float64/int64 and cast once.
 #include <cmath>
 #include <algorithm>
+#include "autograd/function.h"
 #include "cpu/dispatch.h"
 #include "cpu/parallel.h"
 #include "ctorch/ops.h"
@@ -8,6 +9,11 @@
 namespace ctorch {
 
 Tensor& fill_(Tensor& t, const Scalar& value) {
+  if (autograd::recording({&t})) {  // the old value's gradient becomes zero
+    return autograd::inplace(t, [&](const Tensor& s) {
+      return full(s.sizes(), value, s.dtype(), s.device());
+    }, "fill_");
+  }
   if (!t.device().is_cpu() || !t.is_contiguous()) {
     Tensor v = scalar_tensor(value, t.dtype(), Device());
     return copy_(t, v);

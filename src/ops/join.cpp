@@ -13,18 +13,12 @@ namespace {
 using autograd::Context;
 using autograd::grads;
 
-bool recording_any(const std::vector<Tensor>& tensors) {
-  if (!autograd::is_grad_enabled()) return false;
-  for (const Tensor& t : tensors)
-    if (t.defined() && autograd::requires_grad(t)) return true;
-  return false;
-}
 
 Tensor zeros_for(IntArrayRef shape, const Tensor& like) { return zeros(shape, like.dtype(), like.device()); }
 }  // namespace
 
 Tensor cat(const std::vector<Tensor>& tensors, int64_t dim) {
-  if (recording_any(tensors)) {
+  if (autograd::recording(tensors)) {
     Tensor r = autograd::untracked([&] { return cat(tensors, dim); });
     // Each input's gradient is its stretch of the output's; legacy empty inputs get an empty one.
     auto skipped = [](const Tensor& t) { return t.dim() == 1 && t.sizes()[0] == 0; };
@@ -101,7 +95,7 @@ Tensor cat(const std::vector<Tensor>& tensors, int64_t dim) {
 }
 
 Tensor stack(const std::vector<Tensor>& tensors, int64_t dim) {
-  if (recording_any(tensors)) {
+  if (autograd::recording(tensors)) {
     Tensor r = autograd::untracked([&] { return stack(tensors, dim); });
     size_t n = tensors.size();
     autograd::record("StackBackward0", tensors, {r}, {}, [n, d = wrap_dim(dim, r.dim(), "stack")](

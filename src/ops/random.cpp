@@ -22,6 +22,7 @@
 #if defined(__x86_64__)
 #include <immintrin.h>
 #endif
+#include "autograd/function.h"
 #include "cpu/dispatch.h"
 #include "cpu/parallel.h"
 #include "ctorch/ops.h"
@@ -255,6 +256,12 @@ constexpr int kChunk = Stream::kLanes;  // blocks handed to a chunk functor at o
 // values, block-major. V is the type f produces (double/float, or int64 for integer draws).
 template <class V, bool kFloatOnly, class F>
 Tensor& generate_chunks(Tensor& t, const GeneratorPtr& g, int per_block, const char* op, const F& f) {
+  if (autograd::recording({&t})) {  // fresh draws: the old value's gradient becomes zero
+    return autograd::inplace(t, [&](const Tensor& s) {
+      Tensor draws = empty(s.sizes(), s.dtype(), s.device());
+      return generate_chunks<V, kFloatOnly>(draws, g, per_block, op, f);
+    }, op);
+  }
   check_backend(t, op);
   if (kFloatOnly)
     CTORCH_CHECK(is_floating(t.dtype()), "[", op, "] expects a floating point tensor, got ",

@@ -256,13 +256,6 @@ Tensor scan_impl(bool prod, const Tensor& x, int64_t dim, std::optional<DType> d
 // Formulas see `g` (the output's gradient) and return the input's; the engine casts it to the
 // input's dtype, so a dtype= reduction needs nothing more.
 
-// A result that owns its TensorImpl: the untracked kernels sometimes hand back a view of an
-// internal temporary, which must not become the base of the recorded output.
-Tensor fresh(const Tensor& t) {
-  if (!t.defined() || !t.impl()->view_base) return t;
-  return Tensor(std::make_shared<TensorImpl>(t.storage(), DimVector(t.sizes()),
-                                             DimVector(t.strides()), t.storage_offset(), t.dtype()));
-}
 
 // The reduced dims of an input of `shape` (mask from reduce_mask) as a dim list.
 std::vector<int64_t> mask_dims(const DimVector& shape, const std::vector<bool>& mask) {
@@ -365,8 +358,8 @@ Tensor std_to_var_grad(const Tensor& g, const Tensor& r) {
 
 }  // namespace
 
-// Each differentiable op records its node, then runs itself untracked (the kernels below call
-// other ops, which must not record).
+// Each differentiable op runs itself untracked (its kernels call other ops, which must not
+// record), then records its node.
 #define CTORCH_UNTRACKED(call) autograd::untracked([&] { return call; })
 using autograd::Context;
 using autograd::grads;
@@ -456,8 +449,6 @@ Tensor extreme_recorded(bool is_max, const Tensor& x, IntArrayRef dims, bool kee
 std::tuple<Tensor, Tensor> arg_extreme_recorded(bool is_max, const Tensor& x, int64_t dim,
                                                 bool keepdim, const char* op, const char* node) {
   auto [v, i] = autograd::untracked([&] { return arg_extreme(is_max, x, dim, keepdim, true, op); });
-  v = fresh(v);
-  i = fresh(i);
   int64_t d = x.dim() == 0 ? 0 : wrap_dim(dim, x.dim(), op);
   autograd::record(node, {x}, {v, i}, {i}, [d, keepdim, shape = DimVector(x.sizes())](const Context& c) {
     return grads(select_backward(c.grad(0), c.saved(0), d, shape, keepdim));

@@ -12,18 +12,7 @@ namespace {
 using autograd::Context;
 using autograd::grads;
 
-// A view of t (make_view), its autograd history current with its base's. make_view stamps the
-// base's storage version, while a view counts as stale (its history re-derived from the base)
-// when the stamp differs from the base's history version, which only in-place ops bump: the
-// storage version would make views of any written-to tensor stale, under no_grad too.
-Tensor view_of(const Tensor& t, IntArrayRef sizes, IntArrayRef strides, int64_t offset) {
-  Tensor r = make_view(t, sizes, strides, offset);
-  TensorImpl* impl = r.impl();
-  impl->view_version = impl->view_base->autograd ? impl->view_base->autograd->history_version : 0;
-  return r;
-}
-
-// Records a view op over `in` (the outputs are views from view_of: no saved tensors needed,
+// Records a view op over `in` (the outputs are views from make_view: no saved tensors needed,
 // formulas keep only geometry).
 void record_view(const char* name, const Tensor& in, const std::vector<Tensor>& outs,
                  autograd::BackwardFn backward) {
@@ -122,7 +111,7 @@ std::optional<DimVector> view_strides(IntArrayRef oldshape, IntArrayRef oldstrid
 }  // namespace
 
 Tensor alias(const Tensor& t) {
-  Tensor r = view_of(t, t.sizes(), t.strides(), t.storage_offset());
+  Tensor r = make_view(t, t.sizes(), t.strides(), t.storage_offset());
   if (autograd::recording({&t}))
     record_view("AliasBackward0", t, {r}, [](const Context& c) { return grads(c.grad()); });
   return r;
@@ -137,20 +126,20 @@ Tensor view(const Tensor& t, IntArrayRef shape) {
     return r;
   }
   DimVector sizes = infer_size(shape, t.numel(), "view");
-  if (t.is_contiguous()) return view_of(t, sizes, contiguous_strides(sizes), t.storage_offset());
+  if (t.is_contiguous()) return make_view(t, sizes, contiguous_strides(sizes), t.storage_offset());
   auto st = view_strides(t.sizes(), t.strides(), sizes);
   CTORCH_CHECK(st, "[view] view size is not compatible with input tensor's size and stride (at "
                "least one dimension spans across two contiguous subspaces); input shape ",
                t.sizes(), ", strides ", t.strides(), ", requested ", shape,
                ". Use .reshape(...) instead.");
-  return view_of(t, sizes, *st, t.storage_offset());
+  return make_view(t, sizes, *st, t.storage_offset());
 }
 
 Tensor reshape(const Tensor& t, IntArrayRef shape) {
   DimVector sizes = infer_size(shape, t.numel(), "reshape");
   if (t.is_contiguous()) return view(t, sizes);
   if (auto st = view_strides(t.sizes(), t.strides(), sizes)) {
-    Tensor r = view_of(t, sizes, *st, t.storage_offset());
+    Tensor r = make_view(t, sizes, *st, t.storage_offset());
     if (autograd::recording({&t}))
       record_view("ReshapeAliasBackward0", t, {r}, [in = DimVector(t.sizes())](const Context& c) {
         return grads(reshape(c.grad(), in));
@@ -208,7 +197,7 @@ Tensor transpose(const Tensor& t, int64_t dim0, int64_t dim1) {
   DimVector sizes(t.sizes()), strides(t.strides());
   std::swap(sizes[dim0], sizes[dim1]);
   std::swap(strides[dim0], strides[dim1]);
-  return view_of(t, sizes, strides, t.storage_offset());
+  return make_view(t, sizes, strides, t.storage_offset());
 }
 
 Tensor t(const Tensor& x) {
@@ -244,7 +233,7 @@ Tensor permute(const Tensor& t, IntArrayRef dims) {
     sizes[i] = t.sizes()[d];
     strides[i] = t.strides()[d];
   }
-  return view_of(t, sizes, strides, t.storage_offset());
+  return make_view(t, sizes, strides, t.storage_offset());
 }
 
 Tensor movedim(const Tensor& t, IntArrayRef source, IntArrayRef destination) {
@@ -296,7 +285,7 @@ Tensor expand(const Tensor& t, IntArrayRef sizes) {
     out_sizes[i] = want;
     out_strides[i] = size == want ? stride : 0;
   }
-  return view_of(t, out_sizes, out_strides, t.storage_offset());
+  return make_view(t, out_sizes, out_strides, t.storage_offset());
 }
 
 Tensor broadcast_to(const Tensor& t, IntArrayRef sizes) { return expand(t, sizes); }
@@ -321,7 +310,7 @@ Tensor squeeze(const Tensor& t) {
   DimVector sizes, strides;
   for (int64_t d = 0; d < t.dim(); ++d)
     if (t.sizes()[d] != 1) { sizes.push_back(t.sizes()[d]); strides.push_back(t.strides()[d]); }
-  return view_of(t, sizes, strides, t.storage_offset());
+  return make_view(t, sizes, strides, t.storage_offset());
 }
 
 Tensor squeeze(const Tensor& t, IntArrayRef dims) {
@@ -340,7 +329,7 @@ Tensor squeeze(const Tensor& t, IntArrayRef dims) {
   DimVector sizes, strides;
   for (int64_t d = 0; d < t.dim(); ++d)
     if (!drop[d]) { sizes.push_back(t.sizes()[d]); strides.push_back(t.strides()[d]); }
-  return view_of(t, sizes, strides, t.storage_offset());
+  return make_view(t, sizes, strides, t.storage_offset());
 }
 
 Tensor unsqueeze(const Tensor& t, int64_t dim) {
@@ -356,7 +345,7 @@ Tensor unsqueeze(const Tensor& t, int64_t dim) {
   int64_t st = dim < t.dim() ? sizes[dim] * strides[dim] : 1;
   sizes.insert(dim, 1);
   strides.insert(dim, st);
-  return view_of(t, sizes, strides, t.storage_offset());
+  return make_view(t, sizes, strides, t.storage_offset());
 }
 
 Tensor slice(const Tensor& t, int64_t dim, std::optional<int64_t> start_opt,
@@ -383,7 +372,7 @@ Tensor slice(const Tensor& t, int64_t dim, std::optional<int64_t> start_opt,
   DimVector sizes(t.sizes()), strides(t.strides());
   sizes[dim] = (end - start + step - 1) / step;
   strides[dim] *= step;
-  return view_of(t, sizes, strides, t.storage_offset() + start * t.strides()[dim]);
+  return make_view(t, sizes, strides, t.storage_offset() + start * t.strides()[dim]);
 }
 
 Tensor narrow(const Tensor& t, int64_t dim, int64_t start, int64_t length) {
@@ -417,7 +406,7 @@ Tensor select(const Tensor& t, int64_t dim, int64_t index) {
   int64_t offset = t.storage_offset() + index * strides[dim];
   sizes.erase(dim);
   strides.erase(dim);
-  return view_of(t, sizes, strides, offset);
+  return make_view(t, sizes, strides, offset);
 }
 
 std::vector<Tensor> unbind(const Tensor& t, int64_t dim) {
@@ -523,7 +512,7 @@ Tensor as_strided(const Tensor& t, IntArrayRef size, IntArrayRef stride,
                ", strides ", stride, ", storage offset ", offset, " require ",
                (max_index + 1) * static_cast<int64_t>(t.element_size()),
                " bytes but the storage holds only ", t.storage()->nbytes, " bytes");
-  Tensor r = view_of(t, size, stride, offset);
+  Tensor r = make_view(t, size, stride, offset);
   if (autograd::recording({&t})) {
     // The gradient goes through the storage: the output's gradient is added at the positions
     // it reads, and the input reads its own. Positions are relative to the lowest one either
@@ -567,7 +556,7 @@ Tensor diagonal(const Tensor& t, int64_t offset, int64_t dim1, int64_t dim2) {
     if (d != d1 && d != d2) { sizes.push_back(t.sizes()[d]); strides.push_back(t.strides()[d]); }
   sizes.push_back(len);
   strides.push_back(t.strides()[d1] + t.strides()[d2]);
-  Tensor r = view_of(t, sizes, strides, start);
+  Tensor r = make_view(t, sizes, strides, start);
   if (autograd::recording({&t}))
     record_view("DiagonalBackward0", t, {r}, [in = DimVector(t.sizes()), offset, d1, d2](
         const Context& c) {

@@ -166,19 +166,12 @@ Tensor from_vector(const std::vector<int64_t>& v, IntArrayRef shape) {
 // ---- autograd: the values of sort/topk/kthvalue/median are elements of the input, so their
 // gradient goes back to where each came from.
 
-// A result that owns its TensorImpl (select_along may return a view of a temporary, which must
-// not become the base of a recorded output).
-Tensor fresh(const Tensor& t) {
-  if (!t.defined() || !t.impl()->view_base) return t;
-  return Tensor(std::make_shared<TensorImpl>(t.storage(), DimVector(t.sizes()),
-                                             DimVector(t.strides()), t.storage_offset(), t.dtype()));
-}
 
 // Records a (values, indices) op whose values are x gathered at indices along dim (of size 1 and
 // squeezed when !keepdim): the backward scatters the gradient to the indices.
 std::tuple<Tensor, Tensor> record_selection(const char* node, const Tensor& x, int64_t dim,
                                             bool keepdim, std::tuple<Tensor, Tensor> result) {
-  Tensor v = fresh(std::get<0>(result)), i = fresh(std::get<1>(result));
+  auto [v, i] = result;
   int64_t d = x.dim() == 0 ? 0 : wrap_dim(dim, x.dim(), node);
   autograd::record(node, {x}, {v, i}, {i},
       [d, keepdim, shape = DimVector(x.sizes())](const autograd::Context& c) {
@@ -241,7 +234,7 @@ std::tuple<Tensor, Tensor> median(const Tensor& x, int64_t dim, bool keepdim) {
 
 Tensor median(const Tensor& x) {
   if (autograd::recording({&x})) {
-    Tensor r = fresh(autograd::untracked([&] { return median(x); }));
+    Tensor r = autograd::untracked([&] { return median(x); });
     // As PyTorch: the gradient is split evenly among the elements equal to the median (the
     // NaNs when it is NaN).
     autograd::record("MedianBackward0", {x}, {r}, {x, r}, [](const autograd::Context& c) {

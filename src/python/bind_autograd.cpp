@@ -86,9 +86,14 @@ py::list record_function(const std::string& name, py::object ctx, const std::vec
     for (const Tensor& x : v) if (x.is_same(t)) return true;
     return false;
   };
-  for (const Tensor& d : dirty)
+  for (const Tensor& d : dirty) {
     CTORCH_CHECK(!(autograd::requires_grad(d) && autograd::is_leaf(d)),
                  "a leaf Variable that requires grad has been used in an in-place operation.");
+    // The base of a dirty view would keep its old history: refuse rather than lose gradients.
+    const auto& base = d.impl()->view_base;
+    CTORCH_CHECK_KIND(ErrorKind::NotImplemented, !base || !autograd::requires_grad(Tensor(base)),
+                      "mark_dirty on a view of a tensor that requires grad is not supported");
+  }
   std::vector<Edge> edges;
   std::vector<Node::TensorMeta> metas;
   for (const Tensor& in : inputs) {

@@ -37,9 +37,9 @@ class CTORCH_API TensorImpl {
   // Autograd state (requires_grad, grad, grad_fn, hooks); null until the tensor takes part in
   // autograd, so plain tensors pay one pointer.
   std::unique_ptr<AutogradMeta> autograd;
-  // A view's base: the tensor (never itself a view) whose storage it reads, and the storage
-  // version when the view's autograd history was last set. In-place ops on views use them to
-  // rewrite the base's history.
+  // A view's base: the tensor (never itself a view) whose storage it reads, and the base's
+  // autograd history version when the view's history was last set (AutogradMeta::history_version).
+  // In-place ops on views use them to rewrite the base's history.
   std::shared_ptr<TensorImpl> view_base;
   uint32_t view_version = 0;
 
