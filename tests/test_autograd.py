@@ -1223,3 +1223,39 @@ def test_inplace_on_gapped_view_base_fails_before_writing():
     with pytest.raises(NotImplementedError):
         v.mul_(w)
     assert base.tolist() == [[0.0, 0.0]] * 4
+
+
+def test_views_made_under_no_grad_cannot_join_the_graph():
+    torch = pytest.importorskip("torch")
+    for lib in (ctorch, torch):
+        x = lib.ones(3, requires_grad=True)
+        y = x * 2
+        with lib.no_grad():
+            v = y[:2]
+        assert v.grad_fn is None
+        with pytest.raises(RuntimeError, match="created in no_grad mode"):
+            v.mul_(x[:2])
+        y.mul_(2)  # rewrites y's history: the view's state is now ambiguous
+        with pytest.raises(RuntimeError, match="created in no_grad mode"):
+            v.grad_fn
+
+
+def test_retain_grad_follows_inplace():
+    torch = pytest.importorskip("torch")
+
+    def run(lib):
+        x = lib.ones(3, requires_grad=True)
+        y = x * 2
+        y.retain_grad()
+        y.mul_(3)
+        (y * y).sum().backward()
+        return y.grad.tolist()
+
+    assert run(ctorch) == run(torch)
+
+
+def test_backward_with_create_graph_warns_about_the_cycle():
+    x = ctorch.ones(2, requires_grad=True)
+    with pytest.warns(UserWarning, match="reference cycle"):
+        (x * x).sum().backward(create_graph=True)
+    x.grad = None

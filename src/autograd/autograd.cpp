@@ -53,6 +53,29 @@ void set_anomaly_trace_source(std::function<std::string()> source) {
   anomaly_trace_source = std::move(source);
 }
 
+void set_history(const Tensor& t, std::shared_ptr<Node> fn, uint32_t output_nr) {
+  AutogradMeta& m = meta(t);
+  m.grad_fn = std::move(fn);
+  m.output_nr = output_nr;
+  m.requires_grad = true;
+}
+
+std::string forward_trace() {
+  return is_anomaly_enabled() && anomaly_trace_source ? anomaly_trace_source() : std::string();
+}
+
+InputEdges input_edges(const std::vector<Tensor>& inputs) {
+  InputEdges r;
+  r.edges.reserve(inputs.size());
+  r.meta.reserve(inputs.size());
+  for (const Tensor& in : inputs) {
+    bool differentiable = in.defined() && requires_grad(in);
+    r.edges.push_back(differentiable ? gradient_edge(in) : Edge());
+    r.meta.push_back(differentiable ? tensor_meta(in) : Node::TensorMeta{});
+  }
+  return r;
+}
+
 Node::TensorMeta tensor_meta(const Tensor& t) {
   return {DimVector(t.sizes()), t.dtype(), t.device()};
 }
@@ -71,15 +94,16 @@ AutogradMeta* base_meta(const TensorImpl& view) {
 // history was set.
 bool view_is_stale(const TensorImpl& t) {
   const AutogradMeta* b = base_meta(t);
-  return b && b->requires_grad && t.view_version != b->history_version;
+  bool stale = b && b->requires_grad && t.view_version != b->history_version;
+  CTORCH_CHECK(!stale || !t.view_made_without_grad,
+               "A view was created in no_grad mode and its base or another view of its base has been "
+               "modified inplace with grad mode enabled. Given that this use case is ambiguous and "
+               "error-prone, it is forbidden. You can clarify your code by moving both the view and "
+               "the inplace either both inside the no_grad block (if you don't want the inplace to be "
+               "tracked) or both outside (if you want the inplace to be tracked).");
+  return stale;
 }
 
-void set_history(const Tensor& t, std::shared_ptr<Node> fn, uint32_t output_nr) {
-  AutogradMeta& m = meta(t);
-  m.grad_fn = std::move(fn);
-  m.output_nr = output_nr;
-  m.requires_grad = true;
-}
 
 // Gives a view whose base's history changed the history "as_strided view of the new base".
 void refresh_view(const Tensor& view) {
@@ -243,24 +267,17 @@ void record(const char* name, const std::vector<Tensor>& inputs, const std::vect
             const std::vector<Tensor>& saved, BackwardFn backward) {
   // Edges first: they may create nodes (leaf accumulators, refreshed views) that must come
   // before this one in creation order.
-  std::vector<Edge> edges;
-  std::vector<Node::TensorMeta> metas;
-  edges.reserve(inputs.size());
-  metas.reserve(inputs.size());
-  for (const Tensor& in : inputs) {
-    bool differentiable = in.defined() && requires_grad(in);
-    edges.push_back(differentiable ? gradient_edge(in) : Edge());
-    metas.push_back(differentiable ? tensor_meta(in) : Node::TensorMeta{});
-  }
+  InputEdges in = input_edges(inputs);
   auto node = std::make_shared<OpNode>(name, std::move(backward));
-  node->next_edges = std::move(edges);
-  node->input_meta = std::move(metas);
+  node->next_edges = std::move(in.edges);
+  node->input_meta = std::move(in.meta);
   node->output_meta.reserve(outputs.size());
   for (const Tensor& out : outputs) node->output_meta.push_back(tensor_meta(out));
   for (size_t i = 0; i < outputs.size(); ++i) {
     const Tensor& out = outputs[i];
     // A view of a temporary of the op's own is no view for autograd: only view ops make views.
     if (out.impl()->view_base && !views_an_input(out, inputs)) out.impl()->view_base = nullptr;
+    out.impl()->view_made_without_grad = false;  // its forward ran untracked, yet it is recorded
     if (!is_floating(out.dtype())) continue;  // indices, masks: never differentiable
     bool is_input = false;  // an op that returned its input (contiguous() of a contiguous tensor)
     for (const Tensor& in : inputs) is_input = is_input || out.is_same(in);
@@ -273,7 +290,7 @@ void record(const char* name, const std::vector<Tensor>& inputs, const std::vect
       if (s.defined() && s.is_same(outputs[i])) output_nr = static_cast<int>(i);
     node->saved_.emplace_back(s, output_nr);
   }
-  if (is_anomaly_enabled() && anomaly_trace_source) node->anomaly_trace = anomaly_trace_source();
+  node->anomaly_trace = forward_trace();
 }
 
 void check_out_arg(const char* name, const Tensor* out, std::initializer_list<const Tensor*> inputs) {
@@ -318,6 +335,12 @@ Tensor& inplace(Tensor& self, const std::function<Tensor(const Tensor&)>& op, co
                "a leaf Variable that requires grad is being used in an in-place operation.");
   CTORCH_CHECK(!base.defined() || !(requires_grad(base) && is_leaf(base)),
                "a view of a leaf Variable that requires grad is being used in an in-place operation.");
+  CTORCH_CHECK(!base.defined() || !impl.view_made_without_grad || !requires_grad(base),
+               "A view was created in no_grad mode and is being modified inplace with grad mode "
+               "enabled. Given that this use case is ambiguous and error-prone, it is forbidden. You "
+               "can clarify your code by moving both the view and the inplace either both inside the "
+               "no_grad block (if you don't want the inplace to be tracked) or both outside (if you "
+               "want the inplace to be tracked).");
   CTORCH_CHECK_KIND(ErrorKind::NotImplemented, !base.defined() || is_dense(base), "[", name,
                     "] in-place ops on views of tensors with overlapping or gapped memory are not "
                     "supported by autograd");
@@ -336,6 +359,12 @@ Tensor& inplace(Tensor& self, const std::function<Tensor(const Tensor&)>& op, co
   if (!requires_grad(r)) return self;
   Edge result{grad_fn(r), output_nr(r)};
   if (!base.defined()) {
+    if (retains_grad(self)) {  // .grad follows the new value, as in PyTorch
+      auto& old = grad_fn(self)->retained;
+      old.erase(std::remove_if(old.begin(), old.end(), [&](const auto& r) {
+        return r.second.lock() == self.impl_ptr(); }), old.end());
+      result.fn->retained.emplace_back(result.input_nr, self.impl_ptr());
+    }
     set_history(self, result.fn, result.input_nr);
     ++meta(self).history_version;
     return self;
@@ -345,7 +374,7 @@ Tensor& inplace(Tensor& self, const std::function<Tensor(const Tensor&)>& op, co
   node->next_edges = {std::move(base_edge), result};
   node->input_meta = {tensor_meta(base), tensor_meta(self)};
   node->output_meta = {tensor_meta(base)};
-  if (is_anomaly_enabled() && anomaly_trace_source) node->anomaly_trace = anomaly_trace_source();
+  node->anomaly_trace = forward_trace();
   set_history(base, std::move(node), 0);
   ++meta(base).history_version;
   refresh_view(self);

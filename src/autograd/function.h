@@ -75,6 +75,17 @@ CTORCH_API Tensor& inplace(Tensor& self, const std::function<Tensor(const Tensor
 CTORCH_API void check_out_arg(const char* name, const Tensor* out,
                               std::initializer_list<const Tensor*> inputs);
 
+// For node kinds outside ops (custom Python Functions): the edges and metadata of a node's
+// inputs (computed before the node is created, so it runs before them), a tensor's new history,
+// and the forward's stack trace when anomaly mode is on.
+struct InputEdges {
+  std::vector<Edge> edges;
+  std::vector<Node::TensorMeta> meta;
+};
+CTORCH_API InputEdges input_edges(const std::vector<Tensor>& inputs);
+CTORCH_API void set_history(const Tensor& t, std::shared_ptr<Node> fn, uint32_t output_nr);
+CTORCH_API std::string forward_trace();
+
 // Convenience for formulas.
 inline std::vector<Tensor> grads(Tensor g) { return {std::move(g)}; }
 // Sums a broadcast gradient back to `shape` (the reverse of broadcasting).

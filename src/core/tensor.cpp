@@ -62,6 +62,7 @@ Tensor make_view(const Tensor& base, IntArrayRef sizes, IntArrayRef strides, int
   impl->view_base = b ? b : base.impl_ptr();
   const auto& m = impl->view_base->autograd;
   impl->view_version = m ? m->history_version : 0;
+  impl->view_made_without_grad = !autograd::is_grad_enabled();
   return Tensor(std::move(impl));
 }
 

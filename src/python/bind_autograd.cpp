@@ -70,13 +70,6 @@ constexpr const char* kNonLeafGradWarning =
     "for a non-leaf Tensor, use .retain_grad() on the non-leaf Tensor. If you access the non-leaf "
     "Tensor by mistake, make sure you access the leaf Tensor instead.";
 
-void set_output_history(const Tensor& t, const std::shared_ptr<Node>& node, uint32_t nr) {
-  AutogradMeta& m = autograd::meta(t);
-  m.grad_fn = node;
-  m.output_nr = nr;
-  m.requires_grad = true;
-}
-
 // Records a custom Function's outputs. Returns the outputs, where an input returned unchanged
 // (and not marked dirty) is replaced by an alias carrying the new history.
 py::list record_function(const std::string& name, py::object ctx, const std::vector<Tensor>& inputs,
@@ -94,22 +87,16 @@ py::list record_function(const std::string& name, py::object ctx, const std::vec
     CTORCH_CHECK_KIND(ErrorKind::NotImplemented, !base || !autograd::requires_grad(Tensor(base)),
                       "mark_dirty on a view of a tensor that requires grad is not supported");
   }
-  std::vector<Edge> edges;
-  std::vector<Node::TensorMeta> metas;
-  for (const Tensor& in : inputs) {
-    bool diff = autograd::requires_grad(in);
-    edges.push_back(diff ? autograd::gradient_edge(in) : Edge());
-    metas.push_back(diff ? autograd::tensor_meta(in) : Node::TensorMeta{});
-  }
+  autograd::InputEdges in = autograd::input_edges(inputs);
   auto node = std::make_shared<PyNode>(name, std::move(ctx));
-  node->next_edges = std::move(edges);
-  node->input_meta = std::move(metas);
+  node->next_edges = std::move(in.edges);
+  node->input_meta = std::move(in.meta);
   for (size_t i = 0; i < outputs.size(); ++i) {
     Tensor& out = outputs[i];
     node->output_meta.push_back(autograd::tensor_meta(out));
     if (contains(non_diff, out) || !is_floating(out.dtype())) continue;
     if (contains(inputs, out) && !contains(dirty, out)) out = autograd::detach(out);
-    set_output_history(out, node, static_cast<uint32_t>(i));
+    autograd::set_history(out, node, static_cast<uint32_t>(i));
     if (contains(dirty, out)) ++autograd::meta(out).history_version;
   }
   for (const Tensor& s : tensors_arg(to_save_arg)) {
@@ -117,10 +104,7 @@ py::list record_function(const std::string& name, py::object ctx, const std::vec
     for (size_t i = 0; i < outputs.size(); ++i) if (s.defined() && s.is_same(outputs[i])) nr = int(i);
     node->saved.emplace_back(s, nr);
   }
-  if (autograd::is_anomaly_enabled()) {
-    py::object tb = py::module_::import("traceback");
-    node->anomaly_trace = py::str("").attr("join")(tb.attr("format_stack")()).cast<std::string>();
-  }
+  node->anomaly_trace = autograd::forward_trace();
   py::list result;
   for (const Tensor& t : outputs) result.append(py::cast(t));
   return result;

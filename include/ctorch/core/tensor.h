@@ -42,6 +42,7 @@ class CTORCH_API TensorImpl {
   // In-place ops on views use them to rewrite the base's history.
   std::shared_ptr<TensorImpl> view_base;
   uint32_t view_version = 0;
+  bool view_made_without_grad = false;  // under no_grad: it never gets history
 
  private:
   void refresh();
