@@ -249,6 +249,7 @@ def test_create_graph_gradient_penalty():
         np.testing.assert_allclose(a, b, rtol=1e-12)
 
 
+@pytest.mark.filterwarnings("ignore:Using backward\\(\\) with create_graph=True")
 def test_create_graph_backward_keeps_grad_history():
     x = leaf([2.0])
     y = x * x * x
@@ -1153,6 +1154,7 @@ def test_deep_graph_backward_and_free_without_recursion():
 
 # ---- regressions found in review
 
+@pytest.mark.filterwarnings("ignore:Using backward\\(\\) with create_graph=True")
 def test_create_graph_grad_does_not_alias_the_gradient():
     x = ctorch.ones(3, requires_grad=True)
     g = ctorch.ones(3)
