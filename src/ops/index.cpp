@@ -976,9 +976,7 @@ Tensor& index_put_(Tensor& self, const std::vector<TensorIndex>& indices, const 
     advanced_index_put_(r.view, r.adv, value, false);
   } else {
     // Leading size-1 dims of the value are dropped, so x[0] = y[None] works as in PyTorch.
-    Tensor v = value;
-    while (v.dim() > r.view.dim() && v.sizes()[0] == 1) v = squeeze(v, {0});
-    copy_(r.view, v);
+    copy_(r.view, drop_leading_ones(value, r.view.dim()));
   }
   self.bump_version();
   return self;
