@@ -1,5 +1,6 @@
 // Built-in op nodes, leaf accumulators and the view nodes.
 #include "autograd/nodes.h"
+#include <algorithm>
 #include "ctorch/ops.h"
 
 namespace ctorch::autograd {
@@ -56,33 +57,38 @@ ViewGeometry::ViewGeometry(const Tensor& base, const Tensor& view)
       strides(view.strides()), offset(view.storage_offset() - base.storage_offset()),
       base_contiguous(base.is_contiguous()) {}
 
-namespace {
-Tensor positions(IntArrayRef base_sizes, IntArrayRef sizes, IntArrayRef strides, int64_t offset) {
-  Tensor all = arange(Scalar(int64_t(0)), Scalar(shape_numel(base_sizes)), Scalar(int64_t(1)));
+Tensor storage_positions(int64_t extent, IntArrayRef sizes, IntArrayRef strides, int64_t offset) {
+  Tensor all = arange(Scalar(int64_t(0)), Scalar(std::max<int64_t>(extent, 1)), Scalar(int64_t(1)));
   return reshape(as_strided(all, sizes, strides, offset), {-1});
 }
-}  // namespace
 
-Tensor ViewGeometry::view_positions() const { return positions(base_sizes, sizes, strides, offset); }
+Tensor add_into_storage(const Tensor& g, const Tensor& positions, int64_t extent) {
+  Tensor zero = zeros({extent}, g.dtype(), g.device());
+  return index_add(zero, 0, positions, reshape(g, {-1}));
+}
+
+Tensor ViewGeometry::base_positions() const {
+  return storage_positions(shape_numel(base_sizes), base_sizes, base_strides, 0);
+}
+
+Tensor ViewGeometry::view_positions() const {
+  return storage_positions(shape_numel(base_sizes), sizes, strides, offset);
+}
 
 Tensor ViewGeometry::to_storage_order(const Tensor& g) const {
-  Tensor flat = reshape(g, {-1});
-  if (base_contiguous) return flat;
-  Tensor zero = zeros({flat.numel()}, flat.dtype(), flat.device());
-  return index_add(zero, 0, positions(base_sizes, base_sizes, base_strides, 0), flat);
+  if (base_contiguous) return reshape(g, {-1});
+  return add_into_storage(g, base_positions(), g.numel());
 }
 
 Tensor ViewGeometry::from_storage_order(const Tensor& s) const {
   if (base_contiguous) return reshape(s, base_sizes);
-  return reshape(index_select(s, 0, positions(base_sizes, base_sizes, base_strides, 0)), base_sizes);
+  return reshape(index_select(s, 0, base_positions()), base_sizes);
 }
 
 std::vector<Tensor> AsStridedNode::apply(std::vector<Tensor>&& grads) {
   const Tensor& g = grads[0];
   if (!g.defined()) return {Tensor()};
-  // index_add: elements of an overlapping view (expand) add up at their shared position.
-  Tensor zero = zeros({shape_numel(geo_.base_sizes)}, g.dtype(), g.device());
-  return {geo_.from_storage_order(index_add(zero, 0, geo_.view_positions(), reshape(g, {-1})))};
+  return {geo_.from_storage_order(add_into_storage(g, geo_.view_positions(), shape_numel(geo_.base_sizes)))};
 }
 
 std::vector<Tensor> CopySlices::apply(std::vector<Tensor>&& grads) {

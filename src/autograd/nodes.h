@@ -39,11 +39,19 @@ class CTORCH_API AccumulateGrad final : public Node {
   Tensor leaf_;
 };
 
+// Gradients through storage. Every storage position (relative to the lowest one) that a tensor of
+// this geometry reads, flattened in row-major order of its dims; `extent` bounds the positions.
+Tensor storage_positions(int64_t extent, IntArrayRef sizes, IntArrayRef strides, int64_t offset);
+// g (one value per position) added into a zero storage of `extent` elements at `positions`:
+// values of an overlapping geometry (expand) add up at their shared position.
+Tensor add_into_storage(const Tensor& g, const Tensor& positions, int64_t extent);
+
 // Where a view's elements sit inside its base, which must be dense (a permutation of a
 // contiguous layout): gradients move between the two through the base's storage order.
 struct ViewGeometry {
   ViewGeometry(const Tensor& base, const Tensor& view);
-  Tensor view_positions() const;                     // storage positions of the view, flattened
+  Tensor base_positions() const;                     // storage positions of the base, flattened
+  Tensor view_positions() const;                     // and of the view
   Tensor to_storage_order(const Tensor& g) const;    // base-shaped -> 1-D in storage order
   Tensor from_storage_order(const Tensor& s) const;  // and back
   DimVector base_sizes, base_strides, sizes, strides;

@@ -35,6 +35,8 @@ Tensor full(IntArrayRef shape, const Scalar& value, DType dtype, Device device) 
   return fill_(t, value);
 }
 Tensor zeros(IntArrayRef shape, DType dtype, Device device) { return full(shape, Scalar(int64_t(0)), dtype, device); }
+Tensor zeros_like(const Tensor& t) { return zeros(t.sizes(), t.dtype(), t.device()); }
+Tensor zeros_like(const Tensor& t, IntArrayRef shape) { return zeros(shape, t.dtype(), t.device()); }
 Tensor ones(IntArrayRef shape, DType dtype, Device device) { return full(shape, Scalar(int64_t(1)), dtype, device); }
 
 Tensor arange(const Scalar& start, const Scalar& end, const Scalar& step, std::optional<DType> dtype,

@@ -648,10 +648,6 @@ Tensor gather_run(const Tensor& src, const Tensor& idx, IntArrayRef shape, int64
 
 // ---- autograd helpers (the formulas themselves sit with each op below)
 
-Tensor zeros_like_shape(IntArrayRef shape, const Tensor& like) {
-  return zeros(shape, like.dtype(), like.device());
-}
-
 // The view-making part of a subscript, free of tensors so that a backward formula can replay it on
 // another tensor of the same shape: 0-d integer tensors become ints, 0-d masks and bools None
 // (the unsqueeze they stand for), advanced indices full slices (one per dim they cover). `name`
@@ -699,7 +695,7 @@ void record_basic_view(const Tensor& self, const Tensor& view, const std::vector
   } else {
     autograd::record(rep.name, {self}, {view}, {},
                      [idx = std::move(rep.idx), shape = DimVector(self.sizes())](const autograd::Context& c) {
-      Tensor z = zeros_like_shape(shape, c.grad());
+      Tensor z = zeros_like(c.grad(), shape);
       index_put_(z, idx, c.grad());
       return autograd::grads(z);
     });
@@ -711,6 +707,15 @@ Tensor drop_leading_ones(const Tensor& v, int64_t dim) {
   Tensor r = v;
   while (r.dim() > dim && r.sizes()[0] == 1) r = squeeze(r, {0});
   return r;
+}
+
+// The gradient of a value written (broadcast, after drop_leading_ones) into a destination of `dim`
+// dims: g summed back to the value's shape without those dims, then given them back.
+Tensor sum_to_value(const Tensor& g, IntArrayRef vshape, int64_t dim) {
+  DimVector squeezed(vshape);
+  while (static_cast<int64_t>(squeezed.size()) > dim && squeezed[0] == 1) squeezed.erase(0);
+  Tensor r = autograd::sum_to(g, squeezed);
+  return IntArrayRef(squeezed) == vshape ? r : reshape(r, vshape);
 }
 
 // The out-of-place twin of writing `value` (broadcast) into all of s: a new tensor like s. Its
@@ -729,13 +734,9 @@ Tensor overwrite_with(const Tensor& s, const Tensor& value, const char* name) {
     autograd::record(name, {s, value}, {r}, {},
                      [vshape = DimVector(value.sizes()), dim = s.dim()](const autograd::Context& c) {
       // Every element of s is overwritten: its gradient is zero (PyTorch's CopyBackwards).
-      Tensor gs = c.needs_grad(0) ? zeros_like_shape(c.grad().sizes(), c.grad()) : Tensor();
+      Tensor gs = c.needs_grad(0) ? zeros_like(c.grad()) : Tensor();
       if (!c.needs_grad(1)) return std::vector<Tensor>{gs, Tensor()};
-      DimVector squeezed(vshape);
-      while (static_cast<int64_t>(squeezed.size()) > dim && squeezed[0] == 1) squeezed.erase(0);
-      Tensor g = autograd::sum_to(c.grad(), squeezed);
-      if (IntArrayRef(squeezed) != IntArrayRef(vshape)) g = reshape(g, vshape);
-      return std::vector<Tensor>{gs, g};
+      return std::vector<Tensor>{gs, sum_to_value(c.grad(), vshape, dim)};
     });
   }
   return r;
@@ -745,7 +746,7 @@ Tensor overwrite_with(const Tensor& s, const Tensor& value, const char* name) {
 // the gradient of a source that an op reads only partly (scatter's src beyond the index's shape).
 Tensor pad_to(const Tensor& g, IntArrayRef shape) {
   if (g.sizes() == shape || g.dim() != static_cast<int64_t>(shape.size())) return g;
-  Tensor z = zeros_like_shape(shape, g);
+  Tensor z = zeros_like(g, shape);
   std::vector<TensorIndex> region;
   for (int64_t d = 0; d < g.dim(); ++d) region.push_back(Slice{int64_t(0), g.sizes()[d], 1});
   index_put_(z, region, g);
@@ -770,7 +771,7 @@ struct ReduceMoves {
   std::function<Tensor(const Tensor&)> zero_targets;                // 0 where a source lands
 };
 
-Tensor as_dtype_of(const Tensor& t, const Tensor& like) { return to(t, like.dtype(), like.device()); }
+Tensor to_dtype_and_device_of(const Tensor& t, const Tensor& like) { return to(t, like.dtype(), like.device()); }
 
 // Gradients of out = reduce(self, src) (scatter_reduce / index_reduce) for self and src, following
 // PyTorch's scatter_reduce_backward. Ties of amax/amin share the gradient evenly; with
@@ -787,7 +788,7 @@ std::vector<Tensor> reduce_backward(Reduce r, bool include_self, const Tensor& g
       if (need_src) gsrc = m.collect(g);
       break;
     case Reduce::Mean: {
-      Tensor n = include_self ? ones(g.sizes(), g.dtype(), g.device()) : zeros_like_shape(g.sizes(), g);
+      Tensor n = include_self ? ones(g.sizes(), g.dtype(), g.device()) : zeros_like(g);
       n = m.distribute(n, ones(src.sizes(), g.dtype(), g.device()));
       n = masked_fill(n, eq(n, Scalar(0)), Scalar(1));
       gs = div(g, n);
@@ -800,7 +801,7 @@ std::vector<Tensor> reduce_backward(Reduce r, bool include_self, const Tensor& g
       if (need_self) gs = div(mul(g, m.reduce_again(masked_self, src)), masked_self);
       if (!need_src) break;
       Tensor src_zero = eq(src, Scalar(0));
-      Tensor zeros_hit = m.collect(m.distribute(zeros_like_shape(g.sizes(), g), as_dtype_of(src_zero, g)));
+      Tensor zeros_hit = m.collect(m.distribute(zeros_like(g), to_dtype_and_device_of(src_zero, g)));
       Tensor single_zero = logical_and(src_zero, eq(zeros_hit, Scalar(1)));
       Tensor others = m.reduce_again(self, masked_fill(src, single_zero, Scalar(1)));
       gsrc = where(single_zero, m.collect(mul(g, others)),
@@ -810,9 +811,9 @@ std::vector<Tensor> reduce_backward(Reduce r, bool include_self, const Tensor& g
     case Reduce::Max:
     case Reduce::Min: {
       Tensor value = m.collect(result);
-      Tensor self_is = as_dtype_of(eq(self, result), g);
+      Tensor self_is = to_dtype_and_device_of(eq(self, result), g);
       if (!include_self) self_is = m.zero_targets(self_is);
-      Tensor src_is = as_dtype_of(eq(src, value), g);
+      Tensor src_is = to_dtype_and_device_of(eq(src, value), g);
       Tensor share = div(g, m.distribute(self_is, src_is));
       gs = mul(self_is, share);
       gsrc = mul(src_is, m.collect(share));
@@ -873,7 +874,7 @@ Tensor advanced_index(const Tensor& self, const std::vector<std::optional<Tensor
     // Repeated indices read an element several times: its gradient is the sum (accumulate).
     autograd::record("IndexBackward0", {self}, {r}, si.tensors,
                      [present = si.present, shape = DimVector(self.sizes())](const autograd::Context& c) {
-      return autograd::grads(advanced_index_put(zeros_like_shape(shape, c.grad()), load_indices(present, c, 0),
+      return autograd::grads(advanced_index_put(zeros_like(c.grad(), shape), load_indices(present, c, 0),
                                                 c.grad(), /*accumulate=*/true));
     });
     return r;
@@ -928,10 +929,7 @@ Tensor advanced_index_put(const Tensor& self, const std::vector<std::optional<Te
       if (c.needs_grad(1)) {
         // values broadcast to the indexed shape after dropping extra leading size-1 dims.
         gv = advanced_index(g, idx);
-        DimVector squeezed(vshape);
-        while (static_cast<int64_t>(squeezed.size()) > gv.dim() && squeezed[0] == 1) squeezed.erase(0);
-        gv = autograd::sum_to(gv, squeezed);
-        if (IntArrayRef(squeezed) != IntArrayRef(vshape)) gv = reshape(gv, vshape);
+        gv = sum_to_value(gv, vshape, gv.dim());
       }
       return std::vector<Tensor>{gs, gv};
     });
@@ -978,9 +976,7 @@ Tensor& index_put_(Tensor& self, const std::vector<TensorIndex>& indices, const 
     advanced_index_put_(r.view, r.adv, value, false);
   } else {
     // Leading size-1 dims of the value are dropped, so x[0] = y[None] works as in PyTorch.
-    Tensor v = value;
-    while (v.dim() > r.view.dim() && v.sizes()[0] == 1) v = squeeze(v, {0});
-    copy_(r.view, v);
+    copy_(r.view, drop_leading_ones(value, r.view.dim()));
   }
   self.bump_version();
   return self;
@@ -1002,7 +998,7 @@ Tensor index_select(const Tensor& self, int64_t dim, const Tensor& index) {
     Tensor r = autograd::untracked([&] { return index_select(self, dim, index); });
     autograd::record("IndexSelectBackward0", {self}, {r}, {index},
                      [dim, shape = DimVector(self.sizes())](const autograd::Context& c) {
-      return autograd::grads(index_add(zeros_like_shape(shape, c.grad()), dim, c.saved(0), c.grad()));
+      return autograd::grads(index_add(zeros_like(c.grad(), shape), dim, c.saved(0), c.grad()));
     });
     return r;
   }
@@ -1032,7 +1028,7 @@ Tensor gather(const Tensor& self, int64_t dim, const Tensor& index) {
     Tensor r = autograd::untracked([&] { return gather(self, dim, index); });
     autograd::record("GatherBackward0", {self}, {r}, {index},
                      [dim, shape = DimVector(self.sizes())](const autograd::Context& c) {
-      return autograd::grads(scatter_add(zeros_like_shape(shape, c.grad()), dim, c.saved(0), c.grad()));
+      return autograd::grads(scatter_add(zeros_like(c.grad(), shape), dim, c.saved(0), c.grad()));
     });
     return r;
   }
@@ -1060,7 +1056,7 @@ Tensor take(const Tensor& self, const Tensor& index) {
     Tensor r = autograd::untracked([&] { return take(self, index); });
     autograd::record("TakeBackward0", {self}, {r}, {index},
                      [shape = DimVector(self.sizes())](const autograd::Context& c) {
-      return autograd::grads(put(zeros_like_shape(shape, c.grad()), c.saved(0), c.grad(), /*accumulate=*/true));
+      return autograd::grads(put(zeros_like(c.grad(), shape), c.saved(0), c.grad(), /*accumulate=*/true));
     });
     return r;
   }
@@ -1081,7 +1077,7 @@ Tensor take_along_dim(const Tensor& self, const Tensor& indices, std::optional<i
     if (!dim) {
       autograd::record("GatherBackward0", {self}, {r}, {indices},
                        [shape = DimVector(self.sizes())](const autograd::Context& c) {
-        return autograd::grads(put(zeros_like_shape(shape, c.grad()), c.saved(0), c.grad(), true));
+        return autograd::grads(put(zeros_like(c.grad(), shape), c.saved(0), c.grad(), true));
       });
       return r;
     }
@@ -1091,7 +1087,7 @@ Tensor take_along_dim(const Tensor& self, const Tensor& indices, std::optional<i
     autograd::record("GatherBackward0", {self}, {r}, {indices},
                      [d, bs, bi](const autograd::Context& c) {
       // The gradient has the broadcast shape bs: the engine sums it back to self's shape.
-      return autograd::grads(scatter_add(zeros_like_shape(bs, c.grad()), d, expand(c.saved(0), bi), c.grad()));
+      return autograd::grads(scatter_add(zeros_like(c.grad(), bs), d, expand(c.saved(0), bi), c.grad()));
     });
     return r;
   }
@@ -1143,7 +1139,7 @@ Tensor put(const Tensor& self, const Tensor& index, const Tensor& source, bool a
                      [accumulate, sshape = DimVector(source.sizes())](const autograd::Context& c) {
       const Tensor& g = c.grad();
       Tensor idx = c.saved(0), gs, gsrc;
-      if (c.needs_grad(0)) gs = accumulate ? g : put(g, idx, zeros_like_shape(sshape, g), false);
+      if (c.needs_grad(0)) gs = accumulate ? g : put(g, idx, zeros_like(g, sshape), false);
       if (c.needs_grad(1)) {
         gsrc = take(g, idx);
         if (gsrc.sizes() != IntArrayRef(sshape)) gsrc = reshape(gsrc, sshape);
@@ -1521,7 +1517,7 @@ Tensor masked_select(const Tensor& self, const Tensor& mask) {
                      [shape = broadcast_shapes(self.sizes(), mask.sizes(), "masked_select")](
                          const autograd::Context& c) {
       // Shaped like self and mask broadcast: the engine sums it back to self's shape.
-      return autograd::grads(masked_scatter(zeros_like_shape(shape, c.grad()), c.saved(0), c.grad()));
+      return autograd::grads(masked_scatter(zeros_like(c.grad(), shape), c.saved(0), c.grad()));
     });
     return r;
   }
@@ -1579,7 +1575,7 @@ Tensor masked_scatter(const Tensor& self, const Tensor& mask, const Tensor& sour
         if (gsrc.sizes() != IntArrayRef(sshape)) {
           Tensor pos = arange(Scalar(int64_t(0)), Scalar(gsrc.numel()), Scalar(int64_t(1)), DType::Int64,
                               gsrc.device());
-          gsrc = put(zeros_like_shape(sshape, gsrc), pos, gsrc, false);
+          gsrc = put(zeros_like(gsrc, sshape), pos, gsrc, false);
         }
       }
       return std::vector<Tensor>{gs, gsrc};

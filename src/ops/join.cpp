@@ -13,8 +13,6 @@ namespace {
 using autograd::Context;
 using autograd::grads;
 
-
-Tensor zeros_for(IntArrayRef shape, const Tensor& like) { return zeros(shape, like.dtype(), like.device()); }
 }  // namespace
 
 Tensor cat(const std::vector<Tensor>& tensors, int64_t dim) {
@@ -32,7 +30,7 @@ Tensor cat(const std::vector<Tensor>& tensors, int64_t dim) {
       int64_t at = 0;
       for (size_t i = 0; i < lens.size(); ++i) {
         if (lens[i] < 0) {
-          if (c.needs_grad(i)) out[i] = zeros_for({0}, c.grad());
+          if (c.needs_grad(i)) out[i] = zeros_like(c.grad(), {0});
           continue;
         }
         if (c.needs_grad(i)) out[i] = narrow(c.grad(), wrapped, at, lens[i]);
@@ -379,7 +377,7 @@ Tensor diag(const Tensor& self, int64_t k) {
       // PyTorch 2.13 names this node after its diagonal_copy.
       autograd::record("DiagonalBackward0_copy", {self}, {r}, {}, [in = DimVector(self.sizes()), k](
           const Context& c) {
-        return grads(diagonal_scatter(zeros_for(in, c.grad()), c.grad(), k, 0, 1));
+        return grads(diagonal_scatter(zeros_like(c.grad(), in), c.grad(), k, 0, 1));
       });
     } else {
       autograd::record("DiagEmbedBackward0", {self}, {r}, {}, [k](const Context& c) {
@@ -428,7 +426,7 @@ Tensor select_scatter(const Tensor& self, const Tensor& src, int64_t dim, int64_
         dim, index](const Context& c) {
       const Tensor& g = c.grad();
       return std::vector<Tensor>{
-          c.needs_grad(0) ? select_scatter(g, zeros_for(src_shape, g), dim, index) : Tensor(),
+          c.needs_grad(0) ? select_scatter(g, zeros_like(g, src_shape), dim, index) : Tensor(),
           c.needs_grad(1) ? select(g, dim, index) : Tensor()};
     });
     return r;
@@ -449,7 +447,7 @@ Tensor slice_scatter(const Tensor& self, const Tensor& src, int64_t dim, std::op
         dim, start, end, step](const Context& c) {
       const Tensor& g = c.grad();
       return std::vector<Tensor>{
-          c.needs_grad(0) ? slice_scatter(g, zeros_for(src_shape, g), dim, start, end, step) : Tensor(),
+          c.needs_grad(0) ? slice_scatter(g, zeros_like(g, src_shape), dim, start, end, step) : Tensor(),
           c.needs_grad(1) ? slice(g, dim, start, end, step) : Tensor()};
     });
     return r;
@@ -469,7 +467,7 @@ Tensor diagonal_scatter(const Tensor& self, const Tensor& src, int64_t offset, i
         offset, dim1, dim2](const Context& c) {
       const Tensor& g = c.grad();
       return std::vector<Tensor>{
-          c.needs_grad(0) ? diagonal_scatter(g, zeros_for(src_shape, g), offset, dim1, dim2) : Tensor(),
+          c.needs_grad(0) ? diagonal_scatter(g, zeros_like(g, src_shape), offset, dim1, dim2) : Tensor(),
           c.needs_grad(1) ? diagonal(g, offset, dim1, dim2) : Tensor()};
     });
     return r;

@@ -496,9 +496,10 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
           Tensor gb = mm(t(reshape(a2, {rows, a2.size(-1)})), reshape(g, {rows, g.size(-1)}));
           out[1] = db == 1 ? squeeze(gb, {1}) : gb;
         } else {
+          // db >= 2 here: a 1-D b with a 1-D or 2-D a went to dot/mv above, with a batched a
+          // to the branch before.
           a2 = da == 1 ? unsqueeze(a2, 0) : a2;
-          Tensor gb = matmul(mT(a2), g);
-          out[1] = db == 1 ? squeeze(autograd::sum_to(gb, {gb.size(-2), 1}), {1}) : gb;
+          out[1] = matmul(mT(a2), g);
         }
       }
       return out;

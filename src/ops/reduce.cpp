@@ -9,6 +9,7 @@
 #include "cpu/reduce_cpu.h"
 #include "ctorch/ops.h"
 #include "ops/elementwise_run.h"
+#include "ops/grad_helpers.h"
 
 namespace ctorch {
 
@@ -282,30 +283,9 @@ int64_t reduced_count(const DimVector& shape, const std::vector<bool>& mask) {
   return n;
 }
 
-Tensor as_dtype_of(const Tensor& t, const Tensor& like) {
+// t cast to like's dtype (t's device kept).
+Tensor to_dtype_of(const Tensor& t, const Tensor& like) {
   return t.dtype() == like.dtype() ? t : to(t, like.dtype(), t.device());
-}
-
-Tensor zeros_of(const DimVector& shape, const Tensor& like) {
-  return zeros(shape, like.dtype(), like.device());
-}
-
-// Splits the gradient evenly among the elements equal to the (keepdim) result, as PyTorch's
-// amax/amin do; `nan_aware` (max()/min()/median() over everything) picks the NaNs when the
-// result is NaN.
-Tensor distribute_evenly(const Tensor& g_keep, const Tensor& x, const Tensor& r_keep,
-                         const std::vector<int64_t>& dims, bool nan_aware) {
-  Tensor hits = (nan_aware && item(isnan(r_keep)).to_bool()) ? isnan(x) : eq(x, r_keep);
-  return g_keep / sum(hits, dims, true) * hits;
-}
-
-// The gradient of one selected element per slice (max/min with dim): g scattered to the index.
-Tensor select_backward(const Tensor& g, const Tensor& idx, int64_t dim, const DimVector& shape,
-                       bool keepdim) {
-  if (shape.empty()) return g;
-  Tensor gk = keepdim ? g : unsqueeze(g, dim);
-  Tensor ik = keepdim ? idx : unsqueeze(idx, dim);
-  return scatter(zeros_of(shape, g), dim, ik, gk);
 }
 
 // The product of every other element of each slice along dim, from the exclusive cumulative
@@ -405,14 +385,14 @@ Tensor prod(const Tensor& x, std::optional<int64_t> dim, bool keepdim, std::opti
     autograd::record(dim ? "ProdBackward1" : "ProdBackward0", {x}, {r}, {x, r},
         [d, over_all = !dim, keepdim](const Context& c) {
           Tensor g = c.grad(), r = c.saved(1);
-          Tensor x = as_dtype_of(c.saved(0), g);
+          Tensor x = to_dtype_of(c.saved(0), g);
           if (x.dim() == 0) return grads(g);
           int64_t zeros_in_x = item(sum(eq(x, Scalar(0)))).to_int();
           if (over_all) {
             // Without zeros d prod / d x_i = prod / x_i; one zero: only it gets the product of
             // the others; more: every product of the others is 0.
             if (zeros_in_x == 0) return grads(g * (r / x));
-            if (zeros_in_x > 1) return grads(zeros_of(DimVector(x.sizes()), g));
+            if (zeros_in_x > 1) return grads(zeros_like(g, x.sizes()));
             return grads(reshape(g * prod_others(reshape(x, {-1}), 0), x.sizes()));
           }
           if (!keepdim) {
@@ -440,7 +420,7 @@ Tensor extreme_recorded(bool is_max, const Tensor& x, IntArrayRef dims, bool kee
   autograd::record(node, {x}, {r}, {x, r}, [shape, mask, keepdim, nan_aware](const Context& c) {
     Tensor gk = restore_dims(c.grad(), shape, mask, keepdim);
     Tensor rk = restore_dims(c.saved(1), shape, mask, keepdim);
-    return grads(distribute_evenly(gk, c.saved(0), rk, mask_dims(shape, mask), nan_aware));
+    return grads(split_among_equal(gk, c.saved(0), rk, mask_dims(shape, mask), nan_aware));
   });
   return r;
 }
@@ -451,7 +431,7 @@ std::tuple<Tensor, Tensor> arg_extreme_recorded(bool is_max, const Tensor& x, in
   auto [v, i] = autograd::untracked([&] { return arg_extreme(is_max, x, dim, keepdim, true, op); });
   int64_t d = x.dim() == 0 ? 0 : wrap_dim(dim, x.dim(), op);
   autograd::record(node, {x}, {v, i}, {i}, [d, keepdim, shape = DimVector(x.sizes())](const Context& c) {
-    return grads(select_backward(c.grad(0), c.saved(0), d, shape, keepdim));
+    return grads(scatter_to_index(c.grad(0), c.saved(0), d, shape, keepdim));
   });
   return {v, i};
 }
@@ -675,7 +655,7 @@ Tensor cumprod(const Tensor& x, int64_t dim, std::optional<DType> dtype) {
     autograd::record("CumprodBackward0", {x}, {r}, {x, r},
         [d = wrap_dim(dim, x.dim(), "cumprod")](const Context& c) {
           Tensor g = c.grad(), y = c.saved(1);
-          Tensor x = as_dtype_of(c.saved(0), g);
+          Tensor x = to_dtype_of(c.saved(0), g);
           if (x.dim() == 0 || x.size(d) <= 1) return grads(g);
           // d y_j / d x_k = y_j / x_k for j >= k: without zeros the gradient is
           // reverse_cumsum(g * y) / x.

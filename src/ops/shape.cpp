@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <optional>
 #include "autograd/function.h"
+#include "autograd/nodes.h"
 #include "ctorch/ops.h"
 
 namespace ctorch {
@@ -29,13 +30,6 @@ Tensor embed_grad(IntArrayRef in, const Tensor& g, View view, Scatter scatter) {
   Tensor part = view(z);
   copy_(part, g);
   return z;
-}
-
-// Every storage position (relative to `lo`) that a tensor of this geometry reads, flattened in
-// row-major order of its dims.
-Tensor storage_positions(int64_t extent, IntArrayRef sizes, IntArrayRef strides, int64_t offset) {
-  Tensor all = arange(Scalar(int64_t(0)), Scalar(std::max<int64_t>(extent, 1)), Scalar(int64_t(1)));
-  return reshape(as_strided(all, sizes, strides, offset), {-1});
 }
 
 // One past the largest storage index a geometry reads (its offset when it reads nothing).
@@ -524,15 +518,14 @@ Tensor as_strided(const Tensor& t, IntArrayRef size, IntArrayRef stride,
         out_strides = DimVector(stride), out_offset = offset - lo, in_sizes = DimVector(t.sizes()),
         in_strides = DimVector(t.strides()), in_offset = t.storage_offset() - lo](const Context& c) {
       const Tensor& g = c.grad();
-      Tensor store = zeros({extent}, g.dtype(), g.device());
-      store = index_add(store, 0, storage_positions(extent, out_sizes, out_strides, out_offset),
-                        reshape(g, {-1}));
+      using autograd::add_into_storage;
+      using autograd::storage_positions;
+      Tensor store = add_into_storage(g, storage_positions(extent, out_sizes, out_strides, out_offset), extent);
       Tensor in_pos = storage_positions(extent, in_sizes, in_strides, in_offset);
       Tensor gi = index_select(store, 0, in_pos);
       if (maybe_overlapping(in_sizes, in_strides)) {
         // An input reading a position several times (expanded) shares its gradient out.
-        Tensor count = zeros({extent}, g.dtype(), g.device());
-        count = index_add(count, 0, in_pos, ones({in_pos.numel()}, g.dtype(), g.device()));
+        Tensor count = add_into_storage(ones({in_pos.numel()}, g.dtype(), g.device()), in_pos, extent);
         gi = div(gi, index_select(count, 0, in_pos));
       }
       return grads(reshape(gi, in_sizes));

@@ -8,6 +8,7 @@
 #include "cpu/parallel.h"
 #include "ctorch/ops.h"
 #include "ops/elementwise_run.h"
+#include "ops/grad_helpers.h"
 
 namespace ctorch {
 
@@ -175,13 +176,7 @@ std::tuple<Tensor, Tensor> record_selection(const char* node, const Tensor& x, i
   int64_t d = x.dim() == 0 ? 0 : wrap_dim(dim, x.dim(), node);
   autograd::record(node, {x}, {v, i}, {i},
       [d, keepdim, shape = DimVector(x.sizes())](const autograd::Context& c) {
-        Tensor g = c.grad(0), idx = c.saved(0);
-        if (shape.empty()) return autograd::grads(g);
-        if (!keepdim) {
-          g = unsqueeze(g, d);
-          idx = unsqueeze(idx, d);
-        }
-        return autograd::grads(scatter(zeros(shape, g.dtype(), g.device()), d, idx, g));
+        return autograd::grads(scatter_to_index(c.grad(0), c.saved(0), d, shape, keepdim));
       });
   return {v, i};
 }
@@ -238,9 +233,7 @@ Tensor median(const Tensor& x) {
     // As PyTorch: the gradient is split evenly among the elements equal to the median (the
     // NaNs when it is NaN).
     autograd::record("MedianBackward0", {x}, {r}, {x, r}, [](const autograd::Context& c) {
-      Tensor x = c.saved(0), r = c.saved(1);
-      Tensor hits = item(isnan(r)).to_bool() ? isnan(x) : eq(x, r);
-      return autograd::grads(hits * (c.grad() / sum(hits)));
+      return autograd::grads(split_among_equal(c.grad(), c.saved(0), c.saved(1), {}, /*nan_aware=*/true));
     });
     return r;
   }

@@ -47,6 +47,9 @@ CTORCH_API Tensor alias(const Tensor& t);  // a new tensor over the same storage
 CTORCH_API Tensor full(IntArrayRef shape, const Scalar& value, DType dtype, Device device = Device());
 CTORCH_API Tensor zeros(IntArrayRef shape, DType dtype = DType::Float32, Device device = Device());
 CTORCH_API Tensor ones(IntArrayRef shape, DType dtype = DType::Float32, Device device = Device());
+// Zeros with t's dtype and device: of t's shape, or of `shape`.
+CTORCH_API Tensor zeros_like(const Tensor& t);
+CTORCH_API Tensor zeros_like(const Tensor& t, IntArrayRef shape);
 CTORCH_API Tensor& fill_(Tensor& t, const Scalar& value);
 CTORCH_API Tensor& zero_(Tensor& t);
 CTORCH_API Tensor arange(const Scalar& start, const Scalar& end, const Scalar& step,
