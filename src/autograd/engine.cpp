@@ -244,16 +244,23 @@ std::vector<Edge> target_edges(const std::vector<Tensor>& inputs) {
   return targets;
 }
 
+// Runs the graph from `outputs`; returns the gradients that reached `inputs` (if any).
+std::vector<Tensor> run_graph(const std::vector<Tensor>& outputs, const std::vector<Tensor>& grad_outputs,
+                              const std::vector<Tensor>& inputs, bool retain_graph, bool create_graph,
+                              bool accumulate) {
+  std::vector<Edge> roots, targets = target_edges(inputs);
+  std::vector<Tensor> grads;
+  prepare_roots(outputs, grad_outputs, roots, grads);
+  return GraphTask(retain_graph, create_graph).run(roots, std::move(grads), targets, accumulate);
+}
+
 }  // namespace
 
 void backward(const std::vector<Tensor>& outputs, const std::vector<Tensor>& grad_outputs,
               bool retain_graph, bool create_graph, const std::vector<Tensor>& inputs) {
   std::lock_guard<std::recursive_mutex> lock(engine_mutex);
-  std::vector<Edge> roots, targets = target_edges(inputs);
-  std::vector<Tensor> grads;
-  prepare_roots(outputs, grad_outputs, roots, grads);
   std::vector<Tensor> captured =
-      GraphTask(retain_graph, create_graph).run(roots, std::move(grads), targets, /*accumulate=*/true);
+      run_graph(outputs, grad_outputs, inputs, retain_graph, create_graph, /*accumulate=*/true);
   // Non-leaf inputs get their .grad too, as in PyTorch.
   for (size_t i = 0; i < inputs.size(); ++i) {
     if (is_leaf(inputs[i]) || !captured[i].defined()) continue;
@@ -266,11 +273,8 @@ std::vector<Tensor> grad(const std::vector<Tensor>& outputs, const std::vector<T
                          const std::vector<Tensor>& grad_outputs, bool retain_graph,
                          bool create_graph, bool allow_unused, bool materialize_grads) {
   std::lock_guard<std::recursive_mutex> lock(engine_mutex);
-  std::vector<Edge> roots, targets = target_edges(inputs);
-  std::vector<Tensor> grads;
-  prepare_roots(outputs, grad_outputs, roots, grads);
   std::vector<Tensor> result =
-      GraphTask(retain_graph, create_graph).run(roots, std::move(grads), targets, /*accumulate=*/false);
+      run_graph(outputs, grad_outputs, inputs, retain_graph, create_graph, /*accumulate=*/false);
   for (size_t i = 0; i < result.size(); ++i) {
     if (result[i].defined()) continue;
     CTORCH_CHECK(allow_unused || materialize_grads, "The differentiated Tensor at index ", i, " appears "
