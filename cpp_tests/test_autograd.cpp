@@ -88,3 +88,18 @@ TEST(Autograd, IntegerTensorsCannotRequireGrad) {
   Tensor i = zeros({2}, DType::Int64);
   EXPECT_THROW(autograd::set_requires_grad(i, true), Error);
 }
+
+TEST(Autograd, InPlaceOnAViewReachesTheBase) {
+  Tensor x = leaf({1, 2, 3, 4, 5, 6});
+  Tensor w = leaf({10, 20, 30});
+  Tensor root = x * 1.0;
+  Tensor base = view(root, {2, 3});  // both views of root
+  Tensor row = select(base, 0, 1);   // x[3:6]
+  mul_(row, w);                      // base[1] *= w: root's history becomes CopySlices
+  EXPECT_EQ(autograd::grad_fn(root)->name(), "CopySlices");
+  autograd::backward({sum(base)}, {}, false, false);
+  // d/dx: 1 for row 0, w for row 1; d/dw: x[3:6].
+  double want_x[] = {1, 1, 1, 10, 20, 30}, want_w[] = {4, 5, 6};
+  for (int i = 0; i < 6; ++i) EXPECT_DOUBLE_EQ(at(autograd::grad(x), i), want_x[i]);
+  for (int i = 0; i < 3; ++i) EXPECT_DOUBLE_EQ(at(autograd::grad(w), i), want_w[i]);
+}
