@@ -153,6 +153,8 @@ def test_paths_and_file_objects(tmp_path):
     assert sorted(os.listdir(tmp_path)) == ["x.pt", "y.pt"]  # no temporary files left behind
     with pytest.raises(TypeError):
         ctorch.save(t, 3)
+    with open(p, "r", encoding="latin-1") as f, pytest.raises(TypeError, match="binary"):
+        ctorch.load(f)
 
 
 def test_atomic_write_keeps_original_on_error(tmp_path):
@@ -183,10 +185,13 @@ def test_cycles_and_depth_refused():
     a.append(a)
     with pytest.raises(ValueError, match="nesting"):
         roundtrip(a)
-    deep = []
-    for _ in range(150):
-        deep = [deep]
-    assert roundtrip(deep) == deep
+    for wrap in (lambda d: [d], lambda d: (d,), lambda d: {1: d}):
+        deep = None
+        for _ in range(200):   # the documented maximum nesting both saves and loads
+            deep = wrap(deep)
+        assert roundtrip(deep) == deep
+        with pytest.raises(ValueError, match="nesting"):
+            roundtrip(wrap(wrap(deep)))
 
 
 def test_map_location():
