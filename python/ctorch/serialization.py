@@ -73,7 +73,8 @@ class _Writer:
         self._keep = []           # keeps memoised objects alive so their ids stay unique
 
     def _storage_of(self, t):
-        sid = t._storage_id()
+        # Off the CPU each tensor is saved as its own compact copy, so only CPU storages are shared.
+        sid = t._storage_id() if t.device.type == "cpu" else ("copy", id(t))
         if sid in self._storage_index:
             idx = self._storage_index[sid]
             if self.storages[idx]["itemsize"] != t.itemsize:
@@ -475,7 +476,8 @@ def _read_all(f):
 def load(f, map_location=None, pickle_module=None, *, weights_only=True, mmap=None, **pickle_load_args):
     """Load an object saved by ctorch.save from a path or a binary file object.
 
-    The format only holds data, so loading is always as safe as PyTorch's weights_only=True;
+    A file object is read to its end. The format only holds data, so loading is always as safe as
+    PyTorch's weights_only=True;
     weights_only=False is accepted and changes nothing. map_location is "cpu", a ctorch.device,
     a dict {saved location: target} or a callable(storage, location) returning a storage or None.
     """
