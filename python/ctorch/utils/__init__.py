@@ -13,3 +13,4 @@ cmake_prefix_path = _os.path.join(_package_root(), "share", "cmake")
 from ctorch.utils import dlpack  # noqa: E402,F401
 from ctorch.utils import data  # noqa: E402,F401
 from ctorch.utils import checkpoint  # noqa: E402,F401
+from ctorch.utils import safetensors  # noqa: E402,F401
