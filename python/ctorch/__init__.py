@@ -20,5 +20,6 @@ from ctorch import autograd  # noqa: F401
 from ctorch.autograd.grad_mode import (enable_grad, inference_mode, is_grad_enabled,  # noqa: F401
                                        is_inference_mode_enabled, no_grad, set_grad_enabled)
 from ctorch import cuda, nn, utils  # noqa: F401
+from ctorch import optim  # noqa: F401
 
 __version__ = "0.1.0"
