@@ -4,6 +4,7 @@ Same classes, arguments, chainable (recursive) update formulas, closed forms for
 state_dict contents and warnings as PyTorch, so lr sequences match PyTorch's exactly.
 PyTorch is BSD-licensed; this is an adaptation of its implementation onto ctorch's Optimizer.
 """
+
 from __future__ import annotations
 
 import math
@@ -22,9 +23,24 @@ from ctorch.optim.optimizer import Optimizer
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Sequence
 
-__all__ = ['LambdaLR', 'MultiplicativeLR', 'StepLR', 'MultiStepLR', 'ConstantLR', 'LinearLR', 'ExponentialLR',
-           'SequentialLR', 'CosineAnnealingLR', 'ChainedScheduler', 'ReduceLROnPlateau', 'CyclicLR',
-           'CosineAnnealingWarmRestarts', 'OneCycleLR', 'PolynomialLR', 'LRScheduler']
+__all__ = [
+    'LambdaLR',
+    'MultiplicativeLR',
+    'StepLR',
+    'MultiStepLR',
+    'ConstantLR',
+    'LinearLR',
+    'ExponentialLR',
+    'SequentialLR',
+    'CosineAnnealingLR',
+    'ChainedScheduler',
+    'ReduceLROnPlateau',
+    'CyclicLR',
+    'CosineAnnealingWarmRestarts',
+    'OneCycleLR',
+    'PolynomialLR',
+    'LRScheduler',
+]
 
 
 def _to_scalar(x):
@@ -34,19 +50,25 @@ def _to_scalar(x):
 
 EPOCH_DEPRECATION_WARNING = 'The epoch parameter in `scheduler.step()` was not necessary and is being deprecated where possible. Please use `scheduler.step()` to step the scheduler. During the deprecation, if epoch is different from None, the closed form is used instead of the new chainable form, where available. Please open an issue if you are unable to replicate your use case: https://github.com/pytorch/pytorch/issues/new/choose.'
 
+
 def _format_param(name: str, optimizer: Optimizer, param):
 
     def _copy(_param):
         return _param.clone() if isinstance(_param, Tensor) else _param
+
     if isinstance(param, (list, tuple)):
         if len(param) != len(optimizer.param_groups):
-            raise ValueError(f'{name} must have the same length as optimizer.param_groups. {name} has {len(param)} values, param_groups has {len(optimizer.param_groups)}.')
+            raise ValueError(
+                f'{name} must have the same length as optimizer.param_groups. {name} has {len(param)} values, param_groups has {len(optimizer.param_groups)}.'
+            )
     else:
         param = [param] * len(optimizer.param_groups)
     return list(map(_copy, param))
 
+
 def _param_groups_val_list(optimizer: Optimizer, key: str) -> list[Any]:
     return [group[key].clone() if isinstance(group[key], Tensor) else group[key] for group in optimizer.param_groups]
+
 
 def _update_param_group_val(param_group: dict[str, Any], key: str, val: float | Tensor) -> None:
     if isinstance(param_group[key], Tensor):
@@ -54,11 +76,14 @@ def _update_param_group_val(param_group: dict[str, Any], key: str, val: float | 
     else:
         param_group[key] = val
 
+
 class LRScheduler:
+    """Base class: sets each group's initial_lr, keeps base_lrs/last_epoch, and steps once on construction."""
+
     _get_lr_called_within_step: bool = False
     _is_initial: bool = False
 
-    def __init__(self, optimizer: Optimizer, last_epoch: int=-1) -> None:
+    def __init__(self, optimizer: Optimizer, last_epoch: int = -1) -> None:
         if not isinstance(optimizer, Optimizer):
             raise TypeError(f'{type(optimizer).__name__} is not an Optimizer')
         self.optimizer = optimizer
@@ -71,10 +96,14 @@ class LRScheduler:
         else:
             for i, group in enumerate(optimizer.param_groups):
                 if 'initial_lr' not in group:
-                    raise KeyError(f"param 'initial_lr' is not specified in param_groups[{i}] when resuming scheduler with last_epoch >= 0.\nThis typically happens when:\n1. You're trying to resume training from a checkpoint but haven't properly loaded the optimizer state\n2. You're using last_epoch >= 0 for a fresh training run (not recommended)")
+                    raise KeyError(
+                        f"param 'initial_lr' is not specified in param_groups[{i}] when resuming scheduler with last_epoch >= 0.\nThis typically happens when:\n1. You're trying to resume training from a checkpoint but haven't properly loaded the optimizer state\n2. You're using last_epoch >= 0 for a fresh training run (not recommended)"
+                    )
         self.base_lrs: list[float | Tensor] = _param_groups_val_list(optimizer, 'initial_lr')
         self.last_epoch = last_epoch
 
+        # Wrap optimizer.step (once) to record that it ran, so that calling scheduler.step() first warns
+        # as in PyTorch; a weak reference avoids a cycle through the bound method.
         def patch_track_step_called(opt: Optimizer):
             if hasattr(opt.step, '_wrapped_by_lr_sched'):
                 return opt.step
@@ -88,13 +117,17 @@ class LRScheduler:
                     opt = opt_ref()
                     opt._opt_called = True
                     return func.__get__(opt, opt.__class__)(*args, **kwargs)
+
                 wrapper._wrapped_by_lr_sched = True
                 return wrapper
+
             opt.step = wrap_step(opt.step)
+
         patch_track_step_called(self.optimizer)
         self._initial_step()
 
     def _initial_step(self) -> None:
+        # The constructor's step sets the epoch-0 lr (last_epoch -1 -> 0) without the ordering warning.
         self._step_count = 0
         with _initial_mode(self):
             self.step()
@@ -111,18 +144,26 @@ class LRScheduler:
     def get_lr(self) -> list[float | Tensor]:
         raise NotImplementedError
 
-    def step(self, epoch: int | None=None) -> None:
+    def step(self, epoch: int | None = None) -> None:
         if self._step_count == 1:
             if not hasattr(self.optimizer.step, '_wrapped_by_lr_sched'):
-                warnings.warn('Seems like `optimizer.step()` has been overridden after learning rate scheduler initialization. Please, make sure to call `optimizer.step()` before `lr_scheduler.step()`. See more details at https://pytorch.org/docs/stable/optim.html#how-to-adjust-learning-rate', UserWarning, stacklevel=2)
+                warnings.warn(
+                    'Seems like `optimizer.step()` has been overridden after learning rate scheduler initialization. Please, make sure to call `optimizer.step()` before `lr_scheduler.step()`. See more details at https://pytorch.org/docs/stable/optim.html#how-to-adjust-learning-rate',
+                    UserWarning,
+                    stacklevel=2,
+                )
             elif not getattr(self.optimizer, '_opt_called', False):
-                warnings.warn('Detected call of `lr_scheduler.step()` before `optimizer.step()`. In PyTorch 1.1.0 and later, you should call them in the opposite order: `optimizer.step()` before `lr_scheduler.step()`.  Failure to do this will result in PyTorch skipping the first value of the learning rate schedule. See more details at https://pytorch.org/docs/stable/optim.html#how-to-adjust-learning-rate', UserWarning, stacklevel=2)
+                warnings.warn(
+                    'Detected call of `lr_scheduler.step()` before `optimizer.step()`. In PyTorch 1.1.0 and later, you should call them in the opposite order: `optimizer.step()` before `lr_scheduler.step()`.  Failure to do this will result in PyTorch skipping the first value of the learning rate schedule. See more details at https://pytorch.org/docs/stable/optim.html#how-to-adjust-learning-rate',
+                    UserWarning,
+                    stacklevel=2,
+                )
         self._step_count += 1
         if epoch is not None:
             warnings.warn(EPOCH_DEPRECATION_WARNING, UserWarning, stacklevel=2)
         self._update_lr(epoch)
 
-    def _update_lr(self, epoch: int | None=None) -> None:
+    def _update_lr(self, epoch: int | None = None) -> None:
         with _enable_get_lr_call(self):
             if epoch is None:
                 self.last_epoch += 1
@@ -133,18 +174,29 @@ class LRScheduler:
                     values = cast(list[float | Tensor], self._get_closed_form_lr())
                 else:
                     values = self.get_lr()
-        for param_group, lr in zip(self.optimizer.param_groups, values, strict=True):
+        for param_group, lr in zip(self.optimizer.param_groups, values):
             _update_param_group_val(param_group, 'lr', lr)
         self._last_lr: list[float | Tensor] = _param_groups_val_list(self.optimizer, 'lr')
 
+
 def _warn_get_lr_called_within_step(lr_scheduler: LRScheduler) -> None:
     if not lr_scheduler._get_lr_called_within_step:
-        warnings.warn('To get the last learning rate computed by the scheduler, please use `get_last_lr()`.', UserWarning, stacklevel=2)
+        warnings.warn(
+            'To get the last learning rate computed by the scheduler, please use `get_last_lr()`.',
+            UserWarning,
+            stacklevel=2,
+        )
+
 
 class _LRScheduler(LRScheduler):
+    """Deprecated alias kept for code written against older PyTorch."""
+
     pass
 
+
 class _enable_get_lr_call:
+    """Marks get_lr() as called from step() (a direct call warns: use get_last_lr())."""
+
 
     def __init__(self, o: LRScheduler) -> None:
         self.o = o
@@ -156,7 +208,10 @@ class _enable_get_lr_call:
     def __exit__(self, type, value, traceback) -> None:
         self.o._get_lr_called_within_step = False
 
+
 class _initial_mode:
+    """Marks the constructor's initial step, where chainable schedulers keep the current lr."""
+
 
     def __init__(self, o: LRScheduler) -> None:
         self.o = o
@@ -167,9 +222,17 @@ class _initial_mode:
     def __exit__(self, type, value, traceback):
         self.o._is_initial = False
 
-class LambdaLR(LRScheduler):
 
-    def __init__(self, optimizer: Optimizer, lr_lambda: Callable[[int], float] | list[Callable[[int], float]], last_epoch: int=-1) -> None:
+class LambdaLR(LRScheduler):
+    """lr = base_lr * lr_lambda(epoch)."""
+
+
+    def __init__(
+        self,
+        optimizer: Optimizer,
+        lr_lambda: Callable[[int], float] | list[Callable[[int], float]],
+        last_epoch: int = -1,
+    ) -> None:
         self.optimizer = optimizer
         self.lr_lambdas: list[Callable[[int], float]]
         if not isinstance(lr_lambda, list) and (not isinstance(lr_lambda, tuple)):
@@ -198,11 +261,19 @@ class LambdaLR(LRScheduler):
 
     def get_lr(self) -> list[float | Tensor]:
         _warn_get_lr_called_within_step(self)
-        return [base_lr * lmbda(self.last_epoch) for lmbda, base_lr in zip(self.lr_lambdas, self.base_lrs, strict=True)]
+        return [base_lr * lmbda(self.last_epoch) for lmbda, base_lr in zip(self.lr_lambdas, self.base_lrs)]
+
 
 class MultiplicativeLR(LRScheduler):
+    """lr = previous lr * lr_lambda(epoch) (from epoch 1 on)."""
 
-    def __init__(self, optimizer: Optimizer, lr_lambda: Callable[[int], float] | list[Callable[[int], float]], last_epoch: int=-1) -> None:
+
+    def __init__(
+        self,
+        optimizer: Optimizer,
+        lr_lambda: Callable[[int], float] | list[Callable[[int], float]],
+        last_epoch: int = -1,
+    ) -> None:
         self.optimizer = optimizer
         self.lr_lambdas: list[Callable[[int], float]]
         if not isinstance(lr_lambda, list) and (not isinstance(lr_lambda, tuple)):
@@ -235,13 +306,19 @@ class MultiplicativeLR(LRScheduler):
     def get_lr(self) -> list[float | Tensor]:
         _warn_get_lr_called_within_step(self)
         if not self._is_initial:
-            return [group['lr'] * lmbda(self.last_epoch) for lmbda, group in zip(self.lr_lambdas, self.optimizer.param_groups, strict=True)]
+            return [
+                group['lr'] * lmbda(self.last_epoch)
+                for lmbda, group in zip(self.lr_lambdas, self.optimizer.param_groups)
+            ]
         else:
             return _param_groups_val_list(self.optimizer, 'lr')
 
-class StepLR(LRScheduler):
 
-    def __init__(self, optimizer: Optimizer, step_size: int, gamma: float=0.1, last_epoch: int=-1) -> None:
+class StepLR(LRScheduler):
+    """Multiply the lr by gamma every step_size epochs."""
+
+
+    def __init__(self, optimizer: Optimizer, step_size: int, gamma: float = 0.1, last_epoch: int = -1) -> None:
         self.step_size = step_size
         self.gamma = gamma
         super().__init__(optimizer, last_epoch)
@@ -255,9 +332,14 @@ class StepLR(LRScheduler):
     def _get_closed_form_lr(self) -> list[float | Tensor]:
         return [base_lr * self.gamma ** (self.last_epoch // self.step_size) for base_lr in self.base_lrs]
 
-class MultiStepLR(LRScheduler):
 
-    def __init__(self, optimizer: Optimizer, milestones: Iterable[int], gamma: float=0.1, last_epoch: int=-1) -> None:
+class MultiStepLR(LRScheduler):
+    """Multiply the lr by gamma at each milestone (repeated milestones multiply repeatedly)."""
+
+
+    def __init__(
+        self, optimizer: Optimizer, milestones: Iterable[int], gamma: float = 0.1, last_epoch: int = -1
+    ) -> None:
         self.milestones = Counter(milestones)
         self.gamma = gamma
         super().__init__(optimizer, last_epoch)
@@ -272,9 +354,14 @@ class MultiStepLR(LRScheduler):
         milestones = sorted(self.milestones.elements())
         return [base_lr * self.gamma ** bisect_right(milestones, self.last_epoch) for base_lr in self.base_lrs]
 
-class ConstantLR(LRScheduler):
 
-    def __init__(self, optimizer: Optimizer, factor: float=1.0 / 3, total_iters: int=5, last_epoch: int=-1) -> None:
+class ConstantLR(LRScheduler):
+    """lr = base_lr * factor until total_iters, then base_lr."""
+
+
+    def __init__(
+        self, optimizer: Optimizer, factor: float = 1.0 / 3, total_iters: int = 5, last_epoch: int = -1
+    ) -> None:
         if factor > 1.0 or factor < 0:
             raise ValueError('Constant multiplicative factor expected to be between 0 and 1.')
         self.factor = factor
@@ -290,11 +377,24 @@ class ConstantLR(LRScheduler):
         return [group['lr'] * (1.0 / self.factor) for group in self.optimizer.param_groups]
 
     def _get_closed_form_lr(self):
-        return [base_lr * (self.factor + (self.last_epoch >= self.total_iters) * (1 - self.factor)) for base_lr in self.base_lrs]
+        return [
+            base_lr * (self.factor + (self.last_epoch >= self.total_iters) * (1 - self.factor))
+            for base_lr in self.base_lrs
+        ]
+
 
 class LinearLR(LRScheduler):
+    """Linear ramp of the factor from start_factor to end_factor over total_iters epochs."""
 
-    def __init__(self, optimizer: Optimizer, start_factor: float=1.0 / 3, end_factor: float=1.0, total_iters: int=5, last_epoch: int=-1) -> None:
+
+    def __init__(
+        self,
+        optimizer: Optimizer,
+        start_factor: float = 1.0 / 3,
+        end_factor: float = 1.0,
+        total_iters: int = 5,
+        last_epoch: int = -1,
+    ) -> None:
         if start_factor > 1.0 or start_factor <= 0:
             raise ValueError('Starting multiplicative factor expected to be greater than 0 and less or equal to 1.')
         if end_factor > 1.0 or end_factor < 0:
@@ -310,14 +410,32 @@ class LinearLR(LRScheduler):
             return [group['lr'] * self.start_factor for group in self.optimizer.param_groups]
         if self._is_initial or self.last_epoch > self.total_iters:
             return _param_groups_val_list(self.optimizer, 'lr')
-        return [group['lr'] * (1.0 + (self.end_factor - self.start_factor) / (self.total_iters * self.start_factor + (self.last_epoch - 1) * (self.end_factor - self.start_factor))) for group in self.optimizer.param_groups]
+        return [
+            group['lr']
+            * (
+                1.0
+                + (self.end_factor - self.start_factor)
+                / (self.total_iters * self.start_factor + (self.last_epoch - 1) * (self.end_factor - self.start_factor))
+            )
+            for group in self.optimizer.param_groups
+        ]
 
     def _get_closed_form_lr(self):
-        return [base_lr * (self.start_factor + (self.end_factor - self.start_factor) * min(self.total_iters, self.last_epoch) / self.total_iters) for base_lr in self.base_lrs]
+        return [
+            base_lr
+            * (
+                self.start_factor
+                + (self.end_factor - self.start_factor) * min(self.total_iters, self.last_epoch) / self.total_iters
+            )
+            for base_lr in self.base_lrs
+        ]
+
 
 class ExponentialLR(LRScheduler):
+    """Multiply the lr by gamma every epoch."""
 
-    def __init__(self, optimizer: Optimizer, gamma: float, last_epoch: int=-1) -> None:
+
+    def __init__(self, optimizer: Optimizer, gamma: float, last_epoch: int = -1) -> None:
         self.gamma = gamma
         super().__init__(optimizer, last_epoch)
 
@@ -328,22 +446,35 @@ class ExponentialLR(LRScheduler):
         return [group['lr'] * self.gamma for group in self.optimizer.param_groups]
 
     def _get_closed_form_lr(self):
-        return [base_lr * self.gamma ** self.last_epoch for base_lr in self.base_lrs]
+        return [base_lr * self.gamma**self.last_epoch for base_lr in self.base_lrs]
+
 
 class SequentialLR(LRScheduler):
+    """Hand over between schedulers at the milestones (each restarts from epoch 0)."""
 
-    def __init__(self, optimizer: Optimizer, schedulers: list[LRScheduler], milestones: list[int], last_epoch: int=-1) -> None:
+
+    def __init__(
+        self, optimizer: Optimizer, schedulers: list[LRScheduler], milestones: list[int], last_epoch: int = -1
+    ) -> None:
         if len(schedulers) < 1:
             raise ValueError(f'{self.__class__.__name__} expects at least one scheduler, but got no scheduler.')
         for scheduler_idx, scheduler in enumerate(schedulers):
             if not hasattr(scheduler, 'optimizer'):
-                raise TypeError(f'{self.__class__.__name__} at index {scheduler_idx} should have `optimizer` as its attribute.')
+                raise TypeError(
+                    f'{self.__class__.__name__} at index {scheduler_idx} should have `optimizer` as its attribute.'
+                )
             if isinstance(scheduler, ReduceLROnPlateau):
-                raise ValueError(f'{self.__class__.__name__} does not support `ReduceLROnPlateau` scheduler as it requires additional kwargs to be specified when calling `step`, but got one at index {scheduler_idx} in the given schedulers sequence.')
+                raise ValueError(
+                    f'{self.__class__.__name__} does not support `ReduceLROnPlateau` scheduler as it requires additional kwargs to be specified when calling `step`, but got one at index {scheduler_idx} in the given schedulers sequence.'
+                )
             if optimizer != scheduler.optimizer:
-                raise ValueError(f'{self.__class__.__name__} expects all schedulers to belong to the same optimizer, but got scheduler {scheduler.__class__.__name__} at index {scheduler_idx} has {scheduler.optimizer}, which is different from {optimizer.__class__.__name__}.')
+                raise ValueError(
+                    f'{self.__class__.__name__} expects all schedulers to belong to the same optimizer, but got scheduler {scheduler.__class__.__name__} at index {scheduler_idx} has {scheduler.optimizer}, which is different from {optimizer.__class__.__name__}.'
+                )
         if len(milestones) != len(schedulers) - 1:
-            raise ValueError(f'Sequential Schedulers expects number of schedulers provided to be one more than the number of milestone points, but got number of schedulers {len(schedulers)} and the number of milestones to be equal to {len(milestones)}')
+            raise ValueError(
+                f'Sequential Schedulers expects number of schedulers provided to be one more than the number of milestone points, but got number of schedulers {len(schedulers)} and the number of milestones to be equal to {len(milestones)}'
+            )
         self._schedulers = schedulers
         self._milestones = milestones
         self.last_epoch = last_epoch + 1
@@ -387,9 +518,12 @@ class SequentialLR(LRScheduler):
         for idx, s in enumerate(_schedulers):
             self._schedulers[idx].load_state_dict(s)
 
-class PolynomialLR(LRScheduler):
 
-    def __init__(self, optimizer: Optimizer, total_iters: int=5, power: float=1.0, last_epoch: int=-1) -> None:
+class PolynomialLR(LRScheduler):
+    """Polynomial decay to 0 over total_iters epochs."""
+
+
+    def __init__(self, optimizer: Optimizer, total_iters: int = 5, power: float = 1.0, last_epoch: int = -1) -> None:
         self.total_iters = total_iters
         self.power = power
         super().__init__(optimizer, last_epoch)
@@ -398,15 +532,27 @@ class PolynomialLR(LRScheduler):
         _warn_get_lr_called_within_step(self)
         if self._is_initial or self.last_epoch > self.total_iters:
             return _param_groups_val_list(self.optimizer, 'lr')
-        decay_factor = ((1.0 - self.last_epoch / self.total_iters) / (1.0 - (self.last_epoch - 1) / self.total_iters)) ** self.power
+        decay_factor = (
+            (1.0 - self.last_epoch / self.total_iters) / (1.0 - (self.last_epoch - 1) / self.total_iters)
+        ) ** self.power
         return [group['lr'] * decay_factor for group in self.optimizer.param_groups]
 
     def _get_closed_form_lr(self) -> list[float | Tensor]:
-        return [base_lr * (1.0 - min(self.total_iters, self.last_epoch) / self.total_iters) ** self.power for base_lr in self.base_lrs]
+        return [
+            base_lr * (1.0 - min(self.total_iters, self.last_epoch) / self.total_iters) ** self.power
+            for base_lr in self.base_lrs
+        ]
+
 
 class CosineAnnealingLR(LRScheduler):
+    """Cosine annealing from base_lr to eta_min over T_max epochs, then back up (period 2*T_max).
 
-    def __init__(self, optimizer: Optimizer, T_max: int, eta_min: float=0.0, last_epoch: int=-1) -> None:
+    step() uses PyTorch's recursive form (the ratio of consecutive cosine factors applied to the
+    current lr), so values equal PyTorch's bit for bit and compose with other schedulers; step(epoch)
+    uses the closed form."""
+
+
+    def __init__(self, optimizer: Optimizer, T_max: int, eta_min: float = 0.0, last_epoch: int = -1) -> None:
         self.T_max = T_max
         self.eta_min = eta_min
         super().__init__(optimizer, last_epoch)
@@ -416,27 +562,53 @@ class CosineAnnealingLR(LRScheduler):
         if self._is_initial:
             return _param_groups_val_list(self.optimizer, 'lr')
         elif self._step_count == 1 and self.last_epoch > 0:
-            return [self.eta_min + (base_lr - self.eta_min) * (1 + math.cos(self.last_epoch * math.pi / self.T_max)) / 2 for base_lr, group in zip(self.base_lrs, self.optimizer.param_groups, strict=True)]
+            return [
+                self.eta_min + (base_lr - self.eta_min) * (1 + math.cos(self.last_epoch * math.pi / self.T_max)) / 2
+                for base_lr, group in zip(self.base_lrs, self.optimizer.param_groups)
+            ]
         elif (self.last_epoch - 1 - self.T_max) % (2 * self.T_max) == 0:
-            return [group['lr'] + (base_lr - self.eta_min) * (1 - math.cos(math.pi / self.T_max)) / 2 for base_lr, group in zip(self.base_lrs, self.optimizer.param_groups, strict=True)]
-        return [(1 + math.cos(math.pi * self.last_epoch / self.T_max)) / (1 + math.cos(math.pi * (self.last_epoch - 1) / self.T_max)) * (group['lr'] - self.eta_min) + self.eta_min for group in self.optimizer.param_groups]
+            return [
+                group['lr'] + (base_lr - self.eta_min) * (1 - math.cos(math.pi / self.T_max)) / 2
+                for base_lr, group in zip(self.base_lrs, self.optimizer.param_groups)
+            ]
+        return [
+            (1 + math.cos(math.pi * self.last_epoch / self.T_max))
+            / (1 + math.cos(math.pi * (self.last_epoch - 1) / self.T_max))
+            * (group['lr'] - self.eta_min)
+            + self.eta_min
+            for group in self.optimizer.param_groups
+        ]
 
     def _get_closed_form_lr(self) -> list[float | Tensor]:
-        return [self.eta_min + (base_lr - self.eta_min) * (1 + math.cos(math.pi * self.last_epoch / self.T_max)) / 2 for base_lr in self.base_lrs]
+        return [
+            self.eta_min + (base_lr - self.eta_min) * (1 + math.cos(math.pi * self.last_epoch / self.T_max)) / 2
+            for base_lr in self.base_lrs
+        ]
+
 
 class ChainedScheduler(LRScheduler):
+    """Step several schedulers of one optimizer together (their factors multiply)."""
 
-    def __init__(self, schedulers: Sequence[LRScheduler], optimizer: Optimizer | None=None) -> None:
+
+    def __init__(self, schedulers: Sequence[LRScheduler], optimizer: Optimizer | None = None) -> None:
         if len(schedulers) < 1:
-            raise ValueError(f'{self.__class__.__name__} expects at least one scheduler to be chained, but got no scheduler.')
+            raise ValueError(
+                f'{self.__class__.__name__} expects at least one scheduler to be chained, but got no scheduler.'
+            )
         optimizer = optimizer or schedulers[0].optimizer
         for scheduler_idx, scheduler in enumerate(schedulers):
             if not hasattr(scheduler, 'optimizer'):
-                raise TypeError(f'{self.__class__.__name__} at index {scheduler_idx} should have `optimizer` as its attribute.')
+                raise TypeError(
+                    f'{self.__class__.__name__} at index {scheduler_idx} should have `optimizer` as its attribute.'
+                )
             if isinstance(scheduler, ReduceLROnPlateau):
-                raise ValueError(f'{self.__class__.__name__} does not support `ReduceLROnPlateau` scheduler as it requires additional kwargs to be specified when calling `step`, but got one at index {scheduler_idx} in the given schedulers sequence.')
+                raise ValueError(
+                    f'{self.__class__.__name__} does not support `ReduceLROnPlateau` scheduler as it requires additional kwargs to be specified when calling `step`, but got one at index {scheduler_idx} in the given schedulers sequence.'
+                )
             if optimizer != scheduler.optimizer:
-                raise ValueError(f'{self.__class__.__name__} expects all schedulers to belong to the same optimizer, but got scheduler {scheduler.__class__.__name__} at index {scheduler_idx} has {scheduler.optimizer}, which is different from {optimizer.__class__.__name__}.')
+                raise ValueError(
+                    f'{self.__class__.__name__} expects all schedulers to belong to the same optimizer, but got scheduler {scheduler.__class__.__name__} at index {scheduler_idx} has {scheduler.optimizer}, which is different from {optimizer.__class__.__name__}.'
+                )
         self._schedulers = schedulers
         self.optimizer = optimizer
         self._last_lr = _param_groups_val_list(self._schedulers[-1].optimizer, 'lr')
@@ -460,9 +632,23 @@ class ChainedScheduler(LRScheduler):
         for idx, s in enumerate(_schedulers):
             self._schedulers[idx].load_state_dict(s)
 
-class ReduceLROnPlateau(LRScheduler):
 
-    def __init__(self, optimizer: Optimizer, mode: Literal['min', 'max']='min', factor: float=0.1, patience: int=10, threshold: float=0.0001, threshold_mode: Literal['rel', 'abs']='rel', cooldown: int=0, min_lr: list[float] | float=0, eps: float=1e-08) -> None:
+class ReduceLROnPlateau(LRScheduler):
+    """Reduce the lr by factor after patience epochs without improvement of a metric."""
+
+
+    def __init__(
+        self,
+        optimizer: Optimizer,
+        mode: Literal['min', 'max'] = 'min',
+        factor: float = 0.1,
+        patience: int = 10,
+        threshold: float = 0.0001,
+        threshold_mode: Literal['rel', 'abs'] = 'rel',
+        cooldown: int = 0,
+        min_lr: list[float] | float = 0,
+        eps: float = 1e-08,
+    ) -> None:
         if factor >= 1.0:
             raise ValueError('Factor should be < 1.0.')
         self.factor = factor
@@ -514,7 +700,9 @@ class ReduceLROnPlateau(LRScheduler):
     def _reduce_lr(self, epoch) -> None:
         if len(self.optimizer.param_groups) != len(self.min_lrs):
             if self.default_min_lr is None:
-                raise RuntimeError(f'The number of param groups in the `optimizer` ({len(self.optimizer.param_groups)}) differs from when `ReduceLROnPlateau` was initialized ({len(self.min_lrs)}), usually due to a new param group being added to the optimizer. Please modify the `min_lrs` field to match the length of the `optimizer` param groups.')
+                raise RuntimeError(
+                    f'The number of param groups in the `optimizer` ({len(self.optimizer.param_groups)}) differs from when `ReduceLROnPlateau` was initialized ({len(self.min_lrs)}), usually due to a new param group being added to the optimizer. Please modify the `min_lrs` field to match the length of the `optimizer` param groups.'
+                )
             else:
                 self.min_lrs = [self.default_min_lr] * len(self.optimizer.param_groups)
         for i, param_group in enumerate(self.optimizer.param_groups):
@@ -556,15 +744,34 @@ class ReduceLROnPlateau(LRScheduler):
         self.__dict__.update(state_dict)
         self._init_is_better(mode=self.mode, threshold=self.threshold, threshold_mode=self.threshold_mode)
 
-class CyclicLR(LRScheduler):
 
-    def __init__(self, optimizer: Optimizer, base_lr: float | list[float], max_lr: float | list[float], step_size_up: int=2000, step_size_down: int | None=None, mode: Literal['triangular', 'triangular2', 'exp_range']='triangular', gamma: float=1.0, scale_fn: Callable[[float], float] | None=None, scale_mode: Literal['cycle', 'iterations']='cycle', cycle_momentum: bool=True, base_momentum: float=0.8, max_momentum: float=0.9, last_epoch: int=-1) -> None:
+class CyclicLR(LRScheduler):
+    """Cyclical lr between base_lr and max_lr (triangular, triangular2, exp_range or scale_fn),
+    cycling momentum (or Adam's beta1) inversely when cycle_momentum."""
+
+
+    def __init__(
+        self,
+        optimizer: Optimizer,
+        base_lr: float | list[float],
+        max_lr: float | list[float],
+        step_size_up: int = 2000,
+        step_size_down: int | None = None,
+        mode: Literal['triangular', 'triangular2', 'exp_range'] = 'triangular',
+        gamma: float = 1.0,
+        scale_fn: Callable[[float], float] | None = None,
+        scale_mode: Literal['cycle', 'iterations'] = 'cycle',
+        cycle_momentum: bool = True,
+        base_momentum: float = 0.8,
+        max_momentum: float = 0.9,
+        last_epoch: int = -1,
+    ) -> None:
         if not isinstance(optimizer, Optimizer):
             raise TypeError(f'{type(optimizer).__name__} is not an Optimizer')
         self.optimizer = optimizer
         base_lrs = _format_param('base_lr', optimizer, base_lr)
         if last_epoch == -1:
-            for lr, group in zip(base_lrs, optimizer.param_groups, strict=True):
+            for lr, group in zip(base_lrs, optimizer.param_groups):
                 _update_param_group_val(group, 'lr', lr)
         self.max_lrs = _format_param('max_lr', optimizer, max_lr)
         step_size_up = float(step_size_up)
@@ -587,7 +794,9 @@ class CyclicLR(LRScheduler):
             self.base_momentums = _format_param('base_momentum', optimizer, base_momentum)
             self.max_momentums = _format_param('max_momentum', optimizer, max_momentum)
             if last_epoch == -1:
-                for m_momentum, b_momentum, group in zip(self.max_momentums, self.base_momentums, optimizer.param_groups, strict=True):
+                for m_momentum, b_momentum, group in zip(
+                    self.max_momentums, self.base_momentums, optimizer.param_groups
+                ):
                     if self.use_beta1:
                         group['betas'] = (m_momentum, *group['betas'][1:])
                     else:
@@ -626,7 +835,7 @@ class CyclicLR(LRScheduler):
 
     @staticmethod
     def _exp_range_scale_fn(gamma: float, x: float) -> float:
-        return gamma ** x
+        return gamma**x
 
     def get_lr(self) -> list[float | Tensor]:
         _warn_get_lr_called_within_step(self)
@@ -637,7 +846,7 @@ class CyclicLR(LRScheduler):
         else:
             scale_factor = (x - 1) / (self.step_ratio - 1)
         lrs = []
-        for base_lr, max_lr in zip(self.base_lrs, self.max_lrs, strict=True):
+        for base_lr, max_lr in zip(self.base_lrs, self.max_lrs):
             base_height = (max_lr - base_lr) * scale_factor
             if self.scale_mode == 'cycle':
                 lr = base_lr + base_height * self.scale_fn(cycle)
@@ -646,14 +855,14 @@ class CyclicLR(LRScheduler):
             lrs.append(lr)
         if self.cycle_momentum:
             momentums = []
-            for base_momentum, max_momentum in zip(self.base_momentums, self.max_momentums, strict=True):
+            for base_momentum, max_momentum in zip(self.base_momentums, self.max_momentums):
                 base_height = (max_momentum - base_momentum) * scale_factor
                 if self.scale_mode == 'cycle':
                     momentum = max_momentum - base_height * self.scale_fn(cycle)
                 else:
                     momentum = max_momentum - base_height * self.scale_fn(self.last_epoch)
                 momentums.append(momentum)
-            for param_group, momentum in zip(self.optimizer.param_groups, momentums, strict=True):
+            for param_group, momentum in zip(self.optimizer.param_groups, momentums):
                 if self.use_beta1:
                     param_group['betas'] = (momentum, *param_group['betas'][1:])
                 else:
@@ -676,9 +885,14 @@ class CyclicLR(LRScheduler):
             self._scale_fn_custom.__dict__.update(fn)
         self._init_scale_fn()
 
-class CosineAnnealingWarmRestarts(LRScheduler):
 
-    def __init__(self, optimizer: Optimizer, T_0: int, T_mult: int=1, eta_min: float=0.0, last_epoch: int=-1) -> None:
+class CosineAnnealingWarmRestarts(LRScheduler):
+    """Cosine annealing restarted every T_i epochs, T_i growing by T_mult after each restart."""
+
+
+    def __init__(
+        self, optimizer: Optimizer, T_0: int, T_mult: int = 1, eta_min: float = 0.0, last_epoch: int = -1
+    ) -> None:
         if T_0 <= 0 or not isinstance(T_0, int):
             raise ValueError(f'Expected positive integer T_0, but got {T_0}')
         if T_mult < 1 or not isinstance(T_mult, int):
@@ -694,7 +908,10 @@ class CosineAnnealingWarmRestarts(LRScheduler):
 
     def get_lr(self) -> list[float | Tensor]:
         _warn_get_lr_called_within_step(self)
-        return [self.eta_min + (base_lr - self.eta_min) * (1 + math.cos(math.pi * self.T_cur / self.T_i)) / 2 for base_lr in self.base_lrs]
+        return [
+            self.eta_min + (base_lr - self.eta_min) * (1 + math.cos(math.pi * self.T_cur / self.T_i)) / 2
+            for base_lr in self.base_lrs
+        ]
 
     def step(self, epoch=None) -> None:
         if epoch is None and self.last_epoch < 0:
@@ -713,20 +930,40 @@ class CosineAnnealingWarmRestarts(LRScheduler):
                     self.T_cur = epoch % self.T_0
                 else:
                     n = int(math.log(epoch / self.T_0 * (self.T_mult - 1) + 1, self.T_mult))
-                    self.T_cur = epoch - self.T_0 * (self.T_mult ** n - 1) / (self.T_mult - 1)
-                    self.T_i = self.T_0 * self.T_mult ** n
+                    self.T_cur = epoch - self.T_0 * (self.T_mult**n - 1) / (self.T_mult - 1)
+                    self.T_i = self.T_0 * self.T_mult**n
             else:
                 self.T_i = self.T_0
                 self.T_cur = epoch
         self.last_epoch = math.floor(epoch)
         with _enable_get_lr_call(self):
-            for param_group, lr in zip(self.optimizer.param_groups, self.get_lr(), strict=True):
+            for param_group, lr in zip(self.optimizer.param_groups, self.get_lr()):
                 _update_param_group_val(param_group, 'lr', lr)
         self._last_lr = _param_groups_val_list(self.optimizer, 'lr')
 
-class OneCycleLR(LRScheduler):
 
-    def __init__(self, optimizer: Optimizer, max_lr: float | list[float], total_steps: int | None=None, epochs: int | None=None, steps_per_epoch: int | None=None, pct_start: float=0.3, anneal_strategy: Literal['cos', 'linear']='cos', cycle_momentum: bool=True, base_momentum: float | list[float]=0.85, max_momentum: float | list[float]=0.95, div_factor: float=25.0, final_div_factor: float=10000.0, three_phase: bool=False, last_epoch: int=-1) -> None:
+class OneCycleLR(LRScheduler):
+    """The 1cycle policy: lr up from max_lr/div_factor to max_lr, then down to initial_lr/final_div_factor
+    (cos or linear annealing; optional third phase), momentum (or beta1) cycled inversely."""
+
+
+    def __init__(
+        self,
+        optimizer: Optimizer,
+        max_lr: float | list[float],
+        total_steps: int | None = None,
+        epochs: int | None = None,
+        steps_per_epoch: int | None = None,
+        pct_start: float = 0.3,
+        anneal_strategy: Literal['cos', 'linear'] = 'cos',
+        cycle_momentum: bool = True,
+        base_momentum: float | list[float] = 0.85,
+        max_momentum: float | list[float] = 0.95,
+        div_factor: float = 25.0,
+        final_div_factor: float = 10000.0,
+        three_phase: bool = False,
+        last_epoch: int = -1,
+    ) -> None:
         if not isinstance(optimizer, Optimizer):
             raise TypeError(f'{type(optimizer).__name__} is not an Optimizer')
         self.optimizer = optimizer
@@ -744,9 +981,46 @@ class OneCycleLR(LRScheduler):
             raise ValueError('You must define either total_steps OR (epochs AND steps_per_epoch)')
         self._schedule_phases: list
         if three_phase:
-            self._schedule_phases = [{'end_step': float(pct_start * self.total_steps) - 1, 'start_lr': 'initial_lr', 'end_lr': 'max_lr', 'start_momentum': 'max_momentum', 'end_momentum': 'base_momentum'}, {'end_step': float(2 * pct_start * self.total_steps) - 2, 'start_lr': 'max_lr', 'end_lr': 'initial_lr', 'start_momentum': 'base_momentum', 'end_momentum': 'max_momentum'}, {'end_step': self.total_steps - 1, 'start_lr': 'initial_lr', 'end_lr': 'min_lr', 'start_momentum': 'max_momentum', 'end_momentum': 'max_momentum'}]
+            self._schedule_phases = [
+                {
+                    'end_step': float(pct_start * self.total_steps) - 1,
+                    'start_lr': 'initial_lr',
+                    'end_lr': 'max_lr',
+                    'start_momentum': 'max_momentum',
+                    'end_momentum': 'base_momentum',
+                },
+                {
+                    'end_step': float(2 * pct_start * self.total_steps) - 2,
+                    'start_lr': 'max_lr',
+                    'end_lr': 'initial_lr',
+                    'start_momentum': 'base_momentum',
+                    'end_momentum': 'max_momentum',
+                },
+                {
+                    'end_step': self.total_steps - 1,
+                    'start_lr': 'initial_lr',
+                    'end_lr': 'min_lr',
+                    'start_momentum': 'max_momentum',
+                    'end_momentum': 'max_momentum',
+                },
+            ]
         else:
-            self._schedule_phases = [{'end_step': float(pct_start * self.total_steps) - 1, 'start_lr': 'initial_lr', 'end_lr': 'max_lr', 'start_momentum': 'max_momentum', 'end_momentum': 'base_momentum'}, {'end_step': self.total_steps - 1, 'start_lr': 'max_lr', 'end_lr': 'min_lr', 'start_momentum': 'base_momentum', 'end_momentum': 'max_momentum'}]
+            self._schedule_phases = [
+                {
+                    'end_step': float(pct_start * self.total_steps) - 1,
+                    'start_lr': 'initial_lr',
+                    'end_lr': 'max_lr',
+                    'start_momentum': 'max_momentum',
+                    'end_momentum': 'base_momentum',
+                },
+                {
+                    'end_step': self.total_steps - 1,
+                    'start_lr': 'max_lr',
+                    'end_lr': 'min_lr',
+                    'start_momentum': 'base_momentum',
+                    'end_momentum': 'max_momentum',
+                },
+            ]
         if pct_start < 0 or pct_start > 1 or (not isinstance(pct_start, float)):
             raise ValueError(f'Expected float between 0 and 1 pct_start, but got {pct_start}')
         if anneal_strategy not in ['cos', 'linear']:
@@ -767,7 +1041,7 @@ class OneCycleLR(LRScheduler):
             max_momentums = _format_param('max_momentum', optimizer, max_momentum)
             base_momentums = _format_param('base_momentum', optimizer, base_momentum)
             if last_epoch == -1:
-                for m_momentum, b_momentum, group in zip(max_momentums, base_momentums, optimizer.param_groups, strict=True):
+                for m_momentum, b_momentum, group in zip(max_momentums, base_momentums, optimizer.param_groups):
                     if self.use_beta1:
                         group['betas'] = (m_momentum, *group['betas'][1:])
                     else:
@@ -801,7 +1075,9 @@ class OneCycleLR(LRScheduler):
         lrs = []
         step_num = self.last_epoch
         if step_num > self.total_steps:
-            raise ValueError(f'Tried to step {step_num} times. The specified number of total steps is {self.total_steps}')
+            raise ValueError(
+                f'Tried to step {step_num} times. The specified number of total steps is {self.total_steps}'
+            )
         for group in self.optimizer.param_groups:
             start_step = 0.0
             for i, phase in enumerate(self._schedule_phases):
@@ -810,7 +1086,9 @@ class OneCycleLR(LRScheduler):
                     pct = (step_num - start_step) / (end_step - start_step)
                     computed_lr = self._anneal_func(group[phase['start_lr']], group[phase['end_lr']], pct)
                     if self.cycle_momentum:
-                        computed_momentum = self._anneal_func(group[phase['start_momentum']], group[phase['end_momentum']], pct)
+                        computed_momentum = self._anneal_func(
+                            group[phase['start_momentum']], group[phase['end_momentum']], pct
+                        )
                     break
                 start_step = phase['end_step']
             lrs.append(computed_lr)
