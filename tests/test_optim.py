@@ -224,7 +224,7 @@ def test_param_groups_and_skipped_params():
     extra = ctorch.zeros(2, dtype=ctorch.float64, requires_grad=True)
     copt.add_param_group({"params": extra, "lr": 0.3})
     g = copt.param_groups[2]
-    assert g["params"] == [extra] if False else g["params"][0] is extra
+    assert len(g["params"]) == 1 and g["params"][0] is extra
     assert g["lr"] == 0.3 and g["momentum"] == 0.9 and g["nesterov"] is False
     assert "Parameter Group 2" in repr(copt)
 
@@ -276,6 +276,44 @@ def test_errors():
         optim.SGD(p, lr=0.1, nesterov=True)
     with pytest.raises(NotImplementedError, match="fused"):
         optim.Adam(p, fused=True)
+
+
+@pytest.mark.parametrize("name", ["SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Adadelta", "Adamax", "NAdam",
+                                  "RAdam"])
+def test_float32_params(name):
+    # State follows the parameter dtype (except "step"/"mu_product", float32 anyway); float32
+    # rounding may differ in the last bits, hence the looser tolerance.
+    values = [v.astype(np.float32) for v in _init_values()]
+    cps = [ctorch.tensor(v, dtype=ctorch.float32, requires_grad=True) for v in values]
+    tps = [torch.tensor(v, dtype=torch.float32, requires_grad=True) for v in values]
+    kwargs = {"lr": 0.01} if name != "Adadelta" else {}
+    copt, topt = _opt(ctorch, name, cps, kwargs), _opt(torch, name, tps, kwargs)
+    for _ in range(10):
+        _step(ctorch, copt, cps)
+        _step(torch, topt, tps)
+    for cp, tp in zip(cps, tps):
+        assert cp.dtype == ctorch.float32
+        np.testing.assert_allclose(_np(cp), tp.detach().numpy(), rtol=1e-5, atol=1e-5)
+    for key, v in copt.state[cps[0]].items():
+        assert str(v.dtype).split(".")[-1] == str(topt.state[tps[0]][key].dtype).split(".")[-1], key
+
+
+def test_pickle_and_deepcopy():
+    import pickle
+    params = _make(ctorch)
+    opt = optim.RMSprop(params, lr=0.01, momentum=0.5)
+    _step(ctorch, opt, params)
+    opt.zero_grad()  # copy without .grad (Tensor.__deepcopy__ of several params with grads is broken in core)
+    for clone in (pickle.loads(pickle.dumps(opt)), copy.deepcopy(opt)):
+        assert type(clone) is optim.RMSprop and clone.defaults == opt.defaults
+        p0 = clone.param_groups[0]["params"][0]
+        assert _np(clone.state[p0]["momentum_buffer"]).tolist() == \
+            _np(opt.state[params[0]]["momentum_buffer"]).tolist()
+        # Continuing from the copy follows the original's trajectory.
+        cparams = [p for g in clone.param_groups for p in g["params"]]
+        _step(ctorch, clone, cparams)
+    _step(ctorch, opt, params)
+    assert _np(cparams[1]).tolist() == _np(params[1]).tolist()
 
 
 def test_step_does_not_record_graph():
