@@ -276,6 +276,8 @@ def test_errors():
         optim.SGD(p, lr=0.1, nesterov=True)
     with pytest.raises(NotImplementedError, match="fused"):
         optim.Adam(p, fused=True)
+    with pytest.raises(NotImplementedError, match="Tensor `lr`"):
+        optim.SGD([{"params": p, "lr": ctorch.tensor(0.1)}], lr=0.1)
 
 
 @pytest.mark.parametrize("name", ["SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Adadelta", "Adamax", "NAdam",

@@ -42,6 +42,10 @@ def _check_unsupported(defaults):
     for key in ("fused", "capturable", "differentiable"):
         if defaults.get(key):
             raise NotImplementedError(f"ctorch.optim: `{key}=True` is not supported")
+    # The updates read hyperparameters as Python numbers (PyTorch's Tensor-lr path is for CUDA graphs).
+    for key in ("lr", "weight_decay"):
+        if isinstance(defaults.get(key), Tensor):
+            raise NotImplementedError(f"ctorch.optim: a Tensor `{key}` is not supported; pass a Python number")
 
 
 def _closure_loss(closure):
