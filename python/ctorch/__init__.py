@@ -20,6 +20,7 @@ from ctorch import autograd  # noqa: F401
 from ctorch.autograd.grad_mode import (enable_grad, inference_mode, is_grad_enabled,  # noqa: F401
                                        is_inference_mode_enabled, no_grad, set_grad_enabled)
 from ctorch import cuda, nn, utils  # noqa: F401
+from ctorch import optim  # noqa: F401
 from ctorch.serialization import save, load  # noqa: F401,E402
 
 __version__ = "0.1.0"

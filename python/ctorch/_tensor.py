@@ -319,7 +319,8 @@ def _deepcopy(self, memo):
         new = self.detach().clone().requires_grad_(self.requires_grad)
         memo[id(self)] = new
         if self.grad is not None:
-            new.grad = _deepcopy(self.grad, memo)
+            import copy  # deepcopy keeps the temporary .grad object alive in memo (its id is the key)
+            new.grad = copy.deepcopy(self.grad, memo)
     return memo[id(self)]
 
 
