@@ -1261,3 +1261,14 @@ def test_backward_with_create_graph_warns_about_the_cycle():
     with pytest.warns(UserWarning, match="reference cycle"):
         (x * x).sum().backward(create_graph=True)
     x.grad = None
+
+
+def test_deepcopy_keeps_each_leafs_grad():
+    import copy
+    ps = [ctorch.ones(3, 4, requires_grad=True), ctorch.ones(5, requires_grad=True)]
+    for i, p in enumerate(ps):
+        (p * (i + 2)).sum().backward()
+    copies = copy.deepcopy(ps)
+    for p, c in zip(ps, copies):
+        assert c.is_leaf and c.requires_grad and c is not p
+        assert c.grad.tolist() == p.grad.tolist()
