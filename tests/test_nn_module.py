@@ -486,6 +486,14 @@ def test_inplace_activations(torch, name, kw):
     assert co is cx and "inplace=True" in repr(cm)
     np.testing.assert_allclose(cx.numpy(), tx.numpy(), rtol=1e-12, atol=1e-12)
     assert to is tx
+    # gradients through the in-place form on a non-leaf equal torch's out-of-place gradients
+    tl = torch.tensor(x, requires_grad=True)
+    getattr(torch.nn, name)(**kw)(tl).sum().backward()
+    cl = ctorch.tensor(x, requires_grad=True)
+    cb = cl * 1
+    assert cm(cb) is cb
+    cb.sum().backward()
+    np.testing.assert_allclose(cl.grad.numpy(), tl.grad.numpy(), rtol=1e-7, atol=1e-12)
 
 
 def test_inplace_relu_gradient():

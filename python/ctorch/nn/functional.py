@@ -11,13 +11,14 @@ __all__ = [
 ]
 
 
-def _inplace(input, result, inplace):
-    """For activations with no in-place kernel: write the result into input. The forward values are
-    PyTorch's; gradients cannot flow through such a write when the activation saved input for its
-    backward (the in-place check raises), so use inplace=False where gradients are needed."""
+def _inplace(input, fn, inplace):
+    """fn(input), written into input when inplace (for activations with no in-place kernel). When
+    autograd records, fn reads a clone: fn's backward saves its input, and copying the result into that
+    same tensor would make the saved value stale (the in-place check would then fail backward)."""
     if not inplace:
-        return result
-    return input.copy_(result)
+        return fn(input)
+    src = input.clone() if (input.requires_grad and ctorch.is_grad_enabled()) else input
+    return input.copy_(fn(src))
 
 
 def linear(input, weight, bias=None):
@@ -46,7 +47,10 @@ def relu_(input):
 def hardtanh(input, min_val=-1.0, max_val=1.0, inplace=False):
     if min_val > max_val:
         raise ValueError("min_val cannot be greater than max_val")
-    return input.clamp_(min_val, max_val) if inplace else input.clamp(min_val, max_val)
+    if inplace and not (input.requires_grad and ctorch.is_grad_enabled()):
+        return input.clamp_(min_val, max_val)
+    # recording: the core's clamp_ backward reads the overwritten input, so go through a clone
+    return _inplace(input, lambda x: x.clamp(min_val, max_val), inplace)
 
 
 def hardtanh_(input, min_val=-1.0, max_val=1.0):
@@ -58,11 +62,11 @@ def relu6(input, inplace=False):
 
 
 def threshold(input, threshold, value, inplace=False):
-    return _inplace(input, ctorch.where(input > threshold, input, value), inplace)
+    return _inplace(input, lambda x: ctorch.where(x > threshold, x, value), inplace)
 
 
 def leaky_relu(input, negative_slope=0.01, inplace=False):
-    return _inplace(input, ctorch.where(input > 0, input, input * negative_slope), inplace)
+    return _inplace(input, lambda x: ctorch.where(x > 0, x, x * negative_slope), inplace)
 
 
 def leaky_relu_(input, negative_slope=0.01):
@@ -86,7 +90,7 @@ def prelu(input, weight):
 
 def elu(input, alpha=1.0, inplace=False):
     # expm1 of min(x, 0): the unused branch never overflows, so its zero gradient stays finite
-    return _inplace(input, ctorch.where(input > 0, input, alpha * input.clamp(max=0).expm1()), inplace)
+    return _inplace(input, lambda x: ctorch.where(x > 0, x, alpha * x.clamp(max=0).expm1()), inplace)
 
 
 def elu_(input, alpha=1.0):
@@ -98,8 +102,8 @@ _SELU_SCALE = 1.0507009873554804934193349852946
 
 
 def selu(input, inplace=False):
-    r = _SELU_SCALE * ctorch.where(input > 0, input, _SELU_ALPHA * input.clamp(max=0).expm1())
-    return _inplace(input, r, inplace)
+    return _inplace(input, lambda x: _SELU_SCALE * ctorch.where(x > 0, x, _SELU_ALPHA * x.clamp(max=0).expm1()),
+                    inplace)
 
 
 def selu_(input):
@@ -126,7 +130,7 @@ def softplus(input, beta=1.0, threshold=20.0):
 
 
 def mish(input, inplace=False):
-    return _inplace(input, input * softplus(input).tanh(), inplace)
+    return _inplace(input, lambda x: x * softplus(x).tanh(), inplace)
 
 
 def sigmoid(input):
@@ -142,11 +146,11 @@ def softsign(input):
 
 
 def hardsigmoid(input, inplace=False):
-    return _inplace(input, (input + 3).clamp(0, 6) / 6, inplace)
+    return _inplace(input, lambda x: (x + 3).clamp(0, 6) / 6, inplace)
 
 
 def hardswish(input, inplace=False):
-    return _inplace(input, input * (input + 3).clamp(0, 6) / 6, inplace)
+    return _inplace(input, lambda x: x * (x + 3).clamp(0, 6) / 6, inplace)
 
 
 def _softmax_dim(ndim):
