@@ -320,6 +320,28 @@ def test_repr_matches_torch(torch):
     assert repr(nn.Module()) == "Module()"
 
 
+def test_structure_matches_torch(torch):
+    c, t = _nested(nn), _nested(torch.nn)
+    assert [n for n, _ in c.named_modules()] == [n for n, _ in t.named_modules()]
+    assert [n for n, _ in c.named_children()] == [n for n, _ in t.named_children()]
+    assert ([(n, tuple(p.shape)) for n, p in c.named_parameters()]
+            == [(n, tuple(p.shape)) for n, p in t.named_parameters()])
+    assert list(c.state_dict()) == list(t.state_dict())
+    assert [n for n, _ in c.heads.named_parameters(prefix="h")] == [n for n, _ in t.heads.named_parameters(prefix="h")]
+    assert {k for k in dir(c.fc) if not k.startswith("_")} <= set(dir(t.fc))  # no public names torch lacks
+
+
+def test_module_deepcopy_pickle():
+    m = nn.Sequential(nn.Linear(2, 3), nn.PReLU())
+    m.register_buffer("b", ctorch.ones(2))
+    x = ctorch.randn(4, 2)
+    for c in (copy.deepcopy(m), pickle.loads(pickle.dumps(m))):
+        assert type(c[0].weight) is nn.Parameter and c[0].weight.requires_grad
+        assert c[0].weight.data_ptr() != m[0].weight.data_ptr() and repr(c) == repr(m)
+        np.testing.assert_array_equal(c(x).detach().numpy(), m(x).detach().numpy())
+        np.testing.assert_array_equal(c.b.numpy(), [1, 1])
+
+
 # ---------------------------------------------------------------- containers
 
 def test_sequential():
@@ -403,6 +425,7 @@ def test_model_matches_torch(torch):
         return m.Sequential(m.Linear(6, 8), m.GELU(), m.Linear(8, 8), m.LeakyReLU(0.1), m.PReLU(8),
                             m.Linear(8, 4), m.LogSoftmax(dim=1))
     tm, cm = build(torch.nn).double(), build(nn).double()
+    assert list(cm.state_dict()) == list(tm.state_dict())
     copy_weights(tm, cm)
     x = np.random.default_rng(0).standard_normal((5, 6))
     tx, cx = torch.tensor(x), ctorch.tensor(x)
