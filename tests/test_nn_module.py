@@ -220,7 +220,8 @@ def test_load_state_dict_roundtrip_and_errors():
     assert str(e.value) == ('Error(s) in loading state_dict for Net:\n\tMissing key(s) in state_dict: '
                             '"fc1.bias". \n\tUnexpected key(s) in state_dict: "fc3.weight". ')
     r = b.load_state_dict(sd, strict=False)
-    assert r.missing_keys == ["fc1.bias"] and r.unexpected_keys == ["fc3.weight"]  # reported even when not strict, as in PyTorch
+    # unexpected keys are reported even when not strict, as in PyTorch
+    assert r.missing_keys == ["fc1.bias"] and r.unexpected_keys == ["fc3.weight"]
 
     sd = a.state_dict()
     sd["fc1.weight"] = ctorch.zeros(4, 4)
@@ -305,7 +306,8 @@ def _nested(nnmod):
         ("fc", nnmod.Linear(3, 4)),
         ("act", nnmod.LeakyReLU(0.2, inplace=True)),
         ("blocks", nnmod.ModuleList([nnmod.Linear(4, 4) for _ in range(3)] + [nnmod.GELU(approximate="tanh")])),
-        ("heads", nnmod.ModuleDict({"a": nnmod.Linear(4, 2, bias=False), "b": nnmod.Sequential(nnmod.ReLU6(), nnmod.Identity())})),
+        ("heads", nnmod.ModuleDict({"a": nnmod.Linear(4, 2, bias=False),
+                                    "b": nnmod.Sequential(nnmod.ReLU6(), nnmod.Identity())})),
         ("misc", nnmod.Sequential(nnmod.ELU(alpha=0.5), nnmod.SELU(), nnmod.SiLU(inplace=True), nnmod.Mish(),
                                   nnmod.Sigmoid(), nnmod.Tanh(), nnmod.Softmax(dim=1), nnmod.LogSoftmax(dim=-1),
                                   nnmod.Softplus(beta=2, threshold=10), nnmod.Softsign(),
@@ -450,7 +452,8 @@ def test_bilinear_flatten_match_torch(torch):
     np.testing.assert_allclose(co.detach().numpy(), to.detach().numpy(), rtol=1e-12)
     (to ** 2).sum().backward()
     (co ** 2).sum().backward()
-    for a, b in [(c1.grad, t1.grad), (c2.grad, t2.grad), (cb.weight.grad, tb.weight.grad), (cb.bias.grad, tb.bias.grad)]:
+    for a, b in [(c1.grad, t1.grad), (c2.grad, t2.grad), (cb.weight.grad, tb.weight.grad),
+                 (cb.bias.grad, tb.bias.grad)]:
         np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-10)
     x = ctorch.randn(2, 3, 4, 5)
     assert nn.Flatten()(x).shape == (2, 60) and nn.Flatten(0, 2)(x).shape == (24, 5)
@@ -499,7 +502,8 @@ def test_activation_matches_torch(torch, name, kw):
 
 @pytest.mark.parametrize("name,kw", [("ReLU", {}), ("ReLU6", {}), ("LeakyReLU", {"negative_slope": 0.2}),
                                      ("ELU", {}), ("SELU", {}), ("SiLU", {}), ("Mish", {}), ("Hardtanh", {}),
-                                     ("Hardswish", {}), ("Hardsigmoid", {}), ("Threshold", {"threshold": 0.1, "value": 2.0})])
+                                     ("Hardswish", {}), ("Hardsigmoid", {}),
+                                     ("Threshold", {"threshold": 0.1, "value": 2.0})])
 def test_inplace_activations(torch, name, kw):
     x = np.random.default_rng(3).uniform(-5, 5, size=(4, 6))
     tx, cx = torch.tensor(x), ctorch.tensor(x)
