@@ -202,6 +202,22 @@ def test_to_keeps_parameter_identity():
     assert m.fc1.weight.grad.dtype == ctorch.float64
 
 
+def test_to_tensor_device_and_cuda():
+    m = nn.Linear(2, 2)
+    w = m.weight
+    m.to(ctorch.ones(1, dtype=ctorch.float16))
+    assert m.weight is w and w.dtype == ctorch.float16
+    m.to(ctorch.device("cpu"), ctorch.float64)
+    assert w.dtype == ctorch.float64 and w.device == ctorch.device("cpu")
+    if ctorch.cuda.is_available():
+        m.cuda()
+        assert m.weight is w and w.is_cuda and m.bias.is_cuda and w.is_leaf
+        assert m.to("cpu").weight is w and not w.is_cuda
+    else:
+        with pytest.raises(RuntimeError, match="CUDA"):
+            m.cuda()
+
+
 # ---------------------------------------------------------------- state dicts
 
 def test_load_state_dict_roundtrip_and_errors():

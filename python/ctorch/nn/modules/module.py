@@ -389,8 +389,13 @@ class Module:
         return self._apply(lambda t: t.cpu())
 
     def cuda(self, device=None):
-        return self._apply(lambda t: t.cuda() if device is None else t.to(ctorch.device("cuda", device)
-                                                                           if isinstance(device, int) else device))
+        if device is None:
+            dev = ctorch.device("cuda")
+        elif isinstance(device, int):
+            dev = ctorch.device("cuda", device)
+        else:
+            dev = ctorch.device(device)
+        return self._apply(lambda t: t.to(dev))
 
     def type(self, dst_type):
         return self._apply(lambda t: t.to(dst_type))
