@@ -598,3 +598,12 @@ def test_bilinear_default_init_statistics():
 def test_prelu_init_and_dtype():
     p = nn.PReLU(3, init=0.4, dtype=ctorch.float64)
     assert p.weight.dtype == ctorch.float64 and np.allclose(p.weight.detach().numpy(), 0.4)
+
+
+def test_parameter_list_repr_matches_torch(torch):
+    t = torch.nn.ParameterList([torch.nn.Parameter(torch.ones(2, 3)), torch.zeros(1, dtype=torch.float64)])
+    c = nn.ParameterList([nn.Parameter(ctorch.ones(2, 3)), ctorch.zeros(1, dtype=ctorch.float64)])
+    assert repr(c) == repr(t).replace("torch.", "ctorch.")
+    outer_t, outer_c = torch.nn.Module(), nn.Module()
+    outer_t.ps, outer_c.ps = t, c
+    assert repr(outer_c) == repr(outer_t).replace("torch.", "ctorch.")
