@@ -315,6 +315,25 @@ def test_forward_hooks():
     assert float((m(x) - F.linear(x, m.weight, m.bias)).abs().sum()) == 0
 
 
+def test_forward_hooks_with_kwargs(torch):
+    def run(mod_cls, t):
+        class Scale(mod_cls):
+            def forward(self, x, factor=1.0):
+                return x * factor
+        m = Scale()
+        seen = []
+        m.register_forward_pre_hook(lambda mod, a, kw: (a, {"factor": kw.get("factor", 1.0) * 10}),
+                                    with_kwargs=True)
+        m.register_forward_hook(lambda mod, a, kw, out: seen.append(dict(kw)) or out + 1, with_kwargs=True)
+        out = m(t.ones(2), factor=2.0)
+        bad = Scale()
+        bad.register_forward_pre_hook(lambda mod, a, kw: "oops", with_kwargs=True)
+        with pytest.raises(RuntimeError, match="forward pre-hook must return None or a tuple"):
+            bad(t.ones(1))
+        return out.tolist(), seen
+    assert run(nn.Module, ctorch) == run(torch.nn.Module, torch)
+
+
 # ---------------------------------------------------------------- repr
 
 def _nested(nnmod):

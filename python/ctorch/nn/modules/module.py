@@ -501,30 +501,40 @@ class Module:
 
     # ---- hooks and calling
 
-    def register_forward_pre_hook(self, hook, *, prepend=False):
-        """hook(module, args) -> None or new args (a tuple, or one value that is wrapped in one)."""
+    def register_forward_pre_hook(self, hook, *, prepend=False, with_kwargs=False):
+        """hook(module, args) -> None or new args (a tuple, or one value that is wrapped in one); with
+        with_kwargs=True, hook(module, args, kwargs) -> None or a tuple (new_args, new_kwargs)."""
         handle = RemovableHandle(self._forward_pre_hooks)
-        self._forward_pre_hooks[handle.id] = hook
+        self._forward_pre_hooks[handle.id] = (hook, with_kwargs)
         if prepend:
             self._forward_pre_hooks.move_to_end(handle.id, last=False)
         return handle
 
-    def register_forward_hook(self, hook, *, prepend=False):
-        """hook(module, args, output) -> None or a replacement output."""
+    def register_forward_hook(self, hook, *, prepend=False, with_kwargs=False):
+        """hook(module, args, output) -> None or a replacement output; with with_kwargs=True,
+        hook(module, args, kwargs, output)."""
         handle = RemovableHandle(self._forward_hooks)
-        self._forward_hooks[handle.id] = hook
+        self._forward_hooks[handle.id] = (hook, with_kwargs)
         if prepend:
             self._forward_hooks.move_to_end(handle.id, last=False)
         return handle
 
     def __call__(self, *args, **kwargs):
-        for hook in list(self._forward_pre_hooks.values()):
-            r = hook(self, args)
-            if r is not None:
-                args = r if isinstance(r, tuple) else (r,)
+        for hook, with_kwargs in list(self._forward_pre_hooks.values()):
+            if with_kwargs:
+                r = hook(self, args, kwargs)
+                if r is not None:
+                    if not (isinstance(r, tuple) and len(r) == 2):
+                        raise RuntimeError("forward pre-hook must return None or a tuple of (new_args, "
+                                           f"new_kwargs), but got {r}.")
+                    args, kwargs = r
+            else:
+                r = hook(self, args)
+                if r is not None:
+                    args = r if isinstance(r, tuple) else (r,)
         result = self.forward(*args, **kwargs)
-        for hook in list(self._forward_hooks.values()):
-            r = hook(self, args, result)
+        for hook, with_kwargs in list(self._forward_hooks.values()):
+            r = hook(self, args, kwargs, result) if with_kwargs else hook(self, args, result)
             if r is not None:
                 result = r
         return result
