@@ -626,3 +626,17 @@ def test_parameter_list_repr_matches_torch(torch):
     outer_t, outer_c = torch.nn.Module(), nn.Module()
     outer_t.ps, outer_c.ps = t, c
     assert repr(outer_c) == repr(outer_t).replace("torch.", "ctorch.")
+
+
+def test_linear_batch_dims_dtype_and_no_bias(torch):
+    tl, cl = torch.nn.Linear(4, 3, bias=False).double(), nn.Linear(4, 3, bias=False, dtype=ctorch.float64)
+    assert cl.weight.dtype == ctorch.float64 and cl.bias is None and list(cl.state_dict()) == ["weight"]
+    copy_weights(tl, cl)
+    x = np.random.default_rng(2).standard_normal((2, 5, 4))
+    np.testing.assert_allclose(cl(ctorch.tensor(x)).detach().numpy(), tl(torch.tensor(x)).detach().numpy(),
+                               rtol=1e-12)
+    vec = np.arange(4.0)
+    np.testing.assert_allclose(cl(ctorch.tensor(vec)).detach().numpy(), tl(torch.tensor(vec)).detach().numpy(),
+                               rtol=1e-12)
+    b = nn.Bilinear(2, 3, 1, bias=False)
+    assert b.bias is None and b(ctorch.randn(4, 2), ctorch.randn(4, 3)).shape == (4, 1)
