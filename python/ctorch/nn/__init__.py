@@ -1,2 +1,8 @@
-"""ctorch.nn: only `functional` so far (modules and layers come later)."""
+"""ctorch.nn: Parameter, Module and its containers, layers, activations, init and functional."""
 from ctorch.nn import functional  # noqa: F401
+from ctorch.nn import init  # noqa: F401
+from ctorch.nn.parameter import Parameter  # noqa: F401
+from ctorch.nn.modules import (ELU, GELU, SELU, Bilinear, Flatten, Hardsigmoid, Hardswish,  # noqa: F401
+                               Hardtanh, Identity, LeakyReLU, Linear, LogSoftmax, Mish, Module, ModuleDict,
+                               ModuleList, ParameterDict, ParameterList, PReLU, ReLU, ReLU6, Sequential,
+                               Sigmoid, SiLU, Softmax, Softplus, Softsign, Tanh, Threshold, Unflatten)

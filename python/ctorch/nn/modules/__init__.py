@@ -1,0 +1,9 @@
+"""The nn layers, re-exported by ctorch.nn."""
+from ctorch.nn.modules.module import Module  # noqa: F401
+from ctorch.nn.modules.container import (ModuleDict, ModuleList, ParameterDict, ParameterList,  # noqa: F401
+                                         Sequential)
+from ctorch.nn.modules.linear import Bilinear, Identity, Linear  # noqa: F401
+from ctorch.nn.modules.flatten import Flatten, Unflatten  # noqa: F401
+from ctorch.nn.modules.activation import (ELU, GELU, SELU, Hardsigmoid, Hardswish, Hardtanh,  # noqa: F401
+                                          LeakyReLU, LogSoftmax, Mish, PReLU, ReLU, ReLU6, Sigmoid, SiLU,
+                                          Softmax, Softplus, Softsign, Tanh, Threshold)
