@@ -204,3 +204,21 @@ def test_inplace_ops_record_history():
     tw0 = torch.from_numpy(w0.numpy())
     for g, t in zip(run(ctorch, x0, w0), run(torch, tx0, tw0)):
         assert math.isclose(float((g - ctorch.from_numpy(t.numpy())).abs().max()), 0, abs_tol=1e-9)
+
+
+def test_inplace_composites_on_non_leaves():
+    """clamp_/lerp_/addcmul_/addcdiv_ save their input: the in-place write must not break that."""
+    torch = pytest.importorskip("torch")
+
+    def run(lib):
+        x = lib.tensor([-1.0, 3.0, 8.0], dtype=lib.float64, requires_grad=True)
+        w = lib.tensor([0.5, 1.5, 2.5], dtype=lib.float64, requires_grad=True)
+        y = x * 2
+        y.clamp_(0, 6)
+        y.lerp_(w, 0.3)
+        y.addcmul_(w, w, value=2)
+        y.addcdiv_(y * 1.0, w)
+        (y * y).sum().backward()
+        return x.grad.tolist() + w.grad.tolist()
+
+    assert run(ctorch) == pytest.approx(run(torch), rel=1e-12)

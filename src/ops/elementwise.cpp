@@ -178,13 +178,14 @@ std::vector<Tensor> binary_grad(BinaryOp op, const autograd::Context& c) {
   switch (op) {
     case BinaryOp::add: return {g, g};
     case BinaryOp::sub: return {g, c.needs_grad(1) ? -g : Tensor()};
+    case BinaryOp::floor_divide: return {zeros_like(g), zeros_like(g)};  // zero almost everywhere
     default: break;
   }
   // An integer operand (never the differentiated one) joins in the gradient's dtype: b * b of a
   // uint8 tensor would wrap.
   auto operand = [&](size_t i) {
     Tensor t = c.saved(i);
-    return is_floating(t.dtype()) ? t : to(t, g.dtype(), t.device());
+    return !t.defined() || is_floating(t.dtype()) ? t : to(t, g.dtype(), t.device());
   };
   Tensor a = operand(0), b = operand(1);
   Tensor ga, gb;
@@ -229,12 +230,23 @@ std::vector<Tensor> binary_grad(BinaryOp op, const autograd::Context& c) {
       ga = g;
       if (c.needs_grad(1)) gb = -(g * trunc(a / b));
       break;
-    default:  // floor_divide: zero almost everywhere
-      ga = zeros_like(g);
-      gb = zeros_like(g);
+    default:
       break;
   }
   return {ga, gb};
+}
+// What binary_grad reads: {a, b, y}, each only when a needed gradient uses it (as PyTorch saves),
+// so later in-place writes to an operand that no formula reads are no error.
+std::vector<Tensor> binary_saved(BinaryOp op, const Tensor& a, const Tensor& b, const Tensor& y) {
+  bool ga = autograd::requires_grad(a), gb = autograd::requires_grad(b);
+  switch (op) {
+    case BinaryOp::add: case BinaryOp::sub: case BinaryOp::floor_divide: return {};
+    case BinaryOp::mul: return {gb ? a : Tensor(), ga ? b : Tensor()};
+    case BinaryOp::div: return {gb ? a : Tensor(), b};
+    case BinaryOp::pow: return {a, b, gb ? y : Tensor()};
+    case BinaryOp::remainder: case BinaryOp::fmod: return {gb ? a : Tensor(), gb ? b : Tensor()};
+    default: return {a, b};  // maximum, minimum, atan2
+  }
 }
 bool is_differentiable(BinaryOp op) {
   Kind k = kBinaryKinds[static_cast<int>(op)];
@@ -296,12 +308,9 @@ Tensor binary(BinaryOp op, const Tensor& a, const Tensor& b, const Tensor* out) 
       return autograd::inplace(const_cast<Tensor&>(*out), [&](const Tensor& s) { return binary(op, s, b); }, name);
     autograd::check_out_arg(name, out, {&a, &b});
     Tensor y = autograd::untracked([&] { return binary(op, a, b); });
-    if (is_differentiable(op)) {
-      bool plain = op == BinaryOp::add || op == BinaryOp::sub;
-      autograd::record(backward_name(op), {a, b}, {y},
-                       plain ? std::vector<Tensor>{} : std::vector<Tensor>{a, b, op == BinaryOp::pow ? y : Tensor()},
+    if (is_differentiable(op))
+      autograd::record(backward_name(op), {a, b}, {y}, binary_saved(op, a, b, y),
                        [op](const autograd::Context& c) { return binary_grad(op, c); });
-    }
     return y;
   }
   check_backend(a, name);

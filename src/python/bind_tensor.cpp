@@ -1,4 +1,5 @@
 // ctorch.Tensor: geometry, conversions, views and every elementwise op as method/operator/function.
+#include "autograd/function.h"
 #include "bind.h"
 
 namespace ctorch::python {
@@ -34,12 +35,29 @@ std::vector<int64_t> ints(const py::args& args) { return shape_args(args); }
 
 // Writes a composite's result into `dst` (in-place forms and out=) under the same rules as the
 // elementwise ops: same shape, and a result dtype that casts safely.
-Tensor store_result(Tensor dst, const Tensor& r, const char* op) {
+void check_result(const Tensor& dst, const Tensor& r, const char* op) {
   CTORCH_CHECK(r.sizes() == dst.sizes(), "[", op, "] output with shape ", dst.sizes(),
                " doesn't match the broadcast shape ", r.sizes());
   CTORCH_CHECK(can_cast(r.dtype(), dst.dtype()), "[", op, "] result type ", dtype_name(r.dtype()),
                " can't be cast to the desired output type ", dtype_name(dst.dtype()));
+}
+Tensor store_result(Tensor dst, const Tensor& r, const char* op) {
+  check_result(dst, r, op);
   return copy_(dst, r);
+}
+
+// The in-place form of a composite: self = compute(self). When that records a graph, compute
+// runs again on a copy of self's old value (autograd::inplace): its nodes may have saved self,
+// which the write would otherwise invalidate.
+template <class F>
+Tensor update_in_place(Tensor& self, const F& compute, const char* op) {
+  Tensor r = compute(self);
+  if (!autograd::requires_grad(r)) return store_result(self, r, op);
+  return autograd::inplace(self, [&](const Tensor& old) {
+    Tensor v = compute(old);
+    check_result(self, v, op);
+    return v;
+  }, op);
 }
 }  // namespace
 
@@ -313,7 +331,7 @@ void bind_tensor(py::module_& m) {
     m.def(name, clamp_fn, py::arg("input"), py::arg("min") = py::none(), py::arg("max") = py::none());
     c.def(name, clamp_fn, py::arg("min") = py::none(), py::arg("max") = py::none());
     c.def((std::string(name) + "_").c_str(), [clamp_fn](Tensor& x, py::object min, py::object max) {
-      return store_result(x, clamp_fn(x, min, max), "clamp_"); }, py::arg("min") = py::none(), py::arg("max") = py::none());
+      return update_in_place(x, [&](const Tensor& s) { return clamp_fn(s, min, max); }, "clamp_"); }, py::arg("min") = py::none(), py::arg("max") = py::none());
   }
   m.def("clamp_min", [](const Tensor& x, py::handle v) { return clamp(x, operand(v, "clamp_min", x.device()), std::nullopt); });
   m.def("clamp_max", [](const Tensor& x, py::handle v) { return clamp(x, std::nullopt, operand(v, "clamp_max", x.device())); });
@@ -329,14 +347,17 @@ void bind_tensor(py::module_& m) {
   auto lerp_fn = [](const Tensor& a, const Tensor& b, py::handle w) { return lerp(a, b, operand(w, "lerp", a.device())); };
   m.def("lerp", lerp_fn);
   c.def("lerp", lerp_fn);
-  c.def("lerp_", [lerp_fn](Tensor& a, const Tensor& b, py::handle w) { return store_result(a, lerp_fn(a, b, w), "lerp_"); });
+  c.def("lerp_", [lerp_fn](Tensor& a, const Tensor& b, py::handle w) {
+    return update_in_place(a, [&](const Tensor& s) { return lerp_fn(s, b, w); }, "lerp_"); });
   m.def("addcmul", &addcmul, py::arg("input"), py::arg("tensor1"), py::arg("tensor2"), py::kw_only(), py::arg("value") = 1);
   m.def("addcdiv", &addcdiv, py::arg("input"), py::arg("tensor1"), py::arg("tensor2"), py::kw_only(), py::arg("value") = 1);
   c.def("addcmul", &addcmul, py::arg("tensor1"), py::arg("tensor2"), py::kw_only(), py::arg("value") = 1);
   c.def("addcdiv", &addcdiv, py::arg("tensor1"), py::arg("tensor2"), py::kw_only(), py::arg("value") = 1);
-  c.def("addcmul_", [](Tensor& s, const Tensor& a, const Tensor& b, const Scalar& v) { return store_result(s, addcmul(s, a, b, v), "addcmul_"); },
+  c.def("addcmul_", [](Tensor& s, const Tensor& a, const Tensor& b, const Scalar& v) {
+    return update_in_place(s, [&](const Tensor& x) { return addcmul(x, a, b, v); }, "addcmul_"); },
         py::arg("tensor1"), py::arg("tensor2"), py::kw_only(), py::arg("value") = 1);
-  c.def("addcdiv_", [](Tensor& s, const Tensor& a, const Tensor& b, const Scalar& v) { return store_result(s, addcdiv(s, a, b, v), "addcdiv_"); },
+  c.def("addcdiv_", [](Tensor& s, const Tensor& a, const Tensor& b, const Scalar& v) {
+    return update_in_place(s, [&](const Tensor& x) { return addcdiv(x, a, b, v); }, "addcdiv_"); },
         py::arg("tensor1"), py::arg("tensor2"), py::kw_only(), py::arg("value") = 1);
   m.def("nan_to_num", &nan_to_num, py::arg("input"), py::arg("nan") = 0.0, py::arg("posinf") = py::none(), py::arg("neginf") = py::none());
   c.def("nan_to_num", &nan_to_num, py::arg("nan") = 0.0, py::arg("posinf") = py::none(), py::arg("neginf") = py::none());
