@@ -2,8 +2,8 @@
 
 Same update as PyTorch's single-tensor Adadelta; state keys "step", "square_avg", "acc_delta".
 """
-import ctorch
-from ctorch.optim.optimizer import Optimizer, _closure_loss, _scalar_step, _use_grad
+from ctorch.optim.optimizer import (Optimizer, _check_args, _closure_loss, _params_with_grad, _use_grad,
+                                    _weight_decay)
 
 __all__ = ["Adadelta"]
 
@@ -11,14 +11,7 @@ __all__ = ["Adadelta"]
 class Adadelta(Optimizer):
     def __init__(self, params, lr=1.0, rho=0.9, eps=1e-6, weight_decay=0, foreach=None, *,
                  capturable=False, maximize=False, differentiable=False):
-        if not 0.0 <= lr:
-            raise ValueError(f"Invalid learning rate: {lr}")
-        if not 0.0 <= rho <= 1.0:
-            raise ValueError(f"Invalid rho value: {rho}")
-        if not 0.0 <= eps:
-            raise ValueError(f"Invalid epsilon value: {eps}")
-        if not 0.0 <= weight_decay:
-            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+        _check_args(lr=lr, rho=rho, eps=eps, weight_decay=weight_decay)
         defaults = {"lr": lr, "rho": rho, "eps": eps, "weight_decay": weight_decay, "maximize": maximize,
                     "capturable": capturable, "foreach": foreach, "differentiable": differentiable}
         super().__init__(params, defaults)
@@ -28,19 +21,11 @@ class Adadelta(Optimizer):
         loss = _closure_loss(closure)
         for group in self.param_groups:
             lr, rho, eps, weight_decay = group["lr"], group["rho"], group["eps"], group["weight_decay"]
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                state = self.state[p]
-                if len(state) == 0:
-                    state["step"] = _scalar_step()
-                    state["square_avg"] = ctorch.zeros_like(p)
-                    state["acc_delta"] = ctorch.zeros_like(p)
+            for p, grad in _params_with_grad(group):
+                state = self._lazy_state(p, "square_avg", "acc_delta")
                 square_avg, acc_delta = state["square_avg"], state["acc_delta"]
                 state["step"] += 1
-                grad = p.grad if not group["maximize"] else -p.grad
-                if weight_decay != 0:
-                    grad = grad.add(p, alpha=weight_decay)
+                grad = _weight_decay(p, grad, weight_decay)
                 square_avg.mul_(rho).addcmul_(grad, grad, value=1 - rho)
                 std = square_avg.add(eps).sqrt_()
                 delta = acc_delta.add(eps).sqrt_()

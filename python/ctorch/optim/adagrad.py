@@ -4,7 +4,8 @@ Same update as PyTorch's single-tensor Adagrad. As in PyTorch the state ("step",
 in the constructor, so a fresh optimizer's state_dict already holds it.
 """
 import ctorch
-from ctorch.optim.optimizer import Optimizer, _closure_loss, _scalar_step, _use_grad
+from ctorch.optim.optimizer import (Optimizer, _check_args, _closure_loss, _params_with_grad, _scalar_step,
+                                    _use_grad, _weight_decay)
 
 __all__ = ["Adagrad"]
 
@@ -12,16 +13,8 @@ __all__ = ["Adagrad"]
 class Adagrad(Optimizer):
     def __init__(self, params, lr=1e-2, lr_decay=0, weight_decay=0, initial_accumulator_value=0, eps=1e-10,
                  foreach=None, *, maximize=False, differentiable=False, fused=None):
-        if not 0.0 <= lr:
-            raise ValueError(f"Invalid learning rate: {lr}")
-        if not 0.0 <= lr_decay:
-            raise ValueError(f"Invalid lr_decay value: {lr_decay}")
-        if not 0.0 <= weight_decay:
-            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
-        if not 0.0 <= initial_accumulator_value:
-            raise ValueError(f"Invalid initial_accumulator_value value: {initial_accumulator_value}")
-        if not 0.0 <= eps:
-            raise ValueError(f"Invalid epsilon value: {eps}")
+        _check_args(lr=lr, lr_decay=lr_decay, weight_decay=weight_decay,
+                    initial_accumulator_value=initial_accumulator_value, eps=eps)
         defaults = {"lr": lr, "lr_decay": lr_decay, "eps": eps, "weight_decay": weight_decay,
                     "initial_accumulator_value": initial_accumulator_value, "foreach": foreach,
                     "maximize": maximize, "differentiable": differentiable, "fused": fused}
@@ -45,9 +38,7 @@ class Adagrad(Optimizer):
         loss = _closure_loss(closure)
         for group in self.param_groups:
             lr, lr_decay, eps, weight_decay = group["lr"], group["lr_decay"], group["eps"], group["weight_decay"]
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
+            for p, grad in _params_with_grad(group):
                 state = self.state[p]
                 if len(state) == 0:
                     # A group added after construction (PyTorch would fail with a KeyError here).
@@ -55,9 +46,7 @@ class Adagrad(Optimizer):
                 step_t, state_sum = state["step"], state["sum"]
                 step_t += 1
                 step = step_t.item()
-                grad = p.grad if not group["maximize"] else -p.grad
-                if weight_decay != 0:
-                    grad = grad.add(p, alpha=weight_decay)
+                grad = _weight_decay(p, grad, weight_decay)
                 clr = lr / (1 + (step - 1) * lr_decay)
                 state_sum.addcmul_(grad, grad, value=1)
                 std = state_sum.sqrt().add_(eps)

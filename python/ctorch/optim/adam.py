@@ -4,41 +4,24 @@ Same update as PyTorch's single-tensor (foreach=False) Adam; state keys "step" (
 "exp_avg", "exp_avg_sq" and, with amsgrad, "max_exp_avg_sq".
 """
 import ctorch
-from ctorch.optim.optimizer import Optimizer, _closure_loss, _scalar_step, _use_grad
+from ctorch.optim.optimizer import (Optimizer, _check_args, _closure_loss, _params_with_grad, _use_grad,
+                                    _weight_decay)
 
 __all__ = ["Adam", "AdamW"]
 
 
-def _check_adam_args(lr, betas, eps, weight_decay):
-    if not 0.0 <= lr:
-        raise ValueError(f"Invalid learning rate: {lr}")
-    if not 0.0 <= eps:
-        raise ValueError(f"Invalid epsilon value: {eps}")
-    if not 0.0 <= betas[0] < 1.0:
-        raise ValueError(f"Invalid beta parameter at index 0: {betas[0]}")
-    if not 0.0 <= betas[1] < 1.0:
-        raise ValueError(f"Invalid beta parameter at index 1: {betas[1]}")
-    if not 0.0 <= weight_decay:
-        raise ValueError(f"Invalid weight_decay value: {weight_decay}")
-
-
 class Adam(Optimizer):
+    _group_defaults_on_load = {"amsgrad": False, "maximize": False, "decoupled_weight_decay": False}
+
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, amsgrad=False, *,
                  foreach=None, maximize=False, capturable=False, differentiable=False, fused=None,
                  decoupled_weight_decay=False):
-        _check_adam_args(lr, betas, eps, weight_decay)
+        _check_args(lr=lr, eps=eps, betas=betas, weight_decay=weight_decay)
         defaults = {"lr": lr, "betas": betas, "eps": eps, "weight_decay": weight_decay, "amsgrad": amsgrad,
                     "maximize": maximize, "foreach": foreach, "capturable": capturable,
                     "differentiable": differentiable, "fused": fused,
                     "decoupled_weight_decay": decoupled_weight_decay}
         super().__init__(params, defaults)
-
-    def __setstate__(self, state):
-        super().__setstate__(state)
-        for group in self.param_groups:
-            group.setdefault("amsgrad", False)
-            group.setdefault("maximize", False)
-            group.setdefault("decoupled_weight_decay", False)
 
     @_use_grad
     def step(self, closure=None):
@@ -46,24 +29,11 @@ class Adam(Optimizer):
         for group in self.param_groups:
             beta1, beta2 = group["betas"]
             lr, eps, weight_decay, amsgrad = group["lr"], group["eps"], group["weight_decay"], group["amsgrad"]
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                state = self.state[p]
-                if len(state) == 0:
-                    state["step"] = _scalar_step()
-                    state["exp_avg"] = ctorch.zeros_like(p)
-                    state["exp_avg_sq"] = ctorch.zeros_like(p)
-                    if amsgrad:
-                        state["max_exp_avg_sq"] = ctorch.zeros_like(p)
-                grad = p.grad if not group["maximize"] else -p.grad
+            for p, grad in _params_with_grad(group):
+                state = self._lazy_state(p, "exp_avg", "exp_avg_sq", amsgrad and "max_exp_avg_sq")
                 exp_avg, exp_avg_sq, step_t = state["exp_avg"], state["exp_avg_sq"], state["step"]
                 step_t += 1
-                if weight_decay != 0:
-                    if group["decoupled_weight_decay"]:
-                        p.mul_(1 - lr * weight_decay)
-                    else:
-                        grad = grad.add(p, alpha=weight_decay)
+                grad = _weight_decay(p, grad, weight_decay, lr, group["decoupled_weight_decay"])
                 exp_avg.lerp_(grad, 1 - beta1)
                 exp_avg_sq.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
                 step = step_t.item()

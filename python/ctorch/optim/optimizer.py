@@ -56,9 +56,46 @@ def _closure_loss(closure):
         return closure()
 
 
-def _scalar_step():
-    """The per-parameter step counter: a 0-d float32 tensor, as PyTorch stores it."""
-    return ctorch.tensor(0.0, dtype=ctorch.float32)
+def _scalar_step(value=0.0):
+    """A 0-d float32 state scalar (the step counter, NAdam's mu_product), as PyTorch stores it."""
+    return ctorch.tensor(value, dtype=ctorch.float32)
+
+
+def _check_args(**hyperparameters):
+    """Validate hyperparameters in the order given, raising ValueError with PyTorch's messages.
+
+    "betas" must lie in [0, 1) at index 0 and 1, "rho" in [0, 1], every other one must be >= 0
+    (written `not 0.0 <= x`, so NaN is rejected as in PyTorch).
+    """
+    for name, value in hyperparameters.items():
+        if name == "betas":
+            for i in (0, 1):
+                if not 0.0 <= value[i] < 1.0:
+                    raise ValueError(f"Invalid beta parameter at index {i}: {value[i]}")
+        elif name == "rho":
+            if not 0.0 <= value <= 1.0:
+                raise ValueError(f"Invalid rho value: {value}")
+        elif not 0.0 <= value:
+            label = {"lr": "learning rate", "eps": "epsilon value"}.get(name, f"{name} value")
+            raise ValueError(f"Invalid {label}: {value}")
+
+
+def _params_with_grad(group):
+    """Yield (p, grad) for each parameter of the group that has a gradient, grad negated under maximize."""
+    for p in group["params"]:
+        if p.grad is None:
+            continue
+        yield p, (p.grad if not group["maximize"] else -p.grad)
+
+
+def _weight_decay(p, grad, weight_decay, lr=None, decoupled=False):
+    """Apply weight decay: L2 (returns grad + weight_decay * p) or, decoupled (AdamW), p *= 1 - lr * weight_decay."""
+    if weight_decay != 0:
+        if decoupled:
+            p.mul_(1 - lr * weight_decay)
+        else:
+            grad = grad.add(p, alpha=weight_decay)
+    return grad
 
 
 class Optimizer:
@@ -83,8 +120,15 @@ class Optimizer:
     def __getstate__(self):
         return {"defaults": self.defaults, "state": self.state, "param_groups": self.param_groups}
 
+    # Group options that pickles / state_dicts from older PyTorch versions may lack: __setstate__
+    # (also run by load_state_dict) fills them in, as each torch.optim class's __setstate__ does.
+    _group_defaults_on_load = {}
+
     def __setstate__(self, state):
         self.__dict__.update(state)
+        for group in self.param_groups:
+            for key, default in self._group_defaults_on_load.items():
+                group.setdefault(key, default)
 
     def __repr__(self):
         format_string = self.__class__.__name__ + " ("
@@ -151,6 +195,23 @@ class Optimizer:
 
     def step(self, closure=None):
         raise NotImplementedError
+
+    def _lazy_state(self, p, *buffers, **scalars):
+        """p's state, filled on p's first step (PyTorch creates optimizer state lazily too).
+
+        Keys in PyTorch's order: "step" (0-d float32 zero), each of `scalars` as a 0-d float32
+        tensor holding the given number, then each name in `buffers` as zeros_like(p); a falsy
+        name (written `amsgrad and "max_exp_avg_sq"`) is skipped.
+        """
+        state = self.state[p]
+        if len(state) == 0:
+            state["step"] = _scalar_step()
+            for name, value in scalars.items():
+                state[name] = _scalar_step(value)
+            for name in buffers:
+                if name:
+                    state[name] = ctorch.zeros_like(p)
+        return state
 
     def state_dict(self):
         """{"state": {index: per-param state}, "param_groups": [{options..., "params": [indices]}]}.

@@ -2,28 +2,23 @@
 
 Same update as PyTorch's single-tensor RAdam; state keys "step", "exp_avg", "exp_avg_sq".
 """
-import ctorch
-from ctorch.optim.adam import _check_adam_args
-from ctorch.optim.optimizer import Optimizer, _closure_loss, _scalar_step, _use_grad
+from ctorch.optim.optimizer import (Optimizer, _check_args, _closure_loss, _params_with_grad, _use_grad,
+                                    _weight_decay)
 
 __all__ = ["RAdam"]
 
 
 class RAdam(Optimizer):
+    _group_defaults_on_load = {"maximize": False, "decoupled_weight_decay": False}
+
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0,
                  decoupled_weight_decay=False, *, foreach=None, maximize=False, capturable=False,
                  differentiable=False):
-        _check_adam_args(lr, betas, eps, weight_decay)
+        _check_args(lr=lr, eps=eps, betas=betas, weight_decay=weight_decay)
         defaults = {"lr": lr, "betas": betas, "eps": eps, "weight_decay": weight_decay, "maximize": maximize,
                     "foreach": foreach, "capturable": capturable,
                     "decoupled_weight_decay": decoupled_weight_decay, "differentiable": differentiable}
         super().__init__(params, defaults)
-
-    def __setstate__(self, state):
-        super().__setstate__(state)
-        for group in self.param_groups:
-            group.setdefault("maximize", False)
-            group.setdefault("decoupled_weight_decay", False)
 
     @_use_grad
     def step(self, closure=None):
@@ -31,23 +26,12 @@ class RAdam(Optimizer):
         for group in self.param_groups:
             beta1, beta2 = group["betas"]
             lr, eps, weight_decay = group["lr"], group["eps"], group["weight_decay"]
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                state = self.state[p]
-                if len(state) == 0:
-                    state["step"] = _scalar_step()
-                    state["exp_avg"] = ctorch.zeros_like(p)
-                    state["exp_avg_sq"] = ctorch.zeros_like(p)
+            for p, grad in _params_with_grad(group):
+                state = self._lazy_state(p, "exp_avg", "exp_avg_sq")
                 exp_avg, exp_avg_sq, step_t = state["exp_avg"], state["exp_avg_sq"], state["step"]
-                grad = p.grad if not group["maximize"] else -p.grad
                 step_t += 1
                 step = step_t.item()
-                if weight_decay != 0:
-                    if group["decoupled_weight_decay"]:
-                        p.mul_(1 - lr * weight_decay)
-                    else:
-                        grad = grad.add(p, alpha=weight_decay)
+                grad = _weight_decay(p, grad, weight_decay, lr, group["decoupled_weight_decay"])
                 exp_avg.lerp_(grad, 1 - beta1)
                 exp_avg_sq.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
                 bias_correction1 = 1 - beta1 ** step

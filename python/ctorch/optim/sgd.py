@@ -2,12 +2,14 @@
 
 Same update as PyTorch's single-tensor (foreach=False) SGD; state key "momentum_buffer".
 """
-from ctorch.optim.optimizer import Optimizer, _closure_loss, _use_grad
+from ctorch.optim.optimizer import Optimizer, _closure_loss, _params_with_grad, _use_grad, _weight_decay
 
 __all__ = ["SGD"]
 
 
 class SGD(Optimizer):
+    _group_defaults_on_load = {"nesterov": False, "maximize": False}
+
     def __init__(self, params, lr=1e-3, momentum=0, dampening=0, weight_decay=0, nesterov=False, *,
                  maximize=False, foreach=None, differentiable=False, fused=None):
         if lr < 0.0:
@@ -23,24 +25,14 @@ class SGD(Optimizer):
             raise ValueError("Nesterov momentum requires a momentum and zero dampening")
         super().__init__(params, defaults)
 
-    def __setstate__(self, state):
-        super().__setstate__(state)
-        for group in self.param_groups:
-            group.setdefault("nesterov", False)
-            group.setdefault("maximize", False)
-
     @_use_grad
     def step(self, closure=None):
         loss = _closure_loss(closure)
         for group in self.param_groups:
             lr, momentum, dampening = group["lr"], group["momentum"], group["dampening"]
             weight_decay, nesterov = group["weight_decay"], group["nesterov"]
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                grad = p.grad if not group["maximize"] else -p.grad
-                if weight_decay != 0:
-                    grad = grad.add(p, alpha=weight_decay)
+            for p, grad in _params_with_grad(group):
+                grad = _weight_decay(p, grad, weight_decay)
                 if momentum != 0:
                     state = self.state[p]
                     buf = state.get("momentum_buffer")
