@@ -77,6 +77,86 @@ def _update_param_group_val(param_group: dict[str, Any], key: str, val: float | 
         param_group[key] = val
 
 
+def _check_optimizer(optimizer) -> None:
+    if not isinstance(optimizer, Optimizer):
+        raise TypeError(f'{type(optimizer).__name__} is not an Optimizer')
+
+
+def _lr_lambdas_per_group(optimizer: Optimizer, lr_lambda) -> list[Callable[[int], float]]:
+    # LambdaLR / MultiplicativeLR: one function shared by all groups, or a list with one per group.
+    if not isinstance(lr_lambda, list) and (not isinstance(lr_lambda, tuple)):
+        return [lr_lambda] * len(optimizer.param_groups)
+    if len(lr_lambda) != len(optimizer.param_groups):
+        raise ValueError(f'Expected {len(optimizer.param_groups)} lr_lambdas, but got {len(lr_lambda)}')
+    return list(lr_lambda)
+
+
+def _pack_lr_lambda(fn) -> dict[str, Any] | None:
+    # Plain functions are not saved; a callable object's attributes are.
+    return None if isinstance(fn, types.FunctionType) else fn.__dict__.copy()
+
+
+def _unpack_lr_lambda(fn, saved: dict[str, Any] | None) -> None:
+    if saved is not None:
+        fn.__dict__.update(saved)
+
+
+def _state_dict_packing(scheduler: LRScheduler, key: str, pack: Callable) -> dict[str, Any]:
+    """The scheduler's __dict__ without the optimizer, its list attribute `key` saved as [pack(item), ...]."""
+    state_dict = {k: value for k, value in scheduler.__dict__.items() if k not in ('optimizer', key)}
+    state_dict[key] = [pack(item) for item in getattr(scheduler, key)]
+    return state_dict
+
+
+def _load_state_dict_unpacking(scheduler: LRScheduler, state_dict: dict[str, Any], key: str, unpack: Callable) -> None:
+    """Inverse of _state_dict_packing: unpack(item, saved) restores each item of `key` in place."""
+    packed = state_dict.pop(key)
+    scheduler.__dict__.update(state_dict)
+    state_dict[key] = packed  # the caller's dict is left as it was given
+    items = getattr(scheduler, key)
+    for idx, saved in enumerate(packed):
+        unpack(items[idx], saved)
+
+
+def _check_schedulers(combiner: LRScheduler, schedulers, optimizer: Optimizer) -> None:
+    # SequentialLR / ChainedScheduler: each scheduler must be a plain one of the same optimizer.
+    for scheduler_idx, scheduler in enumerate(schedulers):
+        if not hasattr(scheduler, 'optimizer'):
+            raise TypeError(
+                f'{combiner.__class__.__name__} at index {scheduler_idx} should have `optimizer` as its attribute.'
+            )
+        if isinstance(scheduler, ReduceLROnPlateau):
+            raise ValueError(
+                f'{combiner.__class__.__name__} does not support `ReduceLROnPlateau` scheduler as it requires additional kwargs to be specified when calling `step`, but got one at index {scheduler_idx} in the given schedulers sequence.'
+            )
+        if optimizer != scheduler.optimizer:
+            raise ValueError(
+                f'{combiner.__class__.__name__} expects all schedulers to belong to the same optimizer, but got scheduler {scheduler.__class__.__name__} at index {scheduler_idx} has {scheduler.optimizer}, which is different from {optimizer.__class__.__name__}.'
+            )
+
+
+def _uses_beta1(optimizer: Optimizer) -> bool:
+    # CyclicLR / OneCycleLR with cycle_momentum: cycle group['momentum'], or beta1 for Adam-like optimizers.
+    if 'momentum' not in optimizer.defaults and 'betas' not in optimizer.defaults:
+        raise ValueError('optimizer must support momentum or beta1 with `cycle_momentum` option enabled')
+    return 'betas' in optimizer.defaults
+
+
+def _set_momentum(group: dict[str, Any], momentum: float, use_beta1: bool) -> None:
+    if use_beta1:
+        group['betas'] = (momentum, *group['betas'][1:])
+    else:
+        group['momentum'] = momentum
+
+
+def _init_cycle_momentum(optimizer: Optimizer, max_momentums, base_momentums, use_beta1: bool) -> None:
+    # A fresh run starts at max_momentum; both bounds are kept in each group (as PyTorch does).
+    for m_momentum, b_momentum, group in zip(max_momentums, base_momentums, optimizer.param_groups):
+        _set_momentum(group, m_momentum, use_beta1)
+        group['max_momentum'] = m_momentum
+        group['base_momentum'] = b_momentum
+
+
 class LRScheduler:
     """Base class: sets each group's initial_lr, keeps base_lrs/last_epoch, and steps once on construction."""
 
@@ -84,8 +164,7 @@ class LRScheduler:
     _is_initial: bool = False
 
     def __init__(self, optimizer: Optimizer, last_epoch: int = -1) -> None:
-        if not isinstance(optimizer, Optimizer):
-            raise TypeError(f'{type(optimizer).__name__} is not an Optimizer')
+        _check_optimizer(optimizer)
         self.optimizer = optimizer
         if last_epoch == -1:
             for group in optimizer.param_groups:
@@ -234,30 +313,14 @@ class LambdaLR(LRScheduler):
         last_epoch: int = -1,
     ) -> None:
         self.optimizer = optimizer
-        self.lr_lambdas: list[Callable[[int], float]]
-        if not isinstance(lr_lambda, list) and (not isinstance(lr_lambda, tuple)):
-            self.lr_lambdas = [lr_lambda] * len(optimizer.param_groups)
-        else:
-            if len(lr_lambda) != len(optimizer.param_groups):
-                raise ValueError(f'Expected {len(optimizer.param_groups)} lr_lambdas, but got {len(lr_lambda)}')
-            self.lr_lambdas = list(lr_lambda)
+        self.lr_lambdas = _lr_lambdas_per_group(optimizer, lr_lambda)
         super().__init__(optimizer, last_epoch)
 
     def state_dict(self) -> dict[str, Any]:
-        state_dict = {key: value for key, value in self.__dict__.items() if key not in ('optimizer', 'lr_lambdas')}
-        state_dict['lr_lambdas'] = [None] * len(self.lr_lambdas)
-        for idx, fn in enumerate(self.lr_lambdas):
-            if not isinstance(fn, types.FunctionType):
-                state_dict['lr_lambdas'][idx] = fn.__dict__.copy()
-        return state_dict
+        return _state_dict_packing(self, 'lr_lambdas', _pack_lr_lambda)
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        lr_lambdas = state_dict.pop('lr_lambdas')
-        self.__dict__.update(state_dict)
-        state_dict['lr_lambdas'] = lr_lambdas
-        for idx, fn in enumerate(lr_lambdas):
-            if fn is not None:
-                self.lr_lambdas[idx].__dict__.update(fn)
+        _load_state_dict_unpacking(self, state_dict, 'lr_lambdas', _unpack_lr_lambda)
 
     def get_lr(self) -> list[float | Tensor]:
         _warn_get_lr_called_within_step(self)
@@ -275,33 +338,17 @@ class MultiplicativeLR(LRScheduler):
         last_epoch: int = -1,
     ) -> None:
         self.optimizer = optimizer
-        self.lr_lambdas: list[Callable[[int], float]]
-        if not isinstance(lr_lambda, list) and (not isinstance(lr_lambda, tuple)):
-            self.lr_lambdas = [lr_lambda] * len(optimizer.param_groups)
-        else:
-            if len(lr_lambda) != len(optimizer.param_groups):
-                raise ValueError(f'Expected {len(optimizer.param_groups)} lr_lambdas, but got {len(lr_lambda)}')
-            self.lr_lambdas = list(lr_lambda)
+        self.lr_lambdas = _lr_lambdas_per_group(optimizer, lr_lambda)
         for lr_lambda in self.lr_lambdas:
             if not callable(lr_lambda):
                 raise TypeError(f'lr_lambda should be a function, but got {type(lr_lambda).__name__}')
         super().__init__(optimizer, last_epoch)
 
     def state_dict(self) -> dict[str, Any]:
-        state_dict = {key: value for key, value in self.__dict__.items() if key not in ('optimizer', 'lr_lambdas')}
-        state_dict['lr_lambdas'] = [None] * len(self.lr_lambdas)
-        for idx, fn in enumerate(self.lr_lambdas):
-            if not isinstance(fn, types.FunctionType):
-                state_dict['lr_lambdas'][idx] = fn.__dict__.copy()
-        return state_dict
+        return _state_dict_packing(self, 'lr_lambdas', _pack_lr_lambda)
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        lr_lambdas = state_dict.pop('lr_lambdas')
-        self.__dict__.update(state_dict)
-        state_dict['lr_lambdas'] = lr_lambdas
-        for idx, fn in enumerate(lr_lambdas):
-            if fn is not None:
-                self.lr_lambdas[idx].__dict__.update(fn)
+        _load_state_dict_unpacking(self, state_dict, 'lr_lambdas', _unpack_lr_lambda)
 
     def get_lr(self) -> list[float | Tensor]:
         _warn_get_lr_called_within_step(self)
@@ -458,19 +505,7 @@ class SequentialLR(LRScheduler):
     ) -> None:
         if len(schedulers) < 1:
             raise ValueError(f'{self.__class__.__name__} expects at least one scheduler, but got no scheduler.')
-        for scheduler_idx, scheduler in enumerate(schedulers):
-            if not hasattr(scheduler, 'optimizer'):
-                raise TypeError(
-                    f'{self.__class__.__name__} at index {scheduler_idx} should have `optimizer` as its attribute.'
-                )
-            if isinstance(scheduler, ReduceLROnPlateau):
-                raise ValueError(
-                    f'{self.__class__.__name__} does not support `ReduceLROnPlateau` scheduler as it requires additional kwargs to be specified when calling `step`, but got one at index {scheduler_idx} in the given schedulers sequence.'
-                )
-            if optimizer != scheduler.optimizer:
-                raise ValueError(
-                    f'{self.__class__.__name__} expects all schedulers to belong to the same optimizer, but got scheduler {scheduler.__class__.__name__} at index {scheduler_idx} has {scheduler.optimizer}, which is different from {optimizer.__class__.__name__}.'
-                )
+        _check_schedulers(self, schedulers, optimizer)
         if len(milestones) != len(schedulers) - 1:
             raise ValueError(
                 f'Sequential Schedulers expects number of schedulers provided to be one more than the number of milestone points, but got number of schedulers {len(schedulers)} and the number of milestones to be equal to {len(milestones)}'
@@ -505,18 +540,10 @@ class SequentialLR(LRScheduler):
         self._last_lr = scheduler.get_last_lr()
 
     def state_dict(self) -> dict[str, Any]:
-        state_dict = {key: value for key, value in self.__dict__.items() if key not in ('optimizer', '_schedulers')}
-        state_dict['_schedulers'] = [None] * len(self._schedulers)
-        for idx, s in enumerate(self._schedulers):
-            state_dict['_schedulers'][idx] = s.state_dict()
-        return state_dict
+        return _state_dict_packing(self, '_schedulers', lambda s: s.state_dict())
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        _schedulers = state_dict.pop('_schedulers')
-        self.__dict__.update(state_dict)
-        state_dict['_schedulers'] = _schedulers
-        for idx, s in enumerate(_schedulers):
-            self._schedulers[idx].load_state_dict(s)
+        _load_state_dict_unpacking(self, state_dict, '_schedulers', lambda s, saved: s.load_state_dict(saved))
 
 
 class PolynomialLR(LRScheduler):
@@ -596,19 +623,7 @@ class ChainedScheduler(LRScheduler):
                 f'{self.__class__.__name__} expects at least one scheduler to be chained, but got no scheduler.'
             )
         optimizer = optimizer or schedulers[0].optimizer
-        for scheduler_idx, scheduler in enumerate(schedulers):
-            if not hasattr(scheduler, 'optimizer'):
-                raise TypeError(
-                    f'{self.__class__.__name__} at index {scheduler_idx} should have `optimizer` as its attribute.'
-                )
-            if isinstance(scheduler, ReduceLROnPlateau):
-                raise ValueError(
-                    f'{self.__class__.__name__} does not support `ReduceLROnPlateau` scheduler as it requires additional kwargs to be specified when calling `step`, but got one at index {scheduler_idx} in the given schedulers sequence.'
-                )
-            if optimizer != scheduler.optimizer:
-                raise ValueError(
-                    f'{self.__class__.__name__} expects all schedulers to belong to the same optimizer, but got scheduler {scheduler.__class__.__name__} at index {scheduler_idx} has {scheduler.optimizer}, which is different from {optimizer.__class__.__name__}.'
-                )
+        _check_schedulers(self, schedulers, optimizer)
         self._schedulers = schedulers
         self.optimizer = optimizer
         self._last_lr = _param_groups_val_list(self._schedulers[-1].optimizer, 'lr')
@@ -619,18 +634,10 @@ class ChainedScheduler(LRScheduler):
         self._last_lr = _param_groups_val_list(self._schedulers[-1].optimizer, 'lr')
 
     def state_dict(self) -> dict[str, Any]:
-        state_dict = {key: value for key, value in self.__dict__.items() if key not in ('optimizer', '_schedulers')}
-        state_dict['_schedulers'] = [None] * len(self._schedulers)
-        for idx, s in enumerate(self._schedulers):
-            state_dict['_schedulers'][idx] = s.state_dict()
-        return state_dict
+        return _state_dict_packing(self, '_schedulers', lambda s: s.state_dict())
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        _schedulers = state_dict.pop('_schedulers')
-        self.__dict__.update(state_dict)
-        state_dict['_schedulers'] = _schedulers
-        for idx, s in enumerate(_schedulers):
-            self._schedulers[idx].load_state_dict(s)
+        _load_state_dict_unpacking(self, state_dict, '_schedulers', lambda s, saved: s.load_state_dict(saved))
 
 
 class ReduceLROnPlateau(LRScheduler):
@@ -652,8 +659,7 @@ class ReduceLROnPlateau(LRScheduler):
         if factor >= 1.0:
             raise ValueError('Factor should be < 1.0.')
         self.factor = factor
-        if not isinstance(optimizer, Optimizer):
-            raise TypeError(f'{type(optimizer).__name__} is not an Optimizer')
+        _check_optimizer(optimizer)
         self.optimizer = optimizer
         if isinstance(min_lr, (list, tuple)):
             if len(min_lr) != len(optimizer.param_groups):
@@ -766,8 +772,7 @@ class CyclicLR(LRScheduler):
         max_momentum: float = 0.9,
         last_epoch: int = -1,
     ) -> None:
-        if not isinstance(optimizer, Optimizer):
-            raise TypeError(f'{type(optimizer).__name__} is not an Optimizer')
+        _check_optimizer(optimizer)
         self.optimizer = optimizer
         base_lrs = _format_param('base_lr', optimizer, base_lr)
         if last_epoch == -1:
@@ -788,21 +793,11 @@ class CyclicLR(LRScheduler):
         self._init_scale_fn()
         self.cycle_momentum = cycle_momentum
         if cycle_momentum:
-            if 'momentum' not in optimizer.defaults and 'betas' not in optimizer.defaults:
-                raise ValueError('optimizer must support momentum or beta1 with `cycle_momentum` option enabled')
-            self.use_beta1 = 'betas' in self.optimizer.defaults
+            self.use_beta1 = _uses_beta1(optimizer)
             self.base_momentums = _format_param('base_momentum', optimizer, base_momentum)
             self.max_momentums = _format_param('max_momentum', optimizer, max_momentum)
             if last_epoch == -1:
-                for m_momentum, b_momentum, group in zip(
-                    self.max_momentums, self.base_momentums, optimizer.param_groups
-                ):
-                    if self.use_beta1:
-                        group['betas'] = (m_momentum, *group['betas'][1:])
-                    else:
-                        group['momentum'] = m_momentum
-                    group['max_momentum'] = m_momentum
-                    group['base_momentum'] = b_momentum
+                _init_cycle_momentum(optimizer, self.max_momentums, self.base_momentums, self.use_beta1)
         super().__init__(optimizer, last_epoch)
         self.base_lrs = base_lrs
 
@@ -863,10 +858,7 @@ class CyclicLR(LRScheduler):
                     momentum = max_momentum - base_height * self.scale_fn(self.last_epoch)
                 momentums.append(momentum)
             for param_group, momentum in zip(self.optimizer.param_groups, momentums):
-                if self.use_beta1:
-                    param_group['betas'] = (momentum, *param_group['betas'][1:])
-                else:
-                    param_group['momentum'] = momentum
+                _set_momentum(param_group, momentum, self.use_beta1)
         return lrs
 
     def state_dict(self) -> dict[str, Any]:
@@ -964,8 +956,7 @@ class OneCycleLR(LRScheduler):
         three_phase: bool = False,
         last_epoch: int = -1,
     ) -> None:
-        if not isinstance(optimizer, Optimizer):
-            raise TypeError(f'{type(optimizer).__name__} is not an Optimizer')
+        _check_optimizer(optimizer)
         self.optimizer = optimizer
         if total_steps is not None:
             if total_steps <= 0 or not isinstance(total_steps, int):
@@ -1035,19 +1026,11 @@ class OneCycleLR(LRScheduler):
                 group['min_lr'] = group['initial_lr'] / final_div_factor
         self.cycle_momentum = cycle_momentum
         if self.cycle_momentum:
-            if 'momentum' not in self.optimizer.defaults and 'betas' not in self.optimizer.defaults:
-                raise ValueError('optimizer must support momentum or beta1 with `cycle_momentum` option enabled')
-            self.use_beta1 = 'betas' in self.optimizer.defaults
+            self.use_beta1 = _uses_beta1(self.optimizer)
             max_momentums = _format_param('max_momentum', optimizer, max_momentum)
             base_momentums = _format_param('base_momentum', optimizer, base_momentum)
             if last_epoch == -1:
-                for m_momentum, b_momentum, group in zip(max_momentums, base_momentums, optimizer.param_groups):
-                    if self.use_beta1:
-                        group['betas'] = (m_momentum, *group['betas'][1:])
-                    else:
-                        group['momentum'] = m_momentum
-                    group['max_momentum'] = m_momentum
-                    group['base_momentum'] = b_momentum
+                _init_cycle_momentum(optimizer, max_momentums, base_momentums, self.use_beta1)
         super().__init__(optimizer, last_epoch)
 
     def _anneal_func(self, *args, **kwargs):
@@ -1093,8 +1076,5 @@ class OneCycleLR(LRScheduler):
                 start_step = phase['end_step']
             lrs.append(computed_lr)
             if self.cycle_momentum:
-                if self.use_beta1:
-                    group['betas'] = (computed_momentum, *group['betas'][1:])
-                else:
-                    group['momentum'] = computed_momentum
+                _set_momentum(group, computed_momentum, self.use_beta1)
         return lrs
