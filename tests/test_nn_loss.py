@@ -122,8 +122,14 @@ def _class_targets(r, shape, n_classes, ignore_index=None):
     return t
 
 
-# (input shape, target shape): unbatched, 2-D, 3-D, 4-D, 5-D
-CLASS_SHAPES = [((5,), ()), ((6, 5), (6,)), ((3, 5, 4), (3, 4)), ((2, 5, 3, 2), (2, 3, 2)),
+def _grads_for(tshape):
+    # PyTorch 2.13's backward fails for an unbatched input with a 1-element 1-D target (its forward
+    # works): compare values only there
+    return () if tshape == (1,) else (0,)
+
+
+# (input shape, target shape): unbatched (0-d and 1-element target), 2-D, 3-D, 4-D, 5-D
+CLASS_SHAPES = [((5,), ()), ((5,), (1,)), ((6, 5), (6,)), ((3, 5, 4), (3, 4)), ((2, 5, 3, 2), (2, 3, 2)),
                 ((2, 5, 2, 2, 2), (2, 2, 2, 2))]
 
 
@@ -142,7 +148,7 @@ def test_nll_loss(reduction, shapes, weighted, ignore_index):
         kw["weight"] = r.uniform(0.2, 2.0, 5)
     if ignore_index is not None:
         kw["ignore_index"] = ignore_index
-    _compare("nll_loss", "NLLLoss", [x, t], (0,), kw)
+    _compare("nll_loss", "NLLLoss", [x, t], _grads_for(tshape), kw)
 
 
 @pytest.mark.parametrize("reduction", REDUCTIONS)
@@ -153,6 +159,8 @@ def test_nll_loss(reduction, shapes, weighted, ignore_index):
 def test_cross_entropy_indices(reduction, shapes, weighted, ignore_index, label_smoothing):
     r = _rng(5)
     ishape, tshape = shapes
+    if tshape == (1,) and label_smoothing:
+        pytest.skip("PyTorch 2.13's own forward fails here (a shape [] vs [1] broadcast error)")
     x = 2 * r.standard_normal(ishape)
     t = _class_targets(r, tshape, 5, ignore_index if len(tshape) else None)
     kw = {"reduction": reduction, "label_smoothing": label_smoothing}
@@ -160,7 +168,7 @@ def test_cross_entropy_indices(reduction, shapes, weighted, ignore_index, label_
         kw["weight"] = r.uniform(0.2, 2.0, 5)
     if ignore_index is not None:
         kw["ignore_index"] = ignore_index
-    _compare("cross_entropy", "CrossEntropyLoss", [x, t], (0,), kw)
+    _compare("cross_entropy", "CrossEntropyLoss", [x, t], _grads_for(tshape), kw)
 
 
 def test_cross_entropy_default_ignore_and_uint8():
@@ -263,6 +271,27 @@ def test_kl_div_mean_warns():
     _compare("kl_div", None, [np.array(-0.4), np.array(0.3)], (0, 1), {"reduction": "batchmean"})
 
 
+def test_empty_batch_and_float32():
+    # an empty batch: 'mean' is NaN (0 / 0) like PyTorch, 'sum' is 0
+    for target in (ctorch.zeros(0, dtype=ctorch.int64), ctorch.zeros(0, 5)):
+        x = ctorch.zeros(0, 5)
+        assert np.isnan(F.cross_entropy(x, target).item())
+        assert F.cross_entropy(x, target, reduction="sum").item() == 0.0
+        assert tuple(F.cross_entropy(x, target, reduction="none").shape) == (0,)
+    # float32 follows PyTorch to float32 rounding
+    r = _rng(15)
+    x, t = r.standard_normal((4, 3)).astype(np.float32), r.integers(0, 3, 4)
+    cv = F.cross_entropy(ctorch.from_numpy(x), ctorch.from_numpy(t), label_smoothing=0.1)
+    tv = torch.nn.functional.cross_entropy(torch.from_numpy(x), torch.from_numpy(t), label_smoothing=0.1)
+    assert cv.dtype == ctorch.float32
+    np.testing.assert_allclose(cv.item(), tv.item(), rtol=1e-5)
+    y = r.uniform(0, 1, (4, 3)).astype(np.float32)
+    cv = F.binary_cross_entropy_with_logits(ctorch.from_numpy(x), ctorch.from_numpy(y))
+    tv = torch.nn.functional.binary_cross_entropy_with_logits(torch.from_numpy(x), torch.from_numpy(y))
+    assert cv.dtype == ctorch.float32
+    np.testing.assert_allclose(cv.item(), tv.item(), rtol=1e-5)
+
+
 # ----------------------------------------------------------------------------- embedding losses
 
 @pytest.mark.parametrize("reduction", REDUCTIONS)
@@ -363,6 +392,7 @@ def _long(*vals, shape=None):
 ERROR_CASES = [
     # name, function, args, kwargs
     ("batch mismatch", "cross_entropy", [_f64(3, 5), _long(1, 2)], {}),
+    ("1-d input, 2-element target", "cross_entropy", [_f64(5), _long(1, 2)], {}),
     ("0-d input", "nll_loss", [np.array(1.0), np.array(0)], {}),
     ("0-d target, 2-d input", "cross_entropy", [_f64(3, 5), np.array(1)], {}),
     ("float target", "cross_entropy", [_f64(3, 5), np.array([1.0, 2.0, 3.0])], {}),

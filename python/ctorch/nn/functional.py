@@ -286,9 +286,16 @@ def huber_loss(input, target, reduction="mean", delta=1.0, weight=None):
 
 
 def _check_class_target(input, target, weight):
-    """PyTorch's nll_loss_nd checks: batch sizes, target rank and spatial sizes, dtype, weight size."""
+    """PyTorch's nll_loss_nd checks: batch sizes, target rank and spatial sizes, dtype, weight size.
+    Returns the number of classes and the target (a 1-element target of an unbatched input made 0-d)."""
     if input.dim() < 1:
         raise ValueError(f"Expected 1 or more dimensions (got {input.dim()})")
+    if input.dim() == 1 and target.dim() == 1:
+        # PyTorch 2.x: an unbatched input takes a 1-element 1-D target as its 0-d class index
+        if target.shape[0] != 1:
+            raise ValueError(f"For 1D input, 1D target must have size 1, but got target size: "
+                             f"{target.shape[0]}")
+        target = target.reshape(())
     if input.dim() != 1:
         tb = target.shape[0] if target.dim() > 0 else 0
         if input.shape[0] != tb:
@@ -317,7 +324,7 @@ def _check_class_target(input, target, weight):
     if weight is not None and weight.numel() != n_classes:
         raise RuntimeError(f"weight tensor should be defined either for all {n_classes} classes or no "
                            f"classes but got weight tensor of shape: {list(weight.shape)}")
-    return n_classes
+    return n_classes, target
 
 
 def _nll(input, target, weight, ignore_index, reduction, n_classes):
@@ -350,7 +357,7 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
              reduction="mean"):
     """Negative log likelihood of class indices, input (C), (N, C) or (N, C, d1, ...) of log-probabilities."""
     reduction = _get_reduction(size_average, reduce, reduction)
-    n_classes = _check_class_target(input, target, weight)
+    n_classes, target = _check_class_target(input, target, weight)
     return _nll(input, target, weight, ignore_index, reduction, n_classes)
 
 
@@ -390,7 +397,7 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
             return loss.sum() / n if n else loss.sum() * float("nan")
         return _reduce(loss, reduction)
 
-    n_classes = _check_class_target(input, target, weight)
+    n_classes, target = _check_class_target(input, target, weight)
     nll = _nll(logp, target, weight, ignore_index, reduction, n_classes)
     if label_smoothing <= 0:
         return nll
