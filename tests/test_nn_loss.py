@@ -103,6 +103,22 @@ def test_huber(reduction, delta):
     _compare("huber_loss", None, [x, y], (0, 1), {"reduction": reduction, "delta": delta, "weight": w})
 
 
+@pytest.mark.parametrize("fname", ["mse_loss", "l1_loss", "huber_loss"])
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+def test_weight_gradient(fname, reduction):
+    # the 2.x elementwise weight is differentiable too (PyTorch composes these in Python)
+    r = _rng(16)
+    x, y, w = r.standard_normal((3, 4)), r.standard_normal((3, 4)), r.uniform(0.1, 2.0, (3, 4))
+    res = []
+    for lib, fns in ((ctorch, F), (torch, torch.nn.functional)):
+        wt = _convert(lib, w, grad=True)
+        out = getattr(fns, fname)(_convert(lib, x), _convert(lib, y), reduction=reduction, weight=wt)
+        out.sum().backward()
+        res.append((out.detach().numpy(), wt.grad.numpy()))
+    for c, t in zip(*res):
+        np.testing.assert_allclose(c, t, rtol=RTOL, atol=ATOL)
+
+
 def test_size_warning():
     x, y = ctorch.randn(3, 4), ctorch.randn(4)
     with pytest.warns(UserWarning, match="different to the input size"):
@@ -319,7 +335,7 @@ def test_margin_ranking(reduction, margin):
 
 
 @pytest.mark.parametrize("reduction", REDUCTIONS)
-@pytest.mark.parametrize("p", [2.0, 1.0, 3.0])
+@pytest.mark.parametrize("p", [2.0, 1.0, 3.0, float("inf")])
 @pytest.mark.parametrize("swap", [False, True])
 @pytest.mark.parametrize("margin", [1.0, 3.0])
 def test_triplet_margin(reduction, p, swap, margin):
@@ -393,6 +409,7 @@ ERROR_CASES = [
     # name, function, args, kwargs
     ("batch mismatch", "cross_entropy", [_f64(3, 5), _long(1, 2)], {}),
     ("1-d input, 2-element target", "cross_entropy", [_f64(5), _long(1, 2)], {}),
+    ("integer input", "cross_entropy", [np.zeros((3, 5), np.int64), _long(1, 2, 3)], {}),
     ("0-d input", "nll_loss", [np.array(1.0), np.array(0)], {}),
     ("0-d target, 2-d input", "cross_entropy", [_f64(3, 5), np.array(1)], {}),
     ("float target", "cross_entropy", [_f64(3, 5), np.array([1.0, 2.0, 3.0])], {}),
