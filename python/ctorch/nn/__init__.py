@@ -1,4 +1,4 @@
-"""ctorch.nn: Parameter, Module and its containers, layers, activations, init and functional."""
+"""ctorch.nn: Parameter, Module and its containers, layers, activations, losses, init and functional."""
 from ctorch.nn import functional  # noqa: F401
 from ctorch.nn import init  # noqa: F401
 from ctorch.nn.parameter import Parameter  # noqa: F401
@@ -6,3 +6,6 @@ from ctorch.nn.modules import (ELU, GELU, SELU, Bilinear, Flatten, Hardsigmoid, 
                                Hardtanh, Identity, LeakyReLU, Linear, LogSoftmax, Mish, Module, ModuleDict,
                                ModuleList, ParameterDict, ParameterList, PReLU, ReLU, ReLU6, Sequential,
                                Sigmoid, SiLU, Softmax, Softplus, Softsign, Tanh, Threshold, Unflatten)
+from ctorch.nn.modules import (BCELoss, BCEWithLogitsLoss, CosineEmbeddingLoss,  # noqa: F401
+                               CrossEntropyLoss, HuberLoss, KLDivLoss, L1Loss, MarginRankingLoss, MSELoss,
+                               NLLLoss, SmoothL1Loss, TripletMarginLoss)

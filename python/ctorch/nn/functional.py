@@ -172,3 +172,377 @@ def log_softmax(input, dim=None, _stacklevel=3, dtype=None):
     if dtype is not None:
         input = input.to(dtype)
     return ctorch.log_softmax(input, dim)
+
+
+# ---------------------------------------------------------------------------------------------- losses
+# Each loss is composed from differentiable ctorch ops, so input (and, where PyTorch has one, target)
+# gradients come from autograd. Checks and exception classes follow PyTorch 2.x.
+
+__all__ += [
+    "mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss", "nll_loss", "cross_entropy",
+    "binary_cross_entropy", "binary_cross_entropy_with_logits", "kl_div", "cosine_embedding_loss",
+    "margin_ranking_loss", "triplet_margin_loss", "pairwise_distance",
+]
+
+_REDUCTIONS = ("none", "mean", "sum")
+
+# PyTorch's C++ scalar-type names, used in its dtype error messages
+_SCALAR_NAMES = {"bool": "Bool", "uint8": "Byte", "int8": "Char", "int16": "Short", "int32": "Int",
+                 "int64": "Long", "float16": "Half", "bfloat16": "BFloat16", "float32": "Float",
+                 "float64": "Double"}
+
+
+def _scalar_name(dtype):
+    name = str(dtype).rsplit(".", 1)[-1]
+    return _SCALAR_NAMES.get(name, name)
+
+
+def _legacy_reduction(size_average, reduce):
+    """PyTorch's _Reduction.legacy_get_string: the deprecated size_average/reduce pair as a string."""
+    import warnings
+    size_average = True if size_average is None else size_average
+    reduce = True if reduce is None else reduce
+    ret = "mean" if (size_average and reduce) else ("sum" if reduce else "none")
+    warnings.warn(f"size_average and reduce args will be deprecated, please use reduction='{ret}' "
+                  "instead.", stacklevel=3)
+    return ret
+
+
+def _get_reduction(size_average, reduce, reduction):
+    if size_average is not None or reduce is not None:
+        return _legacy_reduction(size_average, reduce)
+    if reduction not in _REDUCTIONS:
+        raise ValueError(f"{reduction} is not a valid value for reduction")
+    return reduction
+
+
+def _reduce(loss, reduction):
+    if reduction == "none":
+        return loss
+    return loss.sum() if reduction == "sum" else loss.mean()
+
+
+def _warn_size(input, target):
+    if tuple(target.shape) != tuple(input.shape):
+        import warnings
+        warnings.warn(f"Using a target size ({target.shape}) that is different to the input size "
+                      f"({input.shape}). This will likely lead to incorrect results due to broadcasting. "
+                      "Please ensure they have the same size.", stacklevel=3)
+
+
+def _pointwise_loss(input, target, reduction, fn, weight=None, weighted_mean_by_weight=True):
+    """fn(input - target) broadcast like PyTorch, optionally times an elementwise weight of input's size.
+    With a weight, 'mean' is sum(w * loss) / sum(w) for mse/l1 and mean(w * loss) for huber (PyTorch)."""
+    _warn_size(input, target)
+    input, target = ctorch.broadcast_tensors(input, target)
+    loss = fn(input - target)
+    if weight is None:
+        return _reduce(loss, reduction)
+    if tuple(weight.shape) != tuple(input.shape):
+        raise ValueError("Weights and input must have the same size.")
+    loss = loss * weight
+    if reduction == "mean" and weighted_mean_by_weight:
+        return loss.sum() / weight.sum()
+    return _reduce(loss, reduction)
+
+
+def mse_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None):
+    """Mean squared error (input - target)^2, target broadcast (with PyTorch's size warning)."""
+    reduction = _get_reduction(size_average, reduce, reduction)
+    return _pointwise_loss(input, target, reduction, lambda d: d * d, weight)
+
+
+def l1_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None):
+    """Mean absolute error |input - target|."""
+    reduction = _get_reduction(size_average, reduce, reduction)
+    return _pointwise_loss(input, target, reduction, lambda d: d.abs(), weight)
+
+
+def _smooth(d, beta):
+    # 0.5 d^2 / beta below beta, |d| - beta / 2 above (continuous at |d| = beta)
+    z = d.abs()
+    return ctorch.where(z < beta, 0.5 * z * z / beta, z - 0.5 * beta)
+
+
+def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mean", beta=1.0):
+    reduction = _get_reduction(size_average, reduce, reduction)
+    if beta < 0:
+        raise RuntimeError("smooth_l1_loss does not support negative values for beta.")
+    if beta == 0.0:  # PyTorch's special case: plain L1
+        return _pointwise_loss(input, target, reduction, lambda d: d.abs())
+    return _pointwise_loss(input, target, reduction, lambda d: _smooth(d, beta))
+
+
+def huber_loss(input, target, reduction="mean", delta=1.0, weight=None):
+    """0.5 d^2 below delta, delta (|d| - delta / 2) above: smooth_l1 with beta = delta, times delta."""
+    reduction = _get_reduction(None, None, reduction)
+    if delta <= 0:
+        raise RuntimeError("huber_loss does not support non-positive values for delta.")
+
+    def fn(d):
+        z = d.abs()
+        return ctorch.where(z < delta, 0.5 * z * z, delta * (z - 0.5 * delta))
+    return _pointwise_loss(input, target, reduction, fn, weight, weighted_mean_by_weight=False)
+
+
+def _check_class_target(input, target, weight):
+    """PyTorch's nll_loss_nd checks: batch sizes, target rank and spatial sizes, dtype, weight size.
+    Returns the number of classes and the target (a 1-element target of an unbatched input made 0-d)."""
+    if input.dim() < 1:
+        raise ValueError(f"Expected 1 or more dimensions (got {input.dim()})")
+    if input.dim() == 1 and target.dim() == 1:
+        # PyTorch 2.x: an unbatched input takes a 1-element 1-D target as its 0-d class index
+        if target.shape[0] != 1:
+            raise ValueError(f"For 1D input, 1D target must have size 1, but got target size: "
+                             f"{target.shape[0]}")
+        target = target.reshape(())
+    if input.dim() != 1:
+        tb = target.shape[0] if target.dim() > 0 else 0
+        if input.shape[0] != tb:
+            raise ValueError(f"Expected input batch_size ({input.shape[0]}) to match target batch_size "
+                             f"({tb}).")
+    if target.dtype not in (ctorch.int64, ctorch.uint8):
+        raise RuntimeError(f"expected target dtype to be Long or Byte, but got {_scalar_name(target.dtype)}")
+    if input.dim() <= 2:
+        if target.dim() > 1:
+            raise RuntimeError("0D or 1D target tensor expected, multi-target not supported")
+        if not (input.dim() == 1 and target.dim() == 0) and input.shape[0] != target.shape[0]:
+            raise RuntimeError(f"size mismatch (got input: {list(input.shape)}, target: "
+                               f"{list(target.shape)})")
+    elif input.dim() == 4:
+        if target.dim() != 3:
+            raise RuntimeError("only batches of spatial targets supported (3D tensors) but got targets "
+                               f"of dimension: {target.dim()}")
+        if tuple(target.shape) != (input.shape[0],) + tuple(input.shape[2:]):
+            raise RuntimeError(f"size mismatch (got input: {list(input.shape)} , target: "
+                               f"{list(target.shape)}")
+    else:
+        expected = [input.shape[0]] + list(input.shape[2:])
+        if list(target.shape) != expected:
+            raise RuntimeError(f"Expected target size {expected}, got {list(target.shape)}")
+    n_classes = input.shape[0 if input.dim() == 1 else 1]
+    if weight is not None and weight.numel() != n_classes:
+        raise RuntimeError(f"weight tensor should be defined either for all {n_classes} classes or no "
+                           f"classes but got weight tensor of shape: {list(weight.shape)}")
+    return n_classes, target
+
+
+def _nll(input, target, weight, ignore_index, reduction, n_classes):
+    """-weight[t] * input[t] along the class dim (1, or 0 unbatched), ignored targets contributing 0;
+    'mean' divides by the summed weights of the non-ignored targets (NaN when there are none)."""
+    target = target.long()
+    cdim = 0 if input.dim() == 1 else 1
+    valid = target != ignore_index
+    bad = valid & ((target < 0) | (target >= n_classes))
+    if bool(bad.any()):
+        raise IndexError(f"Target {int(target[bad].flatten()[0].item())} is out of bounds.")
+    # ignored entries may hold any value (-100): index with 0 there and mask the result
+    safe = ctorch.where(valid, target, 0)
+    picked = input.gather(cdim, safe.unsqueeze(cdim)).squeeze(cdim)
+    if weight is not None:
+        w = weight.reshape(-1).detach().to(input.dtype)
+        w = w.gather(0, safe.reshape(-1)).reshape(safe.shape)
+        w = ctorch.where(valid, w, 0.0)
+    else:
+        w = valid.to(input.dtype)
+    loss = ctorch.where(valid, -picked * w, 0.0)
+    if reduction == "none":
+        return loss
+    if reduction == "sum":
+        return loss.sum()
+    return loss.sum() / w.sum()
+
+
+def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None,
+             reduction="mean"):
+    """Negative log likelihood of class indices, input (C), (N, C) or (N, C, d1, ...) of log-probabilities."""
+    reduction = _get_reduction(size_average, reduce, reduction)
+    n_classes, target = _check_class_target(input, target, weight)
+    return _nll(input, target, weight, ignore_index, reduction, n_classes)
+
+
+def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None,
+                  reduction="mean", label_smoothing=0.0):
+    """log_softmax over the class dim then NLL (class indices) or -sum(p log q) (class probabilities:
+    a target of the input's shape), with PyTorch's label smoothing and weight normalisation."""
+    reduction = _get_reduction(size_average, reduce, reduction)
+    if label_smoothing > 1.0:  # PyTorch checks only the upper bound
+        raise RuntimeError(f"label_smoothing must be between 0.0 and 1.0. Got: {label_smoothing}")
+    if input.dim() < 1:
+        raise ValueError(f"Expected 1 or more dimensions (got {input.dim()})")
+    cdim = 0 if input.dim() == 1 else 1
+    n_classes = input.shape[cdim]
+    logp = ctorch.log_softmax(input, cdim)
+    # weight viewed along the class dim, for the sums over classes below
+    wview = None
+    if weight is not None:
+        wview = weight.detach().to(input.dtype).reshape([-1] + [1] * (input.dim() - cdim - 1))
+
+    if tuple(input.shape) == tuple(target.shape):  # class probabilities
+        if not target.dtype.is_floating_point:
+            raise RuntimeError("Expected floating point type for target with class probabilities, got "
+                               f"{_scalar_name(target.dtype)}")
+        if ignore_index >= 0:
+            raise RuntimeError("ignore_index is not supported for floating point target")
+        if weight is not None and weight.numel() != n_classes:
+            raise RuntimeError(f"weight tensor should be defined either for all {n_classes} classes or "
+                               f"no classes but got weight tensor of shape: {list(weight.shape)}")
+        if label_smoothing > 0:
+            target = target * (1 - label_smoothing) + label_smoothing / n_classes
+        prod = logp * target if wview is None else logp * wview * target
+        loss = -prod.sum(cdim)
+        if reduction == "mean":
+            # PyTorch divides by the number of samples (not the weights); empty input gives NaN
+            n = input.numel() // n_classes if n_classes else 0
+            return loss.sum() / n if n else loss.sum() * float("nan")
+        return _reduce(loss, reduction)
+
+    n_classes, target = _check_class_target(input, target, weight)
+    nll = _nll(logp, target, weight, ignore_index, reduction, n_classes)
+    if label_smoothing <= 0:
+        return nll
+    # smoothing term: -sum_c w_c log q_c for every non-ignored sample, normalised like the NLL term
+    valid = target.long() != ignore_index
+    smooth = -(logp if wview is None else logp * wview).sum(cdim)
+    smooth = ctorch.where(valid, smooth, 0.0)
+    if reduction == "mean":
+        if weight is not None:
+            safe = ctorch.where(valid, target.long(), 0)
+            w = weight.detach().to(input.dtype).reshape(-1).gather(0, safe.reshape(-1)).reshape(safe.shape)
+            denom = ctorch.where(valid, w, 0.0).sum()
+        else:
+            denom = valid.to(input.dtype).sum()
+        smooth = smooth.sum() / denom
+    elif reduction == "sum":
+        smooth = smooth.sum()
+    return (1 - label_smoothing) * nll + smooth * (label_smoothing / n_classes)
+
+
+def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=None, reduction="mean"):
+    """-w (t log x + (1 - t) log(1 - x)), each log clamped at -100 like PyTorch."""
+    reduction = _get_reduction(size_average, reduce, reduction)
+    if tuple(target.shape) != tuple(input.shape):
+        raise ValueError(f"Using a target size ({target.shape}) that is different to the input size "
+                         f"({input.shape}) is deprecated. Please ensure they have the same size.")
+    if target.dtype != input.dtype:
+        raise RuntimeError(f"Found dtype {_scalar_name(target.dtype)} but expected "
+                           f"{_scalar_name(input.dtype)}")
+    with ctorch.no_grad():
+        if input.numel() and bool(((input < 0) | (input > 1)).any()):
+            raise RuntimeError("all elements of input should be between 0 and 1")
+    loss = -(target * input.log().clamp(min=-100) + (1 - target) * (1 - input).log().clamp(min=-100))
+    if weight is not None:
+        loss = loss * weight.expand(ctorch.broadcast_shapes(tuple(target.shape), tuple(weight.shape)))
+    return _reduce(loss, reduction)
+
+
+def _log_sigmoid(x):
+    """log(sigmoid(x)) without overflow: x - log1p(exp(x)) for x < 0, -log1p(exp(-x)) otherwise. Each
+    branch reads x only where it is selected (0 elsewhere), so no exp overflows, and the gradient at
+    0 is the true 1/2 (min(x, 0) - log1p(exp(-|x|)) would take one-sided kinks there)."""
+    neg = x < 0
+    xn = ctorch.where(neg, x, 0.0)
+    xp = ctorch.where(neg, 0.0, x)
+    return ctorch.where(neg, xn - xn.exp().log1p(), -(-xp).exp().log1p())
+
+
+def binary_cross_entropy_with_logits(input, target, weight=None, size_average=None, reduce=None,
+                                     reduction="mean", pos_weight=None):
+    """BCE of sigmoid(input) in the stable form (1 - t) x - (1 + (pos_weight - 1) t) log sigmoid(x)."""
+    reduction = _get_reduction(size_average, reduce, reduction)
+    if tuple(target.shape) != tuple(input.shape):
+        raise ValueError(f"Target size ({target.shape}) must be the same as input size ({input.shape})")
+    logsig = _log_sigmoid(input)
+    if pos_weight is not None:
+        log_weight = (pos_weight - 1) * target + 1
+        loss = (1 - target) * input - log_weight * logsig
+    else:
+        loss = (1 - target) * input - logsig
+    if weight is not None:
+        loss = loss * weight
+    return _reduce(loss, reduction)
+
+
+def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_target=False):
+    """Pointwise KL divergence with input given as log-probabilities: t (log t - x), or
+    exp(t) (t - x) when log_target; 'batchmean' divides the sum by the batch size."""
+    import warnings
+    if size_average is not None or reduce is not None:
+        reduction = _legacy_reduction(size_average, reduce)
+    elif reduction == "mean":
+        warnings.warn("reduction: 'mean' divides the total loss by both the batch size and the support "
+                      "size.'batchmean' divides only by the batch size, and aligns with the KL div math "
+                      "definition.'mean' will be changed to behave the same as 'batchmean' in the next "
+                      "major release.", stacklevel=2)
+    elif reduction not in _REDUCTIONS + ("batchmean",):
+        raise ValueError(f"{reduction} is not a valid value for reduction")
+    if log_target:
+        loss = target.exp() * (target - input)
+    else:
+        # xlogy(t, t): 0 where t == 0 (log of 1 there keeps the gradient finite), NaN for t < 0
+        safe = ctorch.where(target == 0, ctorch.ones_like(target), target)
+        loss = safe * safe.log() - target * input
+    if reduction == "batchmean":
+        total = loss.sum()
+        return total / input.shape[0] if input.dim() != 0 else total
+    return _reduce(loss, reduction)
+
+
+_COS_EPS = 1e-12
+
+
+def cosine_embedding_loss(input1, input2, target, margin=0, size_average=None, reduce=None,
+                          reduction="mean"):
+    """1 - cos(x1, x2) where target == 1, max(0, cos - margin) where target == -1 (0 elsewhere)."""
+    reduction = _get_reduction(size_average, reduce, reduction)
+    tdim = target.dim()
+    if tdim not in (0, 1):
+        raise RuntimeError("0D or 1D target tensor expected, multi-target not supported")
+    if tdim == 1 and not (input1.dim() == 2 and input2.dim() == 2):
+        raise RuntimeError("1D target tensor expects 2D input tensors, but found inputs with sizes "
+                           f"{list(input1.shape)} and {list(input2.shape)}.")
+    if tdim == 0 and not (input1.dim() == 1 and input2.dim() == 1):
+        raise RuntimeError("0D target tensor expects 1D input tensors, but found inputs with sizes "
+                           f"{list(input1.shape)} and {list(input2.shape)}.")
+    prod = (input1 * input2).sum(tdim)
+    mag1 = (input1 * input1).sum(tdim) + _COS_EPS
+    mag2 = (input2 * input2).sum(tdim) + _COS_EPS
+    cos = prod / (mag1 * mag2).sqrt()
+    zeros = ctorch.zeros_like(cos)
+    loss = ctorch.where(target == 1, 1 - cos, zeros) + \
+        ctorch.where(target == -1, (cos - margin).clamp(min=0), zeros)
+    return _reduce(loss, reduction)
+
+
+def margin_ranking_loss(input1, input2, target, margin=0, size_average=None, reduce=None,
+                        reduction="mean"):
+    """max(0, -target (input1 - input2) + margin)."""
+    reduction = _get_reduction(size_average, reduce, reduction)
+    if input1.dim() != input2.dim() or input1.dim() != target.dim():
+        raise RuntimeError("margin_ranking_loss : All input tensors should have same dimension but got "
+                           f"sizes: input1: {input1.shape}, input2: {input2.shape}, target: "
+                           f"{target.shape} ")
+    return _reduce((-target * (input1 - input2) + margin).clamp(min=0), reduction)
+
+
+def pairwise_distance(x1, x2, p=2.0, eps=1e-6, keepdim=False):
+    """p-norm of x1 - x2 + eps over the last dim (PyTorch adds eps to the difference)."""
+    return ctorch.linalg.vector_norm(x1 - x2 + eps, p, dim=-1, keepdim=keepdim)
+
+
+def triplet_margin_loss(anchor, positive, negative, margin=1.0, p=2, eps=1e-6, swap=False,
+                        size_average=None, reduce=None, reduction="mean"):
+    """max(0, margin + d(a, p) - d(a, n)), d the pairwise p-distance; swap uses min(d(a, n), d(p, n))."""
+    reduction = _get_reduction(size_average, reduce, reduction)
+    if margin <= 0:
+        raise ValueError(f"margin must be greater than 0, got {margin}")
+    a, pd, nd = anchor.dim(), positive.dim(), negative.dim()
+    if not (a == pd == nd):
+        raise RuntimeError("The anchor, positive, and negative tensors are expected to have the same "
+                           f"number of dimensions, but got: anchor {a}D, positive {pd}D, and negative "
+                           f"{nd}D inputs")
+    d_pos = pairwise_distance(anchor, positive, p, eps)
+    d_neg = pairwise_distance(anchor, negative, p, eps)
+    if swap:
+        d_neg = ctorch.minimum(d_neg, pairwise_distance(positive, negative, p, eps))
+    return _reduce((margin + d_pos - d_neg).clamp(min=0), reduction)

@@ -7,3 +7,6 @@ from ctorch.nn.modules.flatten import Flatten, Unflatten  # noqa: F401
 from ctorch.nn.modules.activation import (ELU, GELU, SELU, Hardsigmoid, Hardswish, Hardtanh,  # noqa: F401
                                           LeakyReLU, LogSoftmax, Mish, PReLU, ReLU, ReLU6, Sigmoid, SiLU,
                                           Softmax, Softplus, Softsign, Tanh, Threshold)
+from ctorch.nn.modules.loss import (BCELoss, BCEWithLogitsLoss, CosineEmbeddingLoss,  # noqa: F401
+                                    CrossEntropyLoss, HuberLoss, KLDivLoss, L1Loss, MarginRankingLoss,
+                                    MSELoss, NLLLoss, SmoothL1Loss, TripletMarginLoss)
