@@ -9,3 +9,4 @@ from ctorch.nn.modules import (ELU, GELU, SELU, Bilinear, Flatten, Hardsigmoid, 
 from ctorch.nn.modules import (BCELoss, BCEWithLogitsLoss, CosineEmbeddingLoss,  # noqa: F401
                                CrossEntropyLoss, HuberLoss, KLDivLoss, L1Loss, MarginRankingLoss, MSELoss,
                                NLLLoss, SmoothL1Loss, TripletMarginLoss)
+from ctorch.nn.modules import BatchNorm1d, BatchNorm2d, GroupNorm, LayerNorm  # noqa: F401

@@ -546,3 +546,90 @@ def triplet_margin_loss(anchor, positive, negative, margin=1.0, p=2, eps=1e-6, s
     if swap:
         d_neg = ctorch.minimum(d_neg, pairwise_distance(positive, negative, p, eps))
     return _reduce((margin + d_pos - d_neg).clamp(min=0), reduction)
+
+
+# ---- normalization
+# layer_norm, batch_norm, group_norm: composed from mean / var(correction=0) / rsqrt so autograd
+# differentiates them; running-stat updates of batch_norm happen in place under no_grad.
+
+__all__ += ["layer_norm", "batch_norm", "group_norm"]
+
+
+def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
+    """Normalizes over the last len(normalized_shape) dims with biased variance, then weight * x + bias."""
+    normalized_shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
+    n = len(normalized_shape)
+    if n == 0 or tuple(input.shape[input.dim() - n:]) != normalized_shape or input.dim() < n:
+        raise RuntimeError(f"Given normalized_shape={list(normalized_shape)}, expected input with shape "
+                           f"[*, {', '.join(str(s) for s in normalized_shape)}], but got input of size"
+                           f"{input.shape}")
+    dims = tuple(range(-n, 0))
+    mean = input.mean(dim=dims, keepdim=True)
+    var = input.var(dim=dims, correction=0, keepdim=True)
+    out = (input - mean) * (var + eps).rsqrt()
+    if weight is not None:
+        out = out * weight
+    if bias is not None:
+        out = out + bias
+    return out
+
+
+def _channel_shape(input):
+    """Shape [1, C, 1, ...] that broadcasts a per-channel vector against input [N, C, *]."""
+    return [1, input.shape[1]] + [1] * (input.dim() - 2)
+
+
+def batch_norm(input, running_mean, running_var, weight=None, bias=None, training=False, momentum=0.1,
+               eps=1e-5):
+    """Per-channel normalization of input [N, C, *]: batch statistics when training (running stats, if
+    given, updated with the unbiased variance), running statistics otherwise."""
+    if input.dim() < 2:
+        raise ValueError(f"expected 2D or more input (got {input.dim()}D input)")
+    shape = _channel_shape(input)
+    if training:
+        size = input.numel() // input.shape[1]
+        if size <= 1:
+            raise ValueError("Expected more than 1 value per channel when training, got input size "
+                             f"{input.shape}")
+        dims = tuple(d for d in range(input.dim()) if d != 1)
+        mean = input.mean(dim=dims, keepdim=True)
+        var = input.var(dim=dims, correction=0, keepdim=True)
+        # running stats are state, not part of the graph: update from detached batch statistics
+        with ctorch.no_grad():
+            if running_mean is not None:
+                running_mean.mul_(1 - momentum).add_(mean.detach().reshape(-1) * momentum)
+            if running_var is not None:
+                unbiased = var.detach().reshape(-1) * (size / (size - 1))
+                running_var.mul_(1 - momentum).add_(unbiased * momentum)
+    else:
+        if running_mean is None or running_var is None:
+            raise RuntimeError("running_mean and running_var must be defined in evaluation mode")
+        mean = running_mean.reshape(shape)
+        var = running_var.reshape(shape)
+    out = (input - mean) * (var + eps).rsqrt()
+    if weight is not None:
+        out = out * weight.reshape(shape)
+    if bias is not None:
+        out = out + bias.reshape(shape)
+    return out
+
+
+def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
+    """Splits the C channels of input [N, C, *] into num_groups groups, normalizes each (sample, group)
+    with biased variance, then applies per-channel weight and bias."""
+    if input.dim() < 2:
+        raise RuntimeError(f"Expected at least 2 dimensions for input tensor but received {input.dim()}")
+    n, c = input.shape[0], input.shape[1]
+    if c % num_groups != 0:
+        raise RuntimeError(f"Expected number of channels in input to be divisible by num_groups, but got "
+                           f"input of shape {input.shape} and num_groups={num_groups}")
+    x = input.reshape(n, num_groups, -1)
+    mean = x.mean(dim=-1, keepdim=True)
+    var = x.var(dim=-1, correction=0, keepdim=True)
+    out = ((x - mean) * (var + eps).rsqrt()).reshape(input.shape)
+    shape = _channel_shape(input)
+    if weight is not None:
+        out = out * weight.reshape(shape)
+    if bias is not None:
+        out = out + bias.reshape(shape)
+    return out

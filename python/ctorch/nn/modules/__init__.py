@@ -10,3 +10,5 @@ from ctorch.nn.modules.activation import (ELU, GELU, SELU, Hardsigmoid, Hardswis
 from ctorch.nn.modules.loss import (BCELoss, BCEWithLogitsLoss, CosineEmbeddingLoss,  # noqa: F401
                                     CrossEntropyLoss, HuberLoss, KLDivLoss, L1Loss, MarginRankingLoss,
                                     MSELoss, NLLLoss, SmoothL1Loss, TripletMarginLoss)
+from ctorch.nn.modules.normalization import GroupNorm, LayerNorm  # noqa: F401
+from ctorch.nn.modules.batchnorm import BatchNorm1d, BatchNorm2d  # noqa: F401
