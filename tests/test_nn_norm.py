@@ -89,10 +89,23 @@ def test_layer_norm_functional_and_defaults():
 
 
 def test_layer_norm_bad_shape():
-    with pytest.raises(RuntimeError):
-        nn.LayerNorm(5)(ctorch.randn(3, 4))
-    with pytest.raises(RuntimeError):
-        torch.nn.LayerNorm(5)(torch.randn(3, 4))
+    for lib in (ctorch, torch):
+        msg = r"Given normalized_shape=\[5\], expected input with shape \[\*, 5\], but got input of size"
+        with pytest.raises(RuntimeError, match=msg):
+            lib.nn.LayerNorm(5)(lib.randn(3, 4))
+        with pytest.raises(RuntimeError, match=r"normalized_shape=\[2, 3\]"):
+            lib.nn.functional.layer_norm(lib.randn(3), (2, 3))
+
+
+@pytest.mark.parametrize("name", ["LayerNorm", "BatchNorm1d", "GroupNorm"])
+def test_float32_default_dtype(name):
+    """Modules in their default float32 agree with PyTorch to float32 precision."""
+    args = {"LayerNorm": (6,), "BatchNorm1d": (6,), "GroupNorm": (3, 6)}[name]
+    cm, tm = getattr(nn, name)(*args), getattr(torch.nn, name)(*args)
+    a = np.random.default_rng(9).standard_normal((5, 6)).astype(np.float32)
+    cy, ty = cm(ctorch.from_numpy(a.copy())), tm(torch.from_numpy(a.copy()))
+    assert cy.dtype == ctorch.float32
+    np.testing.assert_allclose(_np(cy), _np(ty), rtol=1e-4, atol=1e-5)
 
 
 # ---- BatchNorm

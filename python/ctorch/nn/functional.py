@@ -559,10 +559,10 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
     """Normalizes over the last len(normalized_shape) dims with biased variance, then weight * x + bias."""
     normalized_shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
     n = len(normalized_shape)
-    if n == 0 or tuple(input.shape[input.dim() - n:]) != normalized_shape or input.dim() < n:
+    if n == 0 or input.dim() < n or tuple(input.shape[input.dim() - n:]) != normalized_shape:
         raise RuntimeError(f"Given normalized_shape={list(normalized_shape)}, expected input with shape "
                            f"[*, {', '.join(str(s) for s in normalized_shape)}], but got input of size"
-                           f"{input.shape}")
+                           f"{list(input.shape)}")
     dims = tuple(range(-n, 0))
     mean = input.mean(dim=dims, keepdim=True)
     var = input.var(dim=dims, correction=0, keepdim=True)
