@@ -199,6 +199,11 @@ def test_batch_norm_errors():
             lib.nn.BatchNorm2d(3)(lib.randn(2, 3, 4))
         with pytest.raises(ValueError, match="Expected more than 1 value per channel when training"):
             lib.nn.BatchNorm1d(3)(lib.randn(1, 3))
+        fb = lib.nn.functional.batch_norm
+        with pytest.raises(RuntimeError, match="running_mean should contain 3 elements not 4"):
+            fb(lib.randn(4, 3), lib.zeros(4), lib.ones(4), training=True)
+        with pytest.raises(RuntimeError, match="weight should contain 3 elements not 2"):
+            fb(lib.randn(4, 3), lib.zeros(3), lib.ones(3), lib.ones(2), training=True)
     # one value per channel is fine in eval (running statistics)
     m = nn.BatchNorm1d(3)
     m.eval()
@@ -238,3 +243,18 @@ def test_group_norm_functional_and_errors():
     _close(m.weight, np.ones(4))
     _close(m.bias, np.zeros(4))
     assert repr(m) == "GroupNorm(2, 4, eps=1e-05, affine=True, bias=True)"
+
+
+def test_batch_norm_load_torch_state_dict():
+    """A trained PyTorch BatchNorm2d's state_dict loads into ctorch's (same keys, shapes, dtypes) and
+    gives the same eval outputs."""
+    tm = torch.nn.BatchNorm2d(3).double()
+    for step in range(2):
+        tm(torch.from_numpy(np.random.default_rng(step).standard_normal((2, 3, 4, 4))))
+    cm = nn.BatchNorm2d(3).double()
+    cm.load_state_dict({k: ctorch.from_numpy(v.detach().numpy().copy()) for k, v in tm.state_dict().items()})
+    assert cm.num_batches_tracked.item() == 2
+    assert cm.num_batches_tracked.dtype == ctorch.int64
+    cm.eval()
+    tm.eval()
+    _check_fwd_bwd(cm, tm, (2, 3, 4, 4), 77)

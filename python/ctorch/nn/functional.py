@@ -586,6 +586,11 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     if input.dim() < 2:
         raise ValueError(f"expected 2D or more input (got {input.dim()}D input)")
     shape = _channel_shape(input)
+    # every per-channel tensor must hold exactly C values (PyTorch checks this before computing)
+    for name, t in [("running_mean", running_mean), ("running_var", running_var), ("weight", weight),
+                    ("bias", bias)]:
+        if t is not None and t.numel() != input.shape[1]:
+            raise RuntimeError(f"{name} should contain {input.shape[1]} elements not {t.numel()}")
     if training:
         size = input.numel() // input.shape[1]
         if size <= 1:
