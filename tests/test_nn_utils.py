@@ -132,3 +132,129 @@ def test_pad_sequence_errors():
         nn.utils.rnn.pad_sequence([ctorch.ones(2)], padding_side="middle")
     with pytest.raises(RuntimeError, match="empty"):
         nn.utils.rnn.pad_sequence([])
+
+
+# ---------------------------------------------------------------- dropout (semantics: the random streams
+# differ from PyTorch's, so masks are checked for their properties, not compared)
+
+def test_dropout_train_semantics_and_gradient():
+    ctorch.manual_seed(0)
+    p = 0.3
+    x = ctorch.rand(200, 100) + 0.5  # strictly positive, so zeros in the output are dropped elements
+    x.requires_grad_(True)
+    y = F.dropout(x, p=p, training=True)
+    dropped = (y == 0)
+    frac = float(dropped.float().mean())
+    assert abs(frac - p) < 0.02  # 20000 draws: std of the fraction ~0.003
+    kept = ~dropped
+    np.testing.assert_allclose(y[kept].detach().numpy(), (x[kept] / (1 - p)).detach().numpy(), rtol=1e-6)
+    y.sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), kept.float().numpy() / (1 - p), rtol=1e-6)
+
+
+def test_dropout_reproducible_with_seed_and_edge_probabilities():
+    x = ctorch.ones(50)
+    ctorch.manual_seed(3)
+    a = F.dropout(x, 0.5)
+    ctorch.manual_seed(3)
+    b = F.dropout(x, 0.5)
+    assert bool((a == b).all())
+    assert F.dropout(x, 0.5, training=False) is x
+    assert bool((F.dropout(x, 0.0) == x).all())
+    xr = ctorch.ones(5, requires_grad=True)
+    z = F.dropout(xr, 1.0)
+    assert bool((z == 0).all())
+    z.sum().backward()
+    assert bool((xr.grad == 0).all())
+
+
+def test_dropout_inplace():
+    ctorch.manual_seed(1)
+    x = ctorch.ones(1000)
+    y = F.dropout(x, 0.5, inplace=True)
+    assert y is x
+    vals = set(np.unique(x.numpy()).tolist())
+    assert vals == {0.0, 2.0}
+    # in-place on a non-leaf keeps autograd right
+    leaf = ctorch.ones(1000, requires_grad=True)
+    h = leaf * 1.0
+    F.dropout(h, 0.5, inplace=True)
+    (h * 3).sum().backward()
+    np.testing.assert_allclose(leaf.grad.numpy(), 3 * h.detach().numpy())
+
+
+@pytest.mark.parametrize("p", [-0.1, 1.5])
+def test_dropout_p_validation(p):
+    with pytest.raises(ValueError, match="dropout probability has to be between 0 and 1, but got"):
+        nn.Dropout(p)
+    with pytest.raises(ValueError, match="dropout probability has to be between 0 and 1"):
+        nn.Dropout2d(p)
+    with pytest.raises(ValueError, match="dropout probability has to be between 0 and 1"):
+        F.dropout(ctorch.ones(3), p)
+
+
+def test_dropout_module_train_eval_and_repr():
+    m = nn.Dropout(0.4)
+    assert repr(m) == repr(torch.nn.Dropout(0.4))
+    assert repr(nn.Dropout2d(0.2, inplace=True)) == repr(torch.nn.Dropout2d(0.2, inplace=True))
+    x = ctorch.rand(100, 100) + 1.0
+    ctorch.manual_seed(0)
+    y = m(x)
+    assert 0.3 < float((y == 0).float().mean()) < 0.5
+    m.eval()
+    assert bool((m(x) == x).all())
+    m.train()
+    assert float((m(x) == 0).float().mean()) > 0.3
+
+
+@pytest.mark.parametrize("shape, fn, module, lead", [
+    ((8, 16, 5, 5), F.dropout2d, nn.Dropout2d, 2),
+    ((8, 16, 7), F.dropout1d, nn.Dropout1d, 2),
+    ((16, 7), F.dropout1d, nn.Dropout1d, 1),
+    ((4, 16, 2, 3, 3), F.dropout3d, nn.Dropout3d, 2),
+    ((16, 2, 3, 3), F.dropout3d, nn.Dropout3d, 1),
+])
+def test_feature_dropout_drops_whole_channels(shape, fn, module, lead):
+    ctorch.manual_seed(5)
+    p = 0.5
+    x = (ctorch.rand(*shape) + 0.5).requires_grad_(True)
+    y = fn(x, p)
+    flat = y.detach().numpy().reshape(int(np.prod(shape[:lead])), -1)
+    xflat = x.detach().numpy().reshape(flat.shape)
+    zero_rows = (flat == 0).all(axis=1)
+    kept_rows = (flat != 0).all(axis=1)
+    assert bool((zero_rows | kept_rows).all())  # every channel is dropped or kept as a whole
+    assert 0 < zero_rows.sum() < len(zero_rows)
+    np.testing.assert_allclose(flat[kept_rows], xflat[kept_rows] / (1 - p), rtol=1e-6)
+    y.sum().backward()
+    np.testing.assert_allclose(x.grad.numpy().reshape(flat.shape), (flat != 0) / (1 - p), rtol=1e-6)
+    m = module(p)
+    m.eval()
+    assert bool((m(x) == x).all())
+
+
+def test_dropout2d_3d_input_warns_and_dropout1d_rank_error():
+    with pytest.warns(UserWarning, match="dropout2d"):
+        F.dropout2d(ctorch.ones(2, 3, 4), 0.5)
+    with pytest.raises(RuntimeError, match="dropout1d: Expected 2D or 3D input"):
+        F.dropout1d(ctorch.ones(2, 3, 4, 5), 0.5)
+
+
+def test_alpha_dropout_values_and_statistics():
+    ctorch.manual_seed(0)
+    p = 0.2
+    alpha = 1.7580993408473766
+    a = 1.0 / math.sqrt((alpha ** 2 * p + 1) * (1 - p))
+    x = ctorch.randn(400, 250)
+    y = F.alpha_dropout(x, p, training=True)
+    xn, yn = x.numpy(), y.numpy()
+    dropped_value = -alpha * a + alpha * a * p
+    dropped = np.isclose(yn, dropped_value, atol=1e-6)
+    assert abs(dropped.mean() - p) < 0.01
+    np.testing.assert_allclose(yn[~dropped], xn[~dropped] * a + alpha * a * p, rtol=1e-5, atol=1e-6)
+    # preserves zero mean and unit variance of a standard normal input (the point of alpha dropout)
+    assert abs(yn.mean()) < 0.02 and abs(yn.std() - 1.0) < 0.02
+    assert F.alpha_dropout(x, p) is x  # training defaults to False
+    m = nn.AlphaDropout(p)
+    m.eval()
+    assert m(x) is x

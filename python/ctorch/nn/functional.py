@@ -546,3 +546,114 @@ def triplet_margin_loss(anchor, positive, negative, margin=1.0, p=2, eps=1e-6, s
     if swap:
         d_neg = ctorch.minimum(d_neg, pairwise_distance(positive, negative, p, eps))
     return _reduce((margin + d_pos - d_neg).clamp(min=0), reduction)
+
+
+# ---------------------------------------------------------------- dropout
+# Masks come from ctorch's global generator (so ctorch.manual_seed makes them reproducible); the values
+# differ from PyTorch's random streams, only the semantics match.
+
+def _check_p(p):
+    if p < 0.0 or p > 1.0:
+        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+
+
+def _apply_mask(input, mask, inplace):
+    """input * mask (mask already scaled), written into input when inplace. The mask is a constant, so
+    the in-place mul_ keeps autograd correct (gradient = mask * upstream)."""
+    return input.mul_(mask) if inplace else input * mask
+
+
+def dropout(input, p=0.5, training=True, inplace=False):
+    """Zeroes each element with probability p and scales the rest by 1 / (1 - p); identity when not
+    training; all zeros when p = 1."""
+    _check_p(p)
+    if not training or p == 0.0:
+        return input
+    if p == 1.0:
+        return _apply_mask(input, ctorch.zeros_like(input), inplace)
+    with ctorch.no_grad():
+        mask = ctorch.empty_like(input).bernoulli_(1.0 - p).div_(1.0 - p)
+    return _apply_mask(input, mask, inplace)
+
+
+def _feature_dropout(input, p, training, inplace, batched):
+    """Drops whole channels: one Bernoulli draw per (sample, channel), broadcast over the spatial dims.
+    batched says whether dim 0 is the batch (channels at dim 1) or the input is unbatched (channels at 0)."""
+    _check_p(p)
+    if not training or p == 0.0:
+        return input
+    lead = 2 if batched else 1
+    mask_shape = tuple(input.shape[:lead]) + (1,) * (input.dim() - lead)
+    if p == 1.0:
+        return _apply_mask(input, ctorch.zeros(mask_shape, dtype=input.dtype), inplace)
+    with ctorch.no_grad():
+        mask = ctorch.empty(mask_shape, dtype=input.dtype).bernoulli_(1.0 - p).div_(1.0 - p)
+    return _apply_mask(input, mask, inplace)
+
+
+def dropout1d(input, p=0.5, training=True, inplace=False):
+    """Channel dropout for (N, C, L) or unbatched (C, L) input."""
+    if input.dim() not in (2, 3):
+        raise RuntimeError(f"dropout1d: Expected 2D or 3D input, but received a {input.dim()}D input. Note "
+                           "that dropout1d exists to provide channel-wise dropout on inputs with 1 spatial "
+                           "dimension, a channel dimension, and an optional batch dimension (i.e. 2D or 3D "
+                           "inputs).")
+    return _feature_dropout(input, p, training, inplace, batched=input.dim() == 3)
+
+
+def dropout2d(input, p=0.5, training=True, inplace=False):
+    """Channel dropout for (N, C, H, W) input. As PyTorch, a 3D input is treated as (N, C, L) (with a
+    warning), and other ranks are accepted with a deprecation warning, the channel being dim 1."""
+    if input.dim() not in (3, 4):
+        import warnings
+        warnings.warn(f"dropout2d: Received a {input.dim()}-D input to dropout2d, which is deprecated and "
+                      "will result in an error in a future release. To retain the behavior and silence "
+                      "this warning, please use dropout instead. Note that dropout2d exists to provide "
+                      "channel-wise dropout on inputs with 2 spatial dimensions, a channel dimension, and "
+                      "an optional batch dimension (i.e. 3D or 4D inputs).", stacklevel=2)
+    if input.dim() == 3:
+        import warnings
+        warnings.warn("dropout2d: Received a 3D input to dropout2d and assuming that channel-wise 1D "
+                      "dropout behavior is desired - input is interpreted as shape (N, C, L), where C is "
+                      "the channel dim. This behavior will change in a future release to interpret the "
+                      "input as one without a batch dimension, i.e. shape (C, H, W). To maintain the 1D "
+                      "channel-wise dropout behavior, please switch to using dropout1d instead.",
+                      stacklevel=2)
+    return _feature_dropout(input, p, training, inplace, batched=input.dim() >= 2)
+
+
+def dropout3d(input, p=0.5, training=True, inplace=False):
+    """Channel dropout for (N, C, D, H, W) or unbatched (C, D, H, W) input."""
+    if input.dim() not in (4, 5):
+        import warnings
+        warnings.warn(f"dropout3d: Received a {input.dim()}-D input to dropout3d, which is deprecated and "
+                      "will result in an error in a future release. To retain the behavior and silence "
+                      "this warning, please use dropout instead. Note that dropout3d exists to provide "
+                      "channel-wise dropout on inputs with 3 spatial dimensions, a channel dimension, and "
+                      "an optional batch dimension (i.e. 4D or 5D inputs).", stacklevel=2)
+    return _feature_dropout(input, p, training, inplace, batched=input.dim() != 4)
+
+
+# SELU's negative saturation value -lambda * alpha; alpha_dropout sets dropped units to it
+_ALPHA_PRIME = 1.7580993408473766
+
+
+def alpha_dropout(input, p=0.5, training=False, inplace=False):
+    """Dropout for SELU networks: dropped units take the value -alpha', then an affine map a * x + b
+    restores zero mean and unit variance (PyTorch's a = 1 / sqrt((alpha'^2 p + 1)(1 - p)))."""
+    _check_p(p)
+    if not training or p == 0.0:
+        return input
+    if p == 1.0:
+        return _apply_mask(input, ctorch.zeros_like(input), inplace)
+    a = 1.0 / ((_ALPHA_PRIME ** 2 * p + 1.0) * (1.0 - p)) ** 0.5
+    with ctorch.no_grad():
+        keep = ctorch.empty_like(input).bernoulli_(1.0 - p)
+        b = (keep - 1.0) * (_ALPHA_PRIME * a) + _ALPHA_PRIME * a * p
+        scale = keep * a
+    if inplace:
+        return input.mul_(scale).add_(b)
+    return input * scale + b
+
+
+__all__ += ["dropout", "dropout1d", "dropout2d", "dropout3d", "alpha_dropout"]

@@ -10,3 +10,4 @@ from ctorch.nn.modules.activation import (ELU, GELU, SELU, Hardsigmoid, Hardswis
 from ctorch.nn.modules.loss import (BCELoss, BCEWithLogitsLoss, CosineEmbeddingLoss,  # noqa: F401
                                     CrossEntropyLoss, HuberLoss, KLDivLoss, L1Loss, MarginRankingLoss,
                                     MSELoss, NLLLoss, SmoothL1Loss, TripletMarginLoss)
+from ctorch.nn.modules.dropout import AlphaDropout, Dropout, Dropout1d, Dropout2d, Dropout3d  # noqa: F401
