@@ -258,3 +258,113 @@ def test_alpha_dropout_values_and_statistics():
     m = nn.AlphaDropout(p)
     m.eval()
     assert m(x) is x
+
+
+# ---------------------------------------------------------------- pad, normalize, cosine_similarity, glu,
+# softmin: values and gradients against PyTorch
+
+def _check_fn(cfn, tfn, *arrays, atol=1e-5, rtol=1e-5):
+    rng = np.random.default_rng(11)
+    cs = [_ct(a, True) for a in arrays]
+    ts = [_tt(a, True) for a in arrays]
+    co, to = cfn(*cs), tfn(*ts)
+    assert tuple(co.shape) == tuple(to.shape)
+    _close(co, to, atol=atol, rtol=rtol)
+    w = rng.standard_normal(tuple(to.shape)).astype(np.float32)
+    (co * _ct(w)).sum().backward()
+    (to * _tt(w)).sum().backward()
+    for c, t in zip(cs, ts):
+        _close(c.grad, t.grad, atol=atol, rtol=rtol)
+
+
+def _arr(*shape, seed=0):
+    return np.random.default_rng(seed).standard_normal(shape).astype(np.float32)
+
+
+@pytest.mark.parametrize("mode", ["reflect", "replicate", "circular"])
+@pytest.mark.parametrize("shape, padding", [
+    ((2, 5), (2, 3)), ((2, 3, 5), (1, 4)), ((2, 3, 5), (0, -1)),
+    ((3, 4, 5), (1, 2, 3, 0)), ((2, 3, 4, 5), (2, 1, 1, 3)),
+    ((2, 3, 4, 5), (1, 1, 2, 2, 2, 1)), ((2, 2, 3, 4, 5), (1, 2, 0, 1, 2, 2)),
+])
+def test_pad_modes_match_torch(mode, shape, padding):
+    _check_fn(lambda x: F.pad(x, padding, mode=mode), lambda x: torch.nn.functional.pad(x, padding, mode=mode),
+              _arr(*shape))
+
+
+@pytest.mark.parametrize("shape, padding, value", [
+    ((5,), (2, 3), 0.0), ((2, 3, 4), (1, 2, 0, 1, 3, 0), 1.5), ((2, 3, 4, 5), (-1, 2, 1, -2), -2.0),
+    ((2, 3), (0, 0), 0.0), ((2, 3, 4, 5), (1, 1, 1, 1, 1, 1, 1, 1), 0.5),
+])
+def test_pad_constant_matches_torch(shape, padding, value):
+    _check_fn(lambda x: F.pad(x, padding, value=value),
+              lambda x: torch.nn.functional.pad(x, padding, value=value), _arr(*shape))
+
+
+def test_pad_errors_match_torch():
+    x = ctorch.ones(1, 2, 3)
+    with pytest.raises(RuntimeError, match="divisible by 2"):
+        F.pad(x, (1,))
+    with pytest.raises(RuntimeError, match="less than or equal to two times"):
+        F.pad(x, (1,) * 8)
+    with pytest.raises(NotImplementedError, match="Unrecognised padding mode"):
+        F.pad(x, (1, 1), mode="foo")
+    with pytest.raises(RuntimeError, match="Padding size should be less than"):
+        F.pad(x, (3, 0), mode="reflect")
+    with pytest.raises(RuntimeError, match="wrapping around more than once"):
+        F.pad(x, (4, 0), mode="circular")
+    with pytest.raises(RuntimeError, match="doesn't take in value argument"):
+        F.pad(x, (1, 0), mode="reflect", value=1.0)
+    with pytest.raises(NotImplementedError, match="not supported for 1D input"):
+        F.pad(ctorch.ones(3), (1, 1), mode="replicate")
+
+
+@pytest.mark.parametrize("p, dim", [(2.0, 1), (1.0, 0), (3.0, -1), (math.inf, 1)])
+def test_normalize_matches_torch(p, dim):
+    _check_fn(lambda x: F.normalize(x, p=p, dim=dim),
+              lambda x: torch.nn.functional.normalize(x, p=p, dim=dim), _arr(4, 5, 3))
+
+
+def test_normalize_zero_vector_is_clamped():
+    x = np.zeros((2, 3), dtype=np.float32)
+    x[1] = [3.0, 4.0, 0.0]
+    c = F.normalize(_ct(x), dim=1)
+    _close(c, torch.nn.functional.normalize(_tt(x), dim=1))
+    assert bool(ctorch.isfinite(c).all())
+
+
+@pytest.mark.parametrize("s1, s2, dim", [((4, 5), (4, 5), 1), ((3, 4, 5), (3, 4, 5), -1),
+                                         ((3, 4, 5), (1, 4, 5), 0), ((6, 3), (6, 3), 0)])
+def test_cosine_similarity_matches_torch(s1, s2, dim):
+    _check_fn(lambda a, b: F.cosine_similarity(a, b, dim=dim),
+              lambda a, b: torch.nn.functional.cosine_similarity(a, b, dim=dim),
+              _arr(*s1, seed=1), _arr(*s2, seed=2))
+
+
+def test_cosine_similarity_small_norm_matches_torch():
+    a = _arr(3, 4, seed=3)
+    b = _arr(3, 4, seed=4)
+    a[0] *= 1e-10  # norm below eps: clamped value, unclamped gradient path
+    _check_fn(lambda x, y: F.cosine_similarity(x, y, eps=1e-8),
+              lambda x, y: torch.nn.functional.cosine_similarity(x, y, eps=1e-8), a, b, atol=1e-4)
+
+
+@pytest.mark.parametrize("shape, dim", [((4, 6), -1), ((4, 6, 3), 1), ((2, 3), 0)])
+def test_glu_matches_torch(shape, dim):
+    if shape[dim] % 2:
+        with pytest.raises(RuntimeError, match="Halving dimension must be even"):
+            F.glu(ctorch.ones(*shape), dim)
+        return
+    _check_fn(lambda x: F.glu(x, dim), lambda x: torch.nn.functional.glu(x, dim), _arr(*shape))
+
+
+def test_glu_scalar_error():
+    with pytest.raises(RuntimeError, match="does not support scalars"):
+        F.glu(ctorch.tensor(1.0))
+
+
+@pytest.mark.parametrize("dim", [0, 1, -1])
+def test_softmin_matches_torch(dim):
+    _check_fn(lambda x: F.softmin(x, dim), lambda x: torch.nn.functional.softmin(x, dim), _arr(3, 4, 5))
+    c = F.softmin(_ct(_arr(3, 4)), dim, dtype=ctorch.float64)
+    assert c.dtype == ctorch.float64

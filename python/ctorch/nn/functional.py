@@ -657,3 +657,125 @@ def alpha_dropout(input, p=0.5, training=False, inplace=False):
 
 
 __all__ += ["dropout", "dropout1d", "dropout2d", "dropout3d", "alpha_dropout"]
+
+
+# ---------------------------------------------------------------- padding and vector ops
+# pad is built from narrow / cat (constant) and index_select (reflect, replicate, circular), so autograd
+# comes from those ops: index_select's backward accumulates repeated indices, as padding needs.
+
+_PAD_MODES = ("constant", "reflect", "replicate", "circular")
+
+
+def _pad_index(n, left, right, mode):
+    """Source index along a dim of size n for every output position of the padded dim."""
+    out = []
+    for i in range(-left, n + right):
+        if mode == "reflect":
+            j = -i if i < 0 else (2 * (n - 1) - i if i >= n else i)
+        elif mode == "replicate":
+            j = min(max(i, 0), n - 1)
+        else:  # circular
+            j = i % n
+        out.append(j)
+    return ctorch.tensor(out, dtype=ctorch.int64)
+
+
+def pad(input, pad, mode="constant", value=None):
+    """Pads the last len(pad) // 2 dims; pad = (last_left, last_right, 2nd_last_left, ...). Negative
+    amounts crop. 'constant' works on any number of dims; the other modes on the last 1-3 dims of a
+    (batched or unbatched) input, as PyTorch."""
+    pad = tuple(int(v) for v in pad)
+    if len(pad) % 2 != 0:
+        raise RuntimeError("Padding length must be divisible by 2")
+    if len(pad) // 2 > input.dim():
+        raise RuntimeError("Padding length should be less than or equal to two times the input dimension "
+                           f"but got padding length {len(pad)} and input of dimension {input.dim()}")
+    if mode not in _PAD_MODES:
+        raise NotImplementedError(f"Unrecognised padding mode {mode}")
+    npad = len(pad) // 2
+    if mode != "constant":
+        if value is not None and value != 0:
+            raise RuntimeError(f'Padding mode "{mode}" doesn\'t take in value argument')
+        if npad not in (1, 2, 3) or input.dim() not in (npad + 1, npad + 2):
+            raise NotImplementedError(
+                f"Padding size {len(pad)} is not supported for {input.dim()}D input tensor.\n"
+                "Supported combinations for non-constant padding:\n"
+                "  - 2D or 3D input: padding size = 2 (pads last dimension)\n"
+                "  - 3D or 4D input: padding size = 4 (pads last 2 dimensions)\n"
+                "  - 4D or 5D input: padding size = 6 (pads last 3 dimensions)")
+    fill = 0 if value is None else value
+    out = input
+    for k in range(npad):
+        d = input.dim() - 1 - k
+        left, right = pad[2 * k], pad[2 * k + 1]
+        n = out.size(d)
+        if mode == "constant":
+            # crop first (negative amounts), then concatenate constant blocks
+            start, stop = max(-left, 0), n - max(-right, 0)
+            if stop - start < 0:
+                raise RuntimeError(f"The input size {n}, plus negative padding {left} and {right} resulted "
+                                   f"in a negative output size, which is invalid. Check dimension {d} of "
+                                   "your input.")
+            if start > 0 or stop < n:
+                out = out.narrow(d, start, stop - start)
+            parts = []
+            for amount in (left, right):
+                shape = list(out.shape)
+                shape[d] = max(amount, 0)
+                parts.append(ctorch.full(shape, fill, dtype=out.dtype))
+            out = ctorch.cat([parts[0], out, parts[1]], d)
+            continue
+        if mode == "reflect" and (left >= n or right >= n):
+            raise RuntimeError("Argument #4: Padding size should be less than the corresponding input "
+                               f"dimension, but got: padding ({left}, {right}) at dimension {d} of input "
+                               f"{list(input.shape)}")
+        if mode == "circular" and (left > n or right > n):
+            raise RuntimeError("Padding value causes wrapping around more than once.")
+        if mode == "replicate" and n == 0:
+            raise RuntimeError(f"padding: input dimension {d} must be non-empty for replicate padding")
+        out = out.index_select(d, _pad_index(n, left, right, mode))
+    return out
+
+
+def normalize(input, p=2.0, dim=1, eps=1e-12, out=None):
+    """input / max(||input||_p along dim, eps)."""
+    denom = ctorch.linalg.vector_norm(input, p, dim=dim, keepdim=True).clamp_min(eps).expand_as(input)
+    result = input / denom
+    if out is not None:
+        return out.copy_(result)
+    return result
+
+
+def cosine_similarity(x1, x2, dim=1, eps=1e-8):
+    """sum(x1 / max(||x1||, eps) * x2 / max(||x2||, eps)) along dim, inputs broadcast. As PyTorch, the
+    norms are clamped without recording the clamp, so gradients flow through the unclamped norms."""
+    x1, x2 = ctorch.broadcast_tensors(x1, x2)
+
+    def _norm(x):
+        n = ctorch.linalg.vector_norm(x, 2, dim=dim, keepdim=True)
+        return n + (n.clamp_min(eps) - n).detach()
+
+    return ((x1 / _norm(x1)) * (x2 / _norm(x2))).sum(dim)
+
+
+def glu(input, dim=-1):
+    """a * sigmoid(b), a and b the two halves of input along dim."""
+    if input.dim() == 0:
+        raise RuntimeError("glu does not support scalars because halving size must be even")
+    d = dim % input.dim()
+    if input.size(d) % 2 != 0:
+        raise RuntimeError(f"Halving dimension must be even, but dimension {d} is size {input.size(d)}")
+    a, b = input.chunk(2, d)
+    return a * ctorch.sigmoid(b)
+
+
+def softmin(input, dim=None, _stacklevel=3, dtype=None):
+    """softmax(-input)."""
+    if dim is None:
+        dim = _softmax_dim(input.dim())
+    if dtype is not None:
+        input = input.to(dtype)
+    return ctorch.softmax(-input, dim)
+
+
+__all__ += ["pad", "normalize", "cosine_similarity", "glu", "softmin"]
