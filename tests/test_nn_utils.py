@@ -368,3 +368,91 @@ def test_softmin_matches_torch(dim):
     _check_fn(lambda x: F.softmin(x, dim), lambda x: torch.nn.functional.softmin(x, dim), _arr(3, 4, 5))
     c = F.softmin(_ct(_arr(3, 4)), dim, dtype=ctorch.float64)
     assert c.dtype == ctorch.float64
+
+
+# ---------------------------------------------------------------- embedding
+
+def _embedding_pair(num, dim, seed=0, **kwargs):
+    w = _arr(num, dim, seed=seed)
+    ce = nn.Embedding.from_pretrained(_ct(w), freeze=False, **kwargs)
+    te = torch.nn.Embedding.from_pretrained(_tt(w), freeze=False, **kwargs)
+    return ce, te
+
+
+@pytest.mark.parametrize("padding_idx", [None, 2, -1])
+@pytest.mark.parametrize("scale_grad_by_freq", [False, True])
+def test_embedding_output_and_weight_grad_match_torch(padding_idx, scale_grad_by_freq):
+    ce, te = _embedding_pair(7, 4, padding_idx=padding_idx, scale_grad_by_freq=scale_grad_by_freq)
+    idx = np.array([[1, 2, 2, 6], [0, 1, 1, 1], [6, 2, 3, 3]], dtype=np.int64)  # repeats and padding
+    co, to = ce(_ct(idx)), te(_tt(idx))
+    assert tuple(co.shape) == (3, 4, 4)
+    _close(co, to)
+    g = _arr(3, 4, 4, seed=9)
+    (co * _ct(g)).sum().backward()
+    (to * _tt(g)).sum().backward()
+    _close(ce.weight.grad, te.weight.grad)
+    if padding_idx is not None:
+        assert bool((ce.weight.grad[padding_idx % 7] == 0).all())
+
+
+def test_embedding_functional_int32_and_1d():
+    w = _arr(5, 3)
+    idx = np.array([4, 0, 4], dtype=np.int32)
+    cw, tw = _ct(w, True), _tt(w, True)
+    co, to = F.embedding(_ct(idx), cw, padding_idx=0), torch.nn.functional.embedding(_tt(idx), tw, padding_idx=0)
+    _close(co, to)
+    co.sum().backward()
+    to.sum().backward()
+    _close(cw.grad, tw.grad)
+
+
+def test_embedding_max_norm_matches_torch():
+    ce, te = _embedding_pair(6, 4, seed=4, max_norm=1.0)
+    ce.weight.data.mul_(3.0)
+    te.weight.data.mul_(3.0)
+    idx = np.array([0, 2, 2, 5], dtype=np.int64)
+    _close(ce(_ct(idx)), te(_tt(idx)))
+    _close(ce.weight, te.weight)  # referenced rows renormalised in place, the others untouched
+
+
+def test_embedding_module_init_repr_and_padding_row():
+    ctorch.manual_seed(0)
+    e = nn.Embedding(1000, 16, padding_idx=3)
+    w = e.weight.detach().numpy()
+    assert w.shape == (1000, 16) and e.weight.requires_grad
+    assert (w[3] == 0).all()
+    rest = np.delete(w, 3, axis=0)
+    assert abs(rest.mean()) < 0.03 and abs(rest.std() - 1.0) < 0.03  # N(0, 1)
+    assert repr(e) == repr(torch.nn.Embedding(1000, 16, padding_idx=3))
+    assert repr(nn.Embedding(5, 2, padding_idx=-1, max_norm=2.0, scale_grad_by_freq=True)) == \
+        repr(torch.nn.Embedding(5, 2, padding_idx=-1, max_norm=2.0, scale_grad_by_freq=True))
+    # a training step leaves the padding row at zero
+    out = e(ctorch.tensor([[3, 1], [3, 3]]))
+    out.pow(2).sum().backward()
+    assert bool((e.weight.grad[3] == 0).all()) and bool((e.weight.grad[1] != 0).all())
+
+
+def test_embedding_from_pretrained_freeze():
+    w = ctorch.tensor([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]])
+    e = nn.Embedding.from_pretrained(w)
+    assert not e.weight.requires_grad
+    assert (e.num_embeddings, e.embedding_dim) == (3, 2)
+    np.testing.assert_allclose(e(ctorch.tensor([2, 0])).numpy(), [[5.0, 6.0], [1.0, 2.0]])
+    e2 = nn.Embedding.from_pretrained(w, freeze=False, padding_idx=1)
+    assert e2.weight.requires_grad and e2.padding_idx == 1
+    np.testing.assert_allclose(e2.weight.detach().numpy()[1], [3.0, 4.0])  # pretrained row kept
+    with pytest.raises(AssertionError, match="2-dimensional"):
+        nn.Embedding.from_pretrained(ctorch.ones(3))
+
+
+def test_embedding_errors():
+    with pytest.raises(AssertionError, match="Padding_idx must be within num_embeddings"):
+        nn.Embedding(10, 3, padding_idx=10)
+    with pytest.raises(AssertionError, match="Padding_idx must be within num_embeddings"):
+        nn.Embedding(10, 3, padding_idx=-11)
+    with pytest.raises(RuntimeError, match="Expected tensor for argument #1 'indices'"):
+        F.embedding(ctorch.ones(2), ctorch.ones(3, 3))
+    with pytest.raises(IndexError, match="index out of range"):
+        F.embedding(ctorch.tensor([5]), ctorch.ones(3, 3))
+    with pytest.raises(IndexError, match="index out of range"):
+        F.embedding(ctorch.tensor([-1]), ctorch.ones(3, 3))

@@ -11,3 +11,4 @@ from ctorch.nn.modules import (BCELoss, BCEWithLogitsLoss, CosineEmbeddingLoss, 
                                CrossEntropyLoss, HuberLoss, KLDivLoss, L1Loss, MarginRankingLoss, MSELoss,
                                NLLLoss, SmoothL1Loss, TripletMarginLoss)
 from ctorch.nn.modules import AlphaDropout, Dropout, Dropout1d, Dropout2d, Dropout3d  # noqa: F401
+from ctorch.nn.modules import Embedding  # noqa: F401

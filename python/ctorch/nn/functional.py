@@ -779,3 +779,61 @@ def softmin(input, dim=None, _stacklevel=3, dtype=None):
 
 
 __all__ += ["pad", "normalize", "cosine_similarity", "glu", "softmin"]
+
+
+# ---------------------------------------------------------------- embedding
+
+_TENSOR_TYPE_NAMES = {"float32": "FloatTensor", "float64": "DoubleTensor", "float16": "HalfTensor",
+                      "bfloat16": "BFloat16Tensor", "bool": "BoolTensor", "uint8": "ByteTensor",
+                      "int8": "CharTensor", "int16": "ShortTensor"}
+
+
+def _embedding_renorm_(weight, flat, max_norm, norm_type):
+    """PyTorch's max_norm: rows referenced by the batch whose norm exceeds max_norm are rescaled in place
+    (outside autograd) to max_norm / (norm + 1e-7)."""
+    with ctorch.no_grad():
+        idx = ctorch.unique(flat)
+        rows = weight.index_select(0, idx)
+        norms = ctorch.linalg.vector_norm(rows, norm_type, dim=1, keepdim=True)
+        scale = ctorch.where(norms > max_norm, max_norm / (norms + 1e-7), ctorch.ones_like(norms))
+        weight.index_copy_(0, idx, rows * scale)
+
+
+def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0, scale_grad_by_freq=False,
+              sparse=False):
+    """weight[input]: rows of weight looked up by integer indices, output shape input.shape + (D,).
+    Positions whose index is padding_idx get no gradient; scale_grad_by_freq divides each row's gradient
+    by how often its index occurs in input."""
+    if input.dtype not in (ctorch.int64, ctorch.int32):
+        name = _TENSOR_TYPE_NAMES.get(str(input.dtype).replace("ctorch.", ""), str(input.dtype))
+        raise RuntimeError("Expected tensor for argument #1 'indices' to have one of the following scalar "
+                           f"types: Long, Int; but got torch.{name} instead (while checking arguments for "
+                           "embedding)")
+    if sparse:
+        raise NotImplementedError("embedding: sparse gradients are not supported by ctorch")
+    num = weight.size(0)
+    if padding_idx is not None:
+        if padding_idx > 0:
+            assert padding_idx < num, "Padding_idx must be within num_embeddings"
+        elif padding_idx < 0:
+            assert padding_idx >= -num, "Padding_idx must be within num_embeddings"
+            padding_idx = num + padding_idx
+    flat = input.reshape(-1).long()
+    if flat.numel() > 0 and (bool((flat < 0).any()) or bool((flat >= num).any())):
+        raise IndexError("index out of range in self")
+    if max_norm is not None:
+        _embedding_renorm_(weight, flat, max_norm, norm_type)
+    out = weight.index_select(0, flat)
+    if scale_grad_by_freq and flat.numel() > 0:
+        # value unchanged (detached part + zero), gradient multiplied by 1 / count of the index
+        counts = ctorch.zeros(num, dtype=out.dtype).index_add_(0, flat, ctorch.ones(flat.numel(),
+                                                                                  dtype=out.dtype))
+        s = counts.index_select(0, flat).reciprocal().unsqueeze(1)
+        out = out.detach() + (out - out.detach()) * s
+    if padding_idx is not None:
+        # the padding row's value is used but receives no gradient (PyTorch's embedding_backward)
+        out = ctorch.where((flat == padding_idx).unsqueeze(1), out.detach(), out)
+    return out.reshape(tuple(input.shape) + (weight.size(1),))
+
+
+__all__ += ["embedding"]

@@ -11,3 +11,4 @@ from ctorch.nn.modules.loss import (BCELoss, BCEWithLogitsLoss, CosineEmbeddingL
                                     CrossEntropyLoss, HuberLoss, KLDivLoss, L1Loss, MarginRankingLoss,
                                     MSELoss, NLLLoss, SmoothL1Loss, TripletMarginLoss)
 from ctorch.nn.modules.dropout import AlphaDropout, Dropout, Dropout1d, Dropout2d, Dropout3d  # noqa: F401
+from ctorch.nn.modules.sparse import Embedding  # noqa: F401
