@@ -288,7 +288,8 @@ def _arr(*shape, seed=0):
     ((2, 3, 4, 5), (1, 1, 2, 2, 2, 1)), ((2, 2, 3, 4, 5), (1, 2, 0, 1, 2, 2)),
 ])
 def test_pad_modes_match_torch(mode, shape, padding):
-    _check_fn(lambda x: F.pad(x, padding, mode=mode), lambda x: torch.nn.functional.pad(x, padding, mode=mode),
+    _check_fn(lambda x: F.pad(x, padding, mode=mode),
+              lambda x: torch.nn.functional.pad(x, padding, mode=mode),
               _arr(*shape))
 
 
@@ -399,7 +400,8 @@ def test_embedding_functional_int32_and_1d():
     w = _arr(5, 3)
     idx = np.array([4, 0, 4], dtype=np.int32)
     cw, tw = _ct(w, True), _tt(w, True)
-    co, to = F.embedding(_ct(idx), cw, padding_idx=0), torch.nn.functional.embedding(_tt(idx), tw, padding_idx=0)
+    co = F.embedding(_ct(idx), cw, padding_idx=0)
+    to = torch.nn.functional.embedding(_tt(idx), tw, padding_idx=0)
     _close(co, to)
     co.sum().backward()
     to.sum().backward()
