@@ -1,6 +1,7 @@
 """ctorch.nn: Parameter, Module and its containers, layers, activations, losses, init and functional."""
 from ctorch.nn import functional  # noqa: F401
 from ctorch.nn import init  # noqa: F401
+from ctorch.nn import utils  # noqa: F401
 from ctorch.nn.parameter import Parameter  # noqa: F401
 from ctorch.nn.modules import (ELU, GELU, SELU, Bilinear, Flatten, Hardsigmoid, Hardswish,  # noqa: F401
                                Hardtanh, Identity, LeakyReLU, Linear, LogSoftmax, Mish, Module, ModuleDict,
@@ -10,3 +11,5 @@ from ctorch.nn.modules import (BCELoss, BCEWithLogitsLoss, CosineEmbeddingLoss, 
                                CrossEntropyLoss, HuberLoss, KLDivLoss, L1Loss, MarginRankingLoss, MSELoss,
                                NLLLoss, SmoothL1Loss, TripletMarginLoss)
 from ctorch.nn.modules import BatchNorm1d, BatchNorm2d, GroupNorm, LayerNorm  # noqa: F401
+from ctorch.nn.modules import AlphaDropout, Dropout, Dropout1d, Dropout2d, Dropout3d  # noqa: F401
+from ctorch.nn.modules import Embedding  # noqa: F401

@@ -638,3 +638,292 @@ def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
     if bias is not None:
         out = out + bias.reshape(shape)
     return out
+# ---------------------------------------------------------------- dropout
+# Masks come from ctorch's global generator (so ctorch.manual_seed makes them reproducible); the values
+# differ from PyTorch's random streams, only the semantics match.
+
+def _check_p(p):
+    if p < 0.0 or p > 1.0:
+        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+
+
+def _apply_mask(input, mask, inplace):
+    """input * mask (mask already scaled), written into input when inplace. The mask is a constant, so
+    the in-place mul_ keeps autograd correct (gradient = mask * upstream)."""
+    return input.mul_(mask) if inplace else input * mask
+
+
+def dropout(input, p=0.5, training=True, inplace=False):
+    """Zeroes each element with probability p and scales the rest by 1 / (1 - p); identity when not
+    training; all zeros when p = 1."""
+    _check_p(p)
+    if not training or p == 0.0:
+        return input
+    if p == 1.0:
+        return _apply_mask(input, ctorch.zeros_like(input), inplace)
+    with ctorch.no_grad():
+        mask = ctorch.empty_like(input).bernoulli_(1.0 - p).div_(1.0 - p)
+    return _apply_mask(input, mask, inplace)
+
+
+def _feature_dropout(input, p, training, inplace, batched):
+    """Drops whole channels: one Bernoulli draw per (sample, channel), broadcast over the spatial dims.
+    batched says whether dim 0 is the batch (channels at dim 1) or the input is unbatched (channels at 0)."""
+    _check_p(p)
+    if not training or p == 0.0:
+        return input
+    lead = 2 if batched else 1
+    mask_shape = tuple(input.shape[:lead]) + (1,) * (input.dim() - lead)
+    if p == 1.0:
+        return _apply_mask(input, ctorch.zeros(mask_shape, dtype=input.dtype), inplace)
+    with ctorch.no_grad():
+        mask = ctorch.empty(mask_shape, dtype=input.dtype).bernoulli_(1.0 - p).div_(1.0 - p)
+    return _apply_mask(input, mask, inplace)
+
+
+def dropout1d(input, p=0.5, training=True, inplace=False):
+    """Channel dropout for (N, C, L) or unbatched (C, L) input."""
+    if input.dim() not in (2, 3):
+        raise RuntimeError(f"dropout1d: Expected 2D or 3D input, but received a {input.dim()}D input. Note "
+                           "that dropout1d exists to provide channel-wise dropout on inputs with 1 spatial "
+                           "dimension, a channel dimension, and an optional batch dimension (i.e. 2D or 3D "
+                           "inputs).")
+    return _feature_dropout(input, p, training, inplace, batched=input.dim() == 3)
+
+
+def dropout2d(input, p=0.5, training=True, inplace=False):
+    """Channel dropout for (N, C, H, W) input. As PyTorch, a 3D input is treated as (N, C, L) (with a
+    warning), and other ranks are accepted with a deprecation warning, the channel being dim 1."""
+    if input.dim() not in (3, 4):
+        import warnings
+        warnings.warn(f"dropout2d: Received a {input.dim()}-D input to dropout2d, which is deprecated and "
+                      "will result in an error in a future release. To retain the behavior and silence "
+                      "this warning, please use dropout instead. Note that dropout2d exists to provide "
+                      "channel-wise dropout on inputs with 2 spatial dimensions, a channel dimension, and "
+                      "an optional batch dimension (i.e. 3D or 4D inputs).", stacklevel=2)
+    if input.dim() == 3:
+        import warnings
+        warnings.warn("dropout2d: Received a 3D input to dropout2d and assuming that channel-wise 1D "
+                      "dropout behavior is desired - input is interpreted as shape (N, C, L), where C is "
+                      "the channel dim. This behavior will change in a future release to interpret the "
+                      "input as one without a batch dimension, i.e. shape (C, H, W). To maintain the 1D "
+                      "channel-wise dropout behavior, please switch to using dropout1d instead.",
+                      stacklevel=2)
+    return _feature_dropout(input, p, training, inplace, batched=input.dim() >= 2)
+
+
+def dropout3d(input, p=0.5, training=True, inplace=False):
+    """Channel dropout for (N, C, D, H, W) or unbatched (C, D, H, W) input."""
+    if input.dim() not in (4, 5):
+        import warnings
+        warnings.warn(f"dropout3d: Received a {input.dim()}-D input to dropout3d, which is deprecated and "
+                      "will result in an error in a future release. To retain the behavior and silence "
+                      "this warning, please use dropout instead. Note that dropout3d exists to provide "
+                      "channel-wise dropout on inputs with 3 spatial dimensions, a channel dimension, and "
+                      "an optional batch dimension (i.e. 4D or 5D inputs).", stacklevel=2)
+    return _feature_dropout(input, p, training, inplace, batched=input.dim() != 4)
+
+
+# SELU's negative saturation value -lambda * alpha; alpha_dropout sets dropped units to it
+_ALPHA_PRIME = 1.7580993408473766
+
+
+def alpha_dropout(input, p=0.5, training=False, inplace=False):
+    """Dropout for SELU networks: dropped units take the value -alpha', then an affine map a * x + b
+    restores zero mean and unit variance (PyTorch's a = 1 / sqrt((alpha'^2 p + 1)(1 - p)))."""
+    _check_p(p)
+    if not training or p == 0.0:
+        return input
+    if p == 1.0:
+        return _apply_mask(input, ctorch.zeros_like(input), inplace)
+    a = 1.0 / ((_ALPHA_PRIME ** 2 * p + 1.0) * (1.0 - p)) ** 0.5
+    with ctorch.no_grad():
+        keep = ctorch.empty_like(input).bernoulli_(1.0 - p)
+        b = (keep - 1.0) * (_ALPHA_PRIME * a) + _ALPHA_PRIME * a * p
+        scale = keep * a
+    if inplace:
+        return input.mul_(scale).add_(b)
+    return input * scale + b
+
+
+__all__ += ["dropout", "dropout1d", "dropout2d", "dropout3d", "alpha_dropout"]
+
+
+# ---------------------------------------------------------------- padding and vector ops
+# pad is built from narrow / cat (constant) and index_select (reflect, replicate, circular), so autograd
+# comes from those ops: index_select's backward accumulates repeated indices, as padding needs.
+
+_PAD_MODES = ("constant", "reflect", "replicate", "circular")
+
+
+def _pad_index(n, left, right, mode):
+    """Source index along a dim of size n for every output position of the padded dim."""
+    out = []
+    for i in range(-left, n + right):
+        if mode == "reflect":
+            j = -i if i < 0 else (2 * (n - 1) - i if i >= n else i)
+        elif mode == "replicate":
+            j = min(max(i, 0), n - 1)
+        else:  # circular
+            j = i % n
+        out.append(j)
+    return ctorch.tensor(out, dtype=ctorch.int64)
+
+
+def pad(input, pad, mode="constant", value=None):
+    """Pads the last len(pad) // 2 dims; pad = (last_left, last_right, 2nd_last_left, ...). Negative
+    amounts crop. 'constant' works on any number of dims; the other modes on the last 1-3 dims of a
+    (batched or unbatched) input, as PyTorch."""
+    pad = tuple(int(v) for v in pad)
+    if len(pad) % 2 != 0:
+        raise RuntimeError("Padding length must be divisible by 2")
+    if len(pad) // 2 > input.dim():
+        raise RuntimeError("Padding length should be less than or equal to two times the input dimension "
+                           f"but got padding length {len(pad)} and input of dimension {input.dim()}")
+    if mode not in _PAD_MODES:
+        raise NotImplementedError(f"Unrecognised padding mode {mode}")
+    npad = len(pad) // 2
+    if mode != "constant":
+        if value is not None and value != 0:
+            raise RuntimeError(f'Padding mode "{mode}" doesn\'t take in value argument')
+        if npad not in (1, 2, 3) or input.dim() not in (npad + 1, npad + 2):
+            raise NotImplementedError(
+                f"Padding size {len(pad)} is not supported for {input.dim()}D input tensor.\n"
+                "Supported combinations for non-constant padding:\n"
+                "  - 2D or 3D input: padding size = 2 (pads last dimension)\n"
+                "  - 3D or 4D input: padding size = 4 (pads last 2 dimensions)\n"
+                "  - 4D or 5D input: padding size = 6 (pads last 3 dimensions)")
+    fill = 0 if value is None else value
+    out = input
+    for k in range(npad):
+        d = input.dim() - 1 - k
+        left, right = pad[2 * k], pad[2 * k + 1]
+        n = out.size(d)
+        if mode == "constant":
+            # crop first (negative amounts), then concatenate constant blocks
+            start, stop = max(-left, 0), n - max(-right, 0)
+            if stop - start < 0:
+                raise RuntimeError(f"The input size {n}, plus negative padding {left} and {right} resulted "
+                                   f"in a negative output size, which is invalid. Check dimension {d} of "
+                                   "your input.")
+            if start > 0 or stop < n:
+                out = out.narrow(d, start, stop - start)
+            parts = []
+            for amount in (left, right):
+                shape = list(out.shape)
+                shape[d] = max(amount, 0)
+                parts.append(ctorch.full(shape, fill, dtype=out.dtype))
+            out = ctorch.cat([parts[0], out, parts[1]], d)
+            continue
+        if mode == "reflect" and (left >= n or right >= n):
+            raise RuntimeError("Argument #4: Padding size should be less than the corresponding input "
+                               f"dimension, but got: padding ({left}, {right}) at dimension {d} of input "
+                               f"{list(input.shape)}")
+        if mode == "circular" and (left > n or right > n):
+            raise RuntimeError("Padding value causes wrapping around more than once.")
+        if mode == "replicate" and n == 0:
+            raise RuntimeError(f"padding: input dimension {d} must be non-empty for replicate padding")
+        out = out.index_select(d, _pad_index(n, left, right, mode))
+    return out
+
+
+def normalize(input, p=2.0, dim=1, eps=1e-12, out=None):
+    """input / max(||input||_p along dim, eps)."""
+    denom = ctorch.linalg.vector_norm(input, p, dim=dim, keepdim=True).clamp_min(eps).expand_as(input)
+    result = input / denom
+    if out is not None:
+        return out.copy_(result)
+    return result
+
+
+def cosine_similarity(x1, x2, dim=1, eps=1e-8):
+    """sum(x1 / max(||x1||, eps) * x2 / max(||x2||, eps)) along dim, inputs broadcast. As PyTorch, the
+    norms are clamped without recording the clamp, so gradients flow through the unclamped norms."""
+    x1, x2 = ctorch.broadcast_tensors(x1, x2)
+
+    def _norm(x):
+        n = ctorch.linalg.vector_norm(x, 2, dim=dim, keepdim=True)
+        return n + (n.clamp_min(eps) - n).detach()
+
+    return ((x1 / _norm(x1)) * (x2 / _norm(x2))).sum(dim)
+
+
+def glu(input, dim=-1):
+    """a * sigmoid(b), a and b the two halves of input along dim."""
+    if input.dim() == 0:
+        raise RuntimeError("glu does not support scalars because halving size must be even")
+    d = dim % input.dim()
+    if input.size(d) % 2 != 0:
+        raise RuntimeError(f"Halving dimension must be even, but dimension {d} is size {input.size(d)}")
+    a, b = input.chunk(2, d)
+    return a * ctorch.sigmoid(b)
+
+
+def softmin(input, dim=None, _stacklevel=3, dtype=None):
+    """softmax(-input)."""
+    if dim is None:
+        dim = _softmax_dim(input.dim())
+    if dtype is not None:
+        input = input.to(dtype)
+    return ctorch.softmax(-input, dim)
+
+
+__all__ += ["pad", "normalize", "cosine_similarity", "glu", "softmin"]
+
+
+# ---------------------------------------------------------------- embedding
+
+_TENSOR_TYPE_NAMES = {"float32": "FloatTensor", "float64": "DoubleTensor", "float16": "HalfTensor",
+                      "bfloat16": "BFloat16Tensor", "bool": "BoolTensor", "uint8": "ByteTensor",
+                      "int8": "CharTensor", "int16": "ShortTensor"}
+
+
+def _embedding_renorm_(weight, flat, max_norm, norm_type):
+    """PyTorch's max_norm: rows referenced by the batch whose norm exceeds max_norm are rescaled in place
+    (outside autograd) to max_norm / (norm + 1e-7)."""
+    with ctorch.no_grad():
+        idx = ctorch.unique(flat)
+        rows = weight.index_select(0, idx)
+        norms = ctorch.linalg.vector_norm(rows, norm_type, dim=1, keepdim=True)
+        scale = ctorch.where(norms > max_norm, max_norm / (norms + 1e-7), ctorch.ones_like(norms))
+        weight.index_copy_(0, idx, rows * scale)
+
+
+def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0, scale_grad_by_freq=False,
+              sparse=False):
+    """weight[input]: rows of weight looked up by integer indices, output shape input.shape + (D,).
+    Positions whose index is padding_idx get no gradient; scale_grad_by_freq divides each row's gradient
+    by how often its index occurs in input."""
+    if input.dtype not in (ctorch.int64, ctorch.int32):
+        name = _TENSOR_TYPE_NAMES.get(str(input.dtype).replace("ctorch.", ""), str(input.dtype))
+        raise RuntimeError("Expected tensor for argument #1 'indices' to have one of the following scalar "
+                           f"types: Long, Int; but got torch.{name} instead (while checking arguments for "
+                           "embedding)")
+    if sparse:
+        raise NotImplementedError("embedding: sparse gradients are not supported by ctorch")
+    num = weight.size(0)
+    if padding_idx is not None:
+        if padding_idx > 0:
+            assert padding_idx < num, "Padding_idx must be within num_embeddings"
+        elif padding_idx < 0:
+            assert padding_idx >= -num, "Padding_idx must be within num_embeddings"
+            padding_idx = num + padding_idx
+    flat = input.reshape(-1).long()
+    if flat.numel() > 0 and (bool((flat < 0).any()) or bool((flat >= num).any())):
+        raise IndexError("index out of range in self")
+    if max_norm is not None:
+        _embedding_renorm_(weight, flat, max_norm, norm_type)
+    out = weight.index_select(0, flat)
+    if scale_grad_by_freq and flat.numel() > 0:
+        # value unchanged (detached part + zero), gradient multiplied by 1 / count of the index
+        counts = ctorch.zeros(num, dtype=out.dtype).index_add_(0, flat, ctorch.ones(flat.numel(),
+                                                                                  dtype=out.dtype))
+        s = counts.index_select(0, flat).reciprocal().unsqueeze(1)
+        out = out.detach() + (out - out.detach()) * s
+    if padding_idx is not None:
+        # the padding row's value is used but receives no gradient (PyTorch's embedding_backward)
+        out = ctorch.where((flat == padding_idx).unsqueeze(1), out.detach(), out)
+    return out.reshape(tuple(input.shape) + (weight.size(1),))
+
+
+__all__ += ["embedding"]
