@@ -927,3 +927,66 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0, sca
 
 
 __all__ += ["embedding"]
+
+
+# ---- attention
+# Scaled dot-product attention written with differentiable ctorch ops (matmul, softmax, masked_fill), so
+# gradients reach query, key, value and float masks; this is PyTorch's "math" reference path.
+import math as _math  # noqa: E402  (this block is appended; keeps the imports above untouched)
+
+
+def _sdpa_bias(attn_mask, is_causal, L, S, dtype, device):
+    """The additive bias (float, broadcastable to (..., L, S)) for a mask and/or causal flag, or None."""
+    if is_causal:
+        allowed = ctorch.ones(L, S, dtype=ctorch.bool, device=device).tril()
+        return ctorch.zeros(L, S, dtype=dtype, device=device).masked_fill(allowed.logical_not(),
+                                                                           float("-inf"))
+    if attn_mask is None:
+        return None
+    if attn_mask.dtype == ctorch.bool:
+        # bool masks: True = the position takes part, False = excluded (-inf before the softmax)
+        return ctorch.zeros(tuple(attn_mask.shape), dtype=dtype, device=device).masked_fill(
+            attn_mask.logical_not(), float("-inf"))
+    return attn_mask
+
+
+def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.0, is_causal=False,
+                                 scale=None, enable_gqa=False):
+    """softmax(query @ key^T * scale + bias) @ value for (..., L, E), (..., S, E), (..., S, Ev) inputs,
+    giving (..., L, Ev). scale defaults to 1 / sqrt(E); attn_mask is a bool mask (True = take part) or a
+    float mask added to the scores, broadcast to (..., L, S); is_causal applies a lower-triangular mask.
+    enable_gqa repeats the key/value heads (dim -3) to match query's head count."""
+    if attn_mask is not None and is_causal:
+        raise RuntimeError("_scaled_dot_product_attention: Explicit attn_mask should not be set when "
+                           "is_causal=True")
+    if query.dim() < 2 or key.dim() < 2 or value.dim() < 2:
+        raise RuntimeError("scaled_dot_product_attention: query, key and value must be at least 2-D")
+    if query.size(-1) != key.size(-1):
+        raise RuntimeError(f"scaled_dot_product_attention: query's embedding size {query.size(-1)} does "
+                           f"not match key's {key.size(-1)}")
+    if key.size(-2) != value.size(-2):
+        raise RuntimeError(f"scaled_dot_product_attention: key's sequence length {key.size(-2)} does not "
+                           f"match value's {value.size(-2)}")
+    if attn_mask is not None and not (attn_mask.dtype == ctorch.bool or attn_mask.dtype == query.dtype):
+        raise RuntimeError(f"Expected attn_mask dtype to be bool or float or to match query dtype, but got "
+                           f"attn_mask.dtype: {attn_mask.dtype} and  query.dtype: {query.dtype} instead.")
+    if enable_gqa:
+        hq, hk = query.size(-3), key.size(-3)
+        if hq % hk != 0 or hq % value.size(-3) != 0:
+            raise RuntimeError("scaled_dot_product_attention: with enable_gqa, query's head count must be a "
+                               "multiple of key's and value's")
+        key = key.repeat_interleave(hq // hk, -3)
+        value = value.repeat_interleave(hq // value.size(-3), -3)
+    L, S = query.size(-2), key.size(-2)
+    scale_factor = 1.0 / _math.sqrt(query.size(-1)) if scale is None else scale
+    scores = query.matmul(key.transpose(-2, -1)) * scale_factor
+    bias = _sdpa_bias(attn_mask, is_causal, L, S, query.dtype, query.device)
+    if bias is not None:
+        scores = scores + bias
+    weights = scores.softmax(-1)
+    if dropout_p > 0.0:
+        weights = dropout(weights, dropout_p, training=True)
+    return weights.matmul(value)
+
+
+__all__ += ["scaled_dot_product_attention"]
