@@ -72,6 +72,29 @@ def test_interpolate_linear(shape, kw, align):
            lambda x: TF.interpolate(x, align_corners=align, **kw), shape)
 
 
+# PyTorch's CPU kernels: 1-D / 3-D nearest round in the input's opmath type, 2-D nearest in float32 with
+# shortcuts for out == in and out == 2 * in; linear kernels leave an unchanged-size dim as is
+KERNEL_RULE_CASES = [
+    ((1, 2, 26), dict(size=22)),
+    ((1, 2, 5), dict(scale_factor=2.105)),
+    ((2, 3, 5, 6), dict(scale_factor=(2.105, 1.01))),
+    ((2, 3, 6, 5), dict(scale_factor=(0.8565, 2.1053))),
+    ((1, 2, 5, 4, 5), dict(scale_factor=(0.4419, 1.2001, 1.6476))),
+    ((1, 2, 8), dict(scale_factor=1.1, mode="linear")),
+    ((1, 2, 8, 8), dict(scale_factor=(1.1, 1.3), mode="bilinear")),
+]
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("shape,kw", KERNEL_RULE_CASES)
+def test_interpolate_kernel_rules(shape, kw, dtype):
+    x = np.random.default_rng(5).standard_normal(shape).astype(dtype)
+    c = F.interpolate(ctorch.tensor(x), **kw)
+    t = TF.interpolate(torch.tensor(x), **kw)
+    assert tuple(c.shape) == tuple(t.shape)
+    np.testing.assert_allclose(c.numpy(), t.numpy(), atol=1e-6)
+
+
 def test_interpolate_default_align_corners_is_false():
     _check(lambda x: F.interpolate(x, scale_factor=1.5, mode="bilinear"),
            lambda x: TF.interpolate(x, scale_factor=1.5, mode="bilinear"), (1, 2, 4, 4))

@@ -971,9 +971,18 @@ def _interp_output_sizes(input, size, scale_factor, nsp):
     return sizes, scales
 
 
-def _nearest_index(n_in, n_out, scale):
-    """PyTorch's nearest source index: floor(dst * s) in float32, s = 1/scale_factor when given, else
-    in/out; clamped to n_in - 1."""
+def _nearest_index(n_in, n_out, scale, dtype, nsp):
+    """PyTorch's nearest source index: min(floor(dst * s), n_in - 1), s = 1/scale_factor when given, else
+    in/out. PyTorch's CPU kernels differ: 1-D and 3-D compute in the input's opmath type (double for
+    float64); 2-D (nearest_idx) always uses float32 and special-cases out == in and out == 2 * in."""
+    if nsp == 2 and n_out == n_in:
+        return ctorch.arange(n_out, dtype=ctorch.int64)
+    if nsp == 2 and n_out == 2 * n_in:
+        return ctorch.arange(n_out, dtype=ctorch.int64) // 2
+    if nsp != 2 and dtype == ctorch.float64:
+        s = 1.0 / scale if scale is not None and scale > 0 else n_in / n_out
+        return ctorch.tensor([min(int(_math.floor(dst * s)), n_in - 1) for dst in range(n_out)],
+                             dtype=ctorch.int64)
     f32 = ctorch.float32
     if scale is not None and scale > 0:
         s = ctorch.tensor([1.0 / scale], dtype=f32)
@@ -1037,7 +1046,11 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
         d = i + 2
         n_in, n_out = input.size(d), sizes[i]
         if mode == "nearest":
-            out = out.index_select(d, _nearest_index(n_in, n_out, scales[i]))
+            out = out.index_select(d, _nearest_index(n_in, n_out, scales[i], input.dtype, nsp))
+            continue
+        if n_in == n_out:
+            # PyTorch's linear kernels leave a dim whose size is unchanged as is, even when a scale_factor
+            # other than 1 produced that size
             continue
         i0, i1, lam = _linear_weights(n_in, n_out, scales[i], align_corners)
         shape = [1] * input.dim()
