@@ -990,3 +990,226 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
 
 
 __all__ += ["scaled_dot_product_attention"]
+# ---- interpolation and unfold
+# interpolate works one spatial dim at a time: 'nearest' is an index_select of source indices, 'linear' /
+# 'bilinear' blend two index_selects with per-position weights (bilinear is separable, so applying the
+# 1-D rule along H then W equals PyTorch's 2-D formula). unfold / fold are an index_select / index_add of
+# patch positions over the flattened padded image. All autograd comes from those ops.
+
+import math as _math
+
+_INTERP_DIMS = {"linear": 3, "bilinear": 4}
+_INTERP_MODES = ("nearest", "linear", "bilinear")
+
+
+def _interp_output_sizes(input, size, scale_factor, nsp):
+    """Output spatial sizes and the per-dim scale factors handed to the kernel (None = use in/out)."""
+    if size is not None and scale_factor is not None:
+        raise ValueError("only one of size or scale_factor should be defined")
+    if size is not None:
+        if isinstance(size, (list, tuple)):
+            if len(size) != nsp:
+                raise ValueError("Input and output must have the same number of spatial dimensions, but got "
+                                 f"input with spatial dimensions of {list(input.shape[2:])} and output size "
+                                 f"of {size}. Please provide input tensor in (N, C, d1, d2, ...,dK) format "
+                                 "and output size in (o1, o2, ...,oK) format.")
+            sizes = [int(s) for s in size]
+        else:
+            sizes = [int(size)] * nsp
+        return sizes, [None] * nsp
+    if scale_factor is None:
+        raise ValueError("either size or scale_factor should be defined")
+    if isinstance(scale_factor, (list, tuple)):
+        if len(scale_factor) != nsp:
+            raise ValueError("Input and scale_factor must have the same number of spatial dimensions, but "
+                             f"got input with spatial dimensions of {list(input.shape[2:])} and "
+                             f"scale_factor of shape {scale_factor}. Please provide input tensor in (N, C, "
+                             "d1, d2, ...,dK) format and scale_factor in (s1, s2, ...,sK) format.")
+        scales = [float(s) for s in scale_factor]
+    else:
+        scales = [float(scale_factor)] * nsp
+    sizes = [int(_math.floor(float(input.size(i + 2)) * scales[i])) for i in range(nsp)]
+    return sizes, scales
+
+
+def _nearest_index(n_in, n_out, scale, dtype, nsp):
+    """PyTorch's nearest source index: min(floor(dst * s), n_in - 1), s = 1/scale_factor when given, else
+    in/out. PyTorch's CPU kernels differ: 1-D and 3-D compute in the input's opmath type (double for
+    float64); 2-D (nearest_idx) always uses float32 and special-cases out == in and out == 2 * in."""
+    if nsp == 2 and n_out == n_in:
+        return ctorch.arange(n_out, dtype=ctorch.int64)
+    if nsp == 2 and n_out == 2 * n_in:
+        return ctorch.arange(n_out, dtype=ctorch.int64) // 2
+    if nsp != 2 and dtype == ctorch.float64:
+        s = 1.0 / scale if scale is not None and scale > 0 else n_in / n_out
+        return ctorch.tensor([min(int(_math.floor(dst * s)), n_in - 1) for dst in range(n_out)],
+                             dtype=ctorch.int64)
+    f32 = ctorch.float32
+    if scale is not None and scale > 0:
+        s = ctorch.tensor([1.0 / scale], dtype=f32)
+    else:
+        s = ctorch.tensor([float(n_in)], dtype=f32) / ctorch.tensor([float(n_out)], dtype=f32)
+    # float32 tensor arithmetic (not numpy: importing ctorch must not load it) reproduces PyTorch's rounding
+    idx = (ctorch.arange(n_out, dtype=f32) * s).floor().to(ctorch.int64)
+    return idx.clamp(max=n_in - 1)
+
+
+def _linear_weights(n_in, n_out, scale, align_corners):
+    """Two source indices and the weight of the second, by PyTorch's area_pixel_compute_source_index."""
+    if align_corners:
+        s = (n_in - 1) / (n_out - 1) if n_out > 1 else 0.0
+    else:
+        s = 1.0 / scale if scale is not None and scale > 0 else n_in / n_out
+    i0, i1, lam = [], [], []
+    for dst in range(n_out):
+        src = s * dst if align_corners else max(s * (dst + 0.5) - 0.5, 0.0)
+        j = int(src)
+        i0.append(j)
+        i1.append(j + 1 if j < n_in - 1 else j)
+        lam.append(src - j)
+    return (ctorch.tensor(i0, dtype=ctorch.int64), ctorch.tensor(i1, dtype=ctorch.int64), lam)
+
+
+def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corners=None,
+                recompute_scale_factor=None, antialias=False):
+    """Resizes the spatial dims (all dims after N, C). Modes: 'nearest' (3-D/4-D/5-D input), 'linear'
+    (3-D) and 'bilinear' (4-D), the latter two with align_corners."""
+    if mode == "nearest":
+        if align_corners is not None:
+            raise ValueError("align_corners option can only be set with the interpolating modes: "
+                             "linear | bilinear | bicubic | trilinear")
+    elif mode not in _INTERP_MODES:
+        raise NotImplementedError(f"interpolate: mode '{mode}' is not supported by ctorch (supported: "
+                                  "nearest, linear, bilinear)")
+    if align_corners is None:
+        align_corners = False
+    if antialias:
+        raise NotImplementedError("interpolate: antialias=True is not supported by ctorch")
+    if input.dim() not in (3, 4, 5):
+        raise NotImplementedError(f"Input Error: Only 3D, 4D and 5D input Tensors supported (got "
+                                  f"{input.dim()}D) for the modes: nearest | linear | bilinear | bicubic | "
+                                  f"trilinear | area | nearest-exact (got {mode})")
+    nsp = input.dim() - 2
+    sizes, scales = _interp_output_sizes(input, size, scale_factor, nsp)
+    if recompute_scale_factor:
+        if size is not None:
+            raise ValueError("recompute_scale_factor is not meaningful with an explicit size.")
+        scales = [None] * nsp
+    if mode != "nearest" and input.dim() != _INTERP_DIMS[mode]:
+        raise NotImplementedError(f"Got {input.dim()}D input, but {mode} mode needs "
+                                  f"{_INTERP_DIMS[mode]}D input")
+    for i, s in enumerate(sizes):
+        if s <= 0:
+            raise RuntimeError(f"Input and output sizes should be greater than 0, but got input "
+                               f"{tuple(input.shape[2:])} output {tuple(sizes)}")
+    out = input
+    for i in range(nsp):
+        d = i + 2
+        n_in, n_out = input.size(d), sizes[i]
+        if mode == "nearest":
+            out = out.index_select(d, _nearest_index(n_in, n_out, scales[i], input.dtype, nsp))
+            continue
+        if n_in == n_out:
+            # PyTorch's linear kernels leave a dim whose size is unchanged as is, even when a scale_factor
+            # other than 1 produced that size
+            continue
+        i0, i1, lam = _linear_weights(n_in, n_out, scales[i], align_corners)
+        shape = [1] * input.dim()
+        shape[d] = n_out
+        w1 = ctorch.tensor(lam, dtype=input.dtype).reshape(shape)
+        out = out.index_select(d, i0) * (1 - w1) + out.index_select(d, i1) * w1
+    return out
+
+
+def _pair(v, name):
+    if isinstance(v, (list, tuple)):
+        if len(v) != 2:
+            raise RuntimeError(f"{name} must be an int or a pair of ints, got {v}")
+        return int(v[0]), int(v[1])
+    return int(v), int(v)
+
+
+def _patch_index(hp, wp, kh, kw, dh, dw, sh, sw):
+    """Flat index into the padded (hp, wp) image for every (kernel position, block) pair, shape
+    (kh*kw*L,), plus the block counts (bh, bw)."""
+    bh = (hp - dh * (kh - 1) - 1) // sh + 1
+    bw = (wp - dw * (kw - 1) - 1) // sw + 1
+    if bh < 1 or bw < 1:
+        raise RuntimeError(f"Given input with spatial size ({hp}, {wp}) after padding, kernel_size=({kh}, "
+                           f"{kw}), dilation=({dh}, {dw}), stride=({sh}, {sw}), calculated shape of the "
+                           f"array of sliding blocks as ({bh}, {bw}), but its components must be at least "
+                           "one.")
+    i64 = ctorch.int64
+    ki = ctorch.arange(kh, dtype=i64).reshape(kh, 1, 1, 1) * dh
+    kj = ctorch.arange(kw, dtype=i64).reshape(1, kw, 1, 1) * dw
+    bi = ctorch.arange(bh, dtype=i64).reshape(1, 1, bh, 1) * sh
+    bj = ctorch.arange(bw, dtype=i64).reshape(1, 1, 1, bw) * sw
+    idx = (ki + bi) * wp + (kj + bj)
+    return idx.reshape(-1), bh, bw
+
+
+def _check_params(kh, kw, dh, dw, ph, pw, sh, sw):
+    if kh <= 0 or kw <= 0:
+        raise RuntimeError(f"kernel size should be greater than zero, but got kernel_height: {kh} "
+                           f"kernel_width: {kw}")
+    if sh <= 0 or sw <= 0:
+        raise RuntimeError(f"stride should be greater than zero, but got stride_height: {sh} "
+                           f"stride_width: {sw}")
+    if dh <= 0 or dw <= 0:
+        raise RuntimeError(f"dilation should be greater than zero, but got dilation_height: {dh} "
+                           f"dilation_width: {dw}")
+    if ph < 0 or pw < 0:
+        raise RuntimeError(f"padding should be non-negative, but got pad_height: {ph} pad_width: {pw}")
+
+
+def unfold(input, kernel_size, dilation=1, padding=0, stride=1):
+    """Extracts sliding local blocks: (N, C, H, W) -> (N, C*kh*kw, L), L the number of blocks; channel
+    index c*kh*kw + ki*kw + kj as PyTorch. A 3-D input is treated as unbatched."""
+    if input.dim() not in (3, 4) or input.numel() == 0 and input.dim() == 3:
+        raise RuntimeError("Expected 3D or 4D (batch mode) tensor for input with possibly 0 batch size and "
+                           f"non-zero dimensions for input, but got: {list(input.shape)}")
+    (kh, kw), (dh, dw) = _pair(kernel_size, "kernel_size"), _pair(dilation, "dilation")
+    (ph, pw), (sh, sw) = _pair(padding, "padding"), _pair(stride, "stride")
+    _check_params(kh, kw, dh, dw, ph, pw, sh, sw)
+    batched = input.dim() == 4
+    x = input if batched else input.unsqueeze(0)
+    n, c = x.size(0), x.size(1)
+    if ph or pw:
+        x = pad(x, (pw, pw, ph, ph))
+    hp, wp = x.size(2), x.size(3)
+    idx, bh, bw = _patch_index(hp, wp, kh, kw, dh, dw, sh, sw)
+    out = x.reshape(n, c, hp * wp).index_select(2, idx).reshape(n, c * kh * kw, bh * bw)
+    return out if batched else out.squeeze(0)
+
+
+def fold(input, output_size, kernel_size, dilation=1, padding=0, stride=1):
+    """The adjoint of unfold: (N, C*kh*kw, L) blocks are summed into an (N, C, *output_size) image, with
+    overlapping positions adding up. A 2-D input is treated as unbatched."""
+    if input.dim() not in (2, 3):
+        raise RuntimeError("Expected 2D or 3D (batch mode) tensor for input with possibly 0 batch size and "
+                           f"non-zero dimensions for input, but got: {list(input.shape)}")
+    (oh, ow), (kh, kw) = _pair(output_size, "output_size"), _pair(kernel_size, "kernel_size")
+    (dh, dw), (ph, pw) = _pair(dilation, "dilation"), _pair(padding, "padding")
+    sh, sw = _pair(stride, "stride")
+    _check_params(kh, kw, dh, dw, ph, pw, sh, sw)
+    batched = input.dim() == 3
+    x = input if batched else input.unsqueeze(0)
+    n, ck, nblocks = x.size(0), x.size(1), x.size(2)
+    if ck % (kh * kw) != 0:
+        raise RuntimeError("Expected size of input's dimension 1 to be divisible by the product of "
+                           f"kernel_size, but got input.size(1)={ck} and kernel_size=({kh}, {kw})")
+    hp, wp = oh + 2 * ph, ow + 2 * pw
+    idx, bh, bw = _patch_index(hp, wp, kh, kw, dh, dw, sh, sw)
+    if nblocks != bh * bw:
+        raise RuntimeError(f"Given output_size=({oh}, {ow}), kernel_size=({kh}, {kw}), dilation=({dh}, "
+                           f"{dw}), padding=({ph}, {pw}), stride=({sh}, {sw}), expected size of input's "
+                           f"dimension 2 to match the calculated number of sliding blocks {bh} * {bw} = "
+                           f"{bh * bw}, but got input.size(2)={nblocks}.")
+    c = ck // (kh * kw)
+    src = x.reshape(n, c, kh * kw * nblocks)
+    out = ctorch.zeros((n, c, hp * wp), dtype=input.dtype).index_add(2, idx, src).reshape(n, c, hp, wp)
+    out = out.narrow(2, ph, oh).narrow(3, pw, ow)
+    return out if batched else out.squeeze(0)
+
+
+__all__ += ["interpolate", "unfold", "fold"]
