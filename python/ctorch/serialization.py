@@ -191,6 +191,29 @@ def _serialize(obj):
     return chunks
 
 
+def atomic_write(path, chunks):
+    """Writes byte chunks to `path` atomically: a temporary file in the same directory, flushed and
+    fsync'ed, then renamed over the target (removed again on any error)."""
+    path = os.fspath(path)
+    if isinstance(path, bytes):
+        path = os.fsdecode(path)
+    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(os.path.abspath(path)),
+                               prefix="." + os.path.basename(path) + ".", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as out:
+            for c in chunks:
+                out.write(c)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
 def save(obj, f, pickle_module=None, pickle_protocol=None, _use_new_zipfile_serialization=True):
     """Save tensors, NumPy arrays and plain containers of them to a path or a binary file object.
 
@@ -201,24 +224,7 @@ def save(obj, f, pickle_module=None, pickle_protocol=None, _use_new_zipfile_seri
         raise TypeError("ctorch.save does not use pickle; pickle_module is not supported")
     chunks = _serialize(obj)
     if isinstance(f, (str, bytes, os.PathLike)):
-        path = os.fspath(f)
-        if isinstance(path, bytes):
-            path = os.fsdecode(path)
-        dirname = os.path.dirname(os.path.abspath(path))
-        fd, tmp = tempfile.mkstemp(dir=dirname, prefix="." + os.path.basename(path) + ".", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "wb") as out:
-                for c in chunks:
-                    out.write(c)
-                out.flush()
-                os.fsync(out.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
-            raise
+        atomic_write(f, chunks)
         return
     if not hasattr(f, "write"):
         raise TypeError(f"ctorch.save: f must be a path or a writable binary file object, got {type(f).__name__}")

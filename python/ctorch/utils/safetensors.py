@@ -67,24 +67,8 @@ def save(tensors, metadata=None):
 
 def save_file(tensors, filename, metadata=None):
     """Write save(tensors, metadata) to filename atomically (temp file, fsync, rename)."""
-    import tempfile
-    data = save(tensors, metadata)
-    path = os.fspath(filename)
-    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(os.path.abspath(path)),
-                               prefix="." + os.path.basename(path) + ".", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as out:
-            out.write(data)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-
+    from ctorch.serialization import atomic_write
+    atomic_write(filename, [save(tensors, metadata)])
 
 def _parse(data):
     """(header dict without metadata, metadata, data-section start) after validating everything."""
