@@ -7,7 +7,6 @@ byte ranges must cover the data section exactly, in order, without gaps or overl
 of this against the real size before allocating, and raises ValueError for any malformed input.
 """
 import json
-import os
 
 from ctorch import _C
 
