@@ -2,9 +2,8 @@
 arguments, defaults, buffers, momentum=None cumulative average, reprs and input checks)."""
 import ctorch
 from ctorch.nn import functional as F
-from ctorch.nn import init
 from ctorch.nn.modules.module import Module
-from ctorch.nn.parameter import Parameter
+from ctorch.nn.modules.normalization import affine_parameters, reset_affine
 
 __all__ = ["BatchNorm1d", "BatchNorm2d"]
 
@@ -20,15 +19,7 @@ class _BatchNorm(Module):
         self.momentum = momentum
         self.affine = affine
         self.track_running_stats = track_running_stats
-        if affine:
-            self.weight = Parameter(ctorch.empty(num_features, device=device, dtype=dtype))
-            if bias:
-                self.bias = Parameter(ctorch.empty(num_features, device=device, dtype=dtype))
-            else:
-                self.register_parameter("bias", None)
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
+        affine_parameters(self, (num_features,), affine, bias, device, dtype)
         if track_running_stats:
             self.register_buffer("running_mean", ctorch.zeros(num_features, device=device, dtype=dtype))
             self.register_buffer("running_var", ctorch.ones(num_features, device=device, dtype=dtype))
@@ -47,10 +38,7 @@ class _BatchNorm(Module):
 
     def reset_parameters(self):
         self.reset_running_stats()
-        if self.affine:
-            init.ones_(self.weight)
-            if self.bias is not None:
-                init.zeros_(self.bias)
+        reset_affine(self)
 
     def _check_input_dim(self, input):
         raise NotImplementedError

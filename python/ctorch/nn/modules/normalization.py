@@ -9,6 +9,22 @@ from ctorch.nn.parameter import Parameter
 __all__ = ["LayerNorm", "GroupNorm"]
 
 
+def affine_parameters(module, shape, affine, bias, device, dtype):
+    """Registers the elementwise weight and bias of a normalization layer (None when absent)."""
+    def make():
+        return Parameter(ctorch.empty(*shape, device=device, dtype=dtype)) if affine else None
+    module.register_parameter("weight", make())
+    module.register_parameter("bias", make() if bias else None)
+
+
+def reset_affine(module):
+    """Weight ones, bias zeros: the identity transform, as PyTorch initialises them."""
+    if module.weight is not None:
+        init.ones_(module.weight)
+    if module.bias is not None:
+        init.zeros_(module.bias)
+
+
 class LayerNorm(Module):
     """Normalizes over the trailing normalized_shape dims; elementwise weight (ones) and bias (zeros)."""
 
@@ -20,22 +36,11 @@ class LayerNorm(Module):
         self.normalized_shape = tuple(normalized_shape)
         self.eps = eps
         self.elementwise_affine = elementwise_affine
-        if elementwise_affine:
-            self.weight = Parameter(ctorch.empty(*self.normalized_shape, device=device, dtype=dtype))
-            if bias:
-                self.bias = Parameter(ctorch.empty(*self.normalized_shape, device=device, dtype=dtype))
-            else:
-                self.register_parameter("bias", None)
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
+        affine_parameters(self, self.normalized_shape, elementwise_affine, bias, device, dtype)
         self.reset_parameters()
 
     def reset_parameters(self):
-        if self.elementwise_affine:
-            init.ones_(self.weight)
-            if self.bias is not None:
-                init.zeros_(self.bias)
+        reset_affine(self)
 
     def forward(self, input):
         return F.layer_norm(input, self.normalized_shape, self.weight, self.bias, self.eps)
@@ -58,22 +63,11 @@ class GroupNorm(Module):
         self.num_channels = num_channels
         self.eps = eps
         self.affine = affine
-        if affine:
-            self.weight = Parameter(ctorch.empty(num_channels, device=device, dtype=dtype))
-            if bias:
-                self.bias = Parameter(ctorch.empty(num_channels, device=device, dtype=dtype))
-            else:
-                self.register_parameter("bias", None)
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
+        affine_parameters(self, (num_channels,), affine, bias, device, dtype)
         self.reset_parameters()
 
     def reset_parameters(self):
-        if self.affine:
-            init.ones_(self.weight)
-            if self.bias is not None:
-                init.zeros_(self.bias)
+        reset_affine(self)
 
     def forward(self, input):
         return F.group_norm(input, self.num_groups, self.weight, self.bias, self.eps)
