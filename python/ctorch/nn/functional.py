@@ -1,6 +1,8 @@
 """ctorch.nn.functional: functional forms of the layers and activations, composed from differentiable
 ctorch ops (so autograd works through all of them)."""
 
+import math as _math
+
 import ctorch
 from ctorch._index import one_hot
 
@@ -932,7 +934,6 @@ __all__ += ["embedding"]
 # ---- attention
 # Scaled dot-product attention written with differentiable ctorch ops (matmul, softmax, masked_fill), so
 # gradients reach query, key, value and float masks; this is PyTorch's "math" reference path.
-import math as _math  # noqa: E402  (this block is appended; keeps the imports above untouched)
 
 
 def _sdpa_bias(attn_mask, is_causal, L, S, dtype, device):
@@ -996,7 +997,6 @@ __all__ += ["scaled_dot_product_attention"]
 # 1-D rule along H then W equals PyTorch's 2-D formula). unfold / fold are an index_select / index_add of
 # patch positions over the flattened padded image. All autograd comes from those ops.
 
-import math as _math
 
 _INTERP_DIMS = {"linear": 3, "bilinear": 4}
 _INTERP_MODES = ("nearest", "linear", "bilinear")
