@@ -1,10 +1,9 @@
 """ctorch: PyTorch's programming model over a C++ core (import ctorch as torch)."""
 import os as _os
 
-# Worker threads must not spin on shared machines (read when libgomp and OpenBLAS load): OpenMP
-# waits passively, and OpenBLAS spins at most 2^16 cycles (~20 us) instead of 2^28 (~0.1 s) after
-# a GEMM, which measured as fast for back-to-back GEMMs and burns no CPU while idle.
-_os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+# Worker threads must not spin on shared machines (read when OpenBLAS loads): it spins at most 2^16
+# cycles (~20 us) instead of 2^28 (~0.1 s) after a GEMM, which measured as fast for back-to-back
+# GEMMs and burns no CPU while idle. ctorch's own pool (src/cpu/parallel.cpp) never spins.
 _os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", "16")
 
 from ctorch import _C
