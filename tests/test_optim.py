@@ -324,3 +324,37 @@ def test_step_does_not_record_graph():
     _step(ctorch, opt, params)
     assert all(p.is_leaf and p.grad_fn is None for p in params)
     assert all(not v.requires_grad for v in opt.state[params[0]].values())
+
+
+FUSED_CASES = [c for c in CASES if c[0] in ("SGD", "Adam", "AdamW")]
+
+
+@pytest.mark.parametrize("name,kwargs", FUSED_CASES, ids=[f"{n}-{i}" for i, (n, _) in enumerate(FUSED_CASES)])
+def test_unfused_path_matches_torch(name, kwargs):
+    # Contiguous float parameters take the fused C++ step; a transposed (non-contiguous) leaf takes the
+    # elementwise path. Both must follow torch.
+    values = _init_values()
+    cps = [ctorch.tensor(v.T.copy(), dtype=ctorch.float64).t().requires_grad_() for v in values[:1]]
+    assert not cps[0].is_contiguous()
+    cps += _make(ctorch, values[1:])
+    tps = _make(torch, values)
+    copt, topt = _opt(ctorch, name, cps, kwargs), _opt(torch, name, tps, kwargs)
+    for i in range(10):
+        _step(ctorch, copt, cps)
+        _step(torch, topt, tps)
+        _assert_params(cps, tps, f"step {i}")
+
+
+def test_fused_step_float32_matches_torch():
+    rng = np.random.default_rng(3)
+    for name, kwargs in FUSED_CASES:
+        w = rng.standard_normal((64, 33)).astype(np.float32)
+        cp = ctorch.tensor(w, requires_grad=True)
+        tp = torch.tensor(w, requires_grad=True)
+        copt, topt = _opt(ctorch, name, [cp], kwargs), _opt(torch, name, [tp], kwargs)
+        for _ in range(5):
+            for lib, p, opt in ((ctorch, cp, copt), (torch, tp, topt)):
+                opt.zero_grad()
+                (p.sin() * p).sum().backward()
+                opt.step()
+        np.testing.assert_allclose(_np(cp), tp.detach().numpy(), rtol=1e-5, atol=1e-6, err_msg=name)

@@ -1,7 +1,8 @@
 """Adam and AdamW (amsgrad, L2 or decoupled weight decay, maximize).
 
 Same update as PyTorch's single-tensor (foreach=False) Adam; state keys "step" (0-d float32),
-"exp_avg", "exp_avg_sq" and, with amsgrad, "max_exp_avg_sq".
+"exp_avg", "exp_avg_sq" and, with amsgrad, "max_exp_avg_sq". Contiguous float parameters take one fused
+C++ pass (ctorch._C._adam_step_); others the elementwise ops below.
 """
 import ctorch
 from ctorch.optim.optimizer import (Optimizer, _check_args, _closure_loss, _params_with_grad, _use_grad,
@@ -33,6 +34,10 @@ class Adam(Optimizer):
                 state = self._lazy_state(p, "exp_avg", "exp_avg_sq", amsgrad and "max_exp_avg_sq")
                 exp_avg, exp_avg_sq, step_t = state["exp_avg"], state["exp_avg_sq"], state["step"]
                 step_t += 1
+                if ctorch._C._adam_step_(p, p.grad, exp_avg, exp_avg_sq, state.get("max_exp_avg_sq"), lr, beta1,
+                                         beta2, eps, weight_decay, group["decoupled_weight_decay"],
+                                         group["maximize"], step_t.item()):
+                    continue
                 grad = _weight_decay(p, grad, weight_decay, lr, group["decoupled_weight_decay"])
                 exp_avg.lerp_(grad, 1 - beta1)
                 exp_avg_sq.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)

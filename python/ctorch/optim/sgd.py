@@ -1,8 +1,10 @@
 """SGD: stochastic gradient descent with momentum, dampening, Nesterov, weight decay, maximize.
 
-Same update as PyTorch's single-tensor (foreach=False) SGD; state key "momentum_buffer".
+Same update as PyTorch's single-tensor (foreach=False) SGD; state key "momentum_buffer". Contiguous
+float parameters take one fused C++ pass (ctorch._C._sgd_step_); others the elementwise ops below.
 """
-from ctorch.optim.optimizer import Optimizer, _closure_loss, _params_with_grad, _use_grad, _weight_decay
+import ctorch
+from ctorch.optim.optimizer import Optimizer, _closure_loss, _use_grad, _weight_decay
 
 __all__ = ["SGD"]
 
@@ -32,7 +34,13 @@ class SGD(Optimizer):
         for group in self.param_groups:
             lr, momentum, dampening = group["lr"], group["momentum"], group["dampening"]
             weight_decay, nesterov = group["weight_decay"], group["nesterov"]
-            for p, grad in _params_with_grad(group):
+            maximize = group["maximize"]
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                if self._fused_step(p, lr, momentum, dampening, weight_decay, nesterov, maximize):
+                    continue
+                grad = -p.grad if maximize else p.grad
                 grad = _weight_decay(p, grad, weight_decay)
                 if momentum != 0:
                     state = self.state[p]
@@ -46,3 +54,18 @@ class SGD(Optimizer):
                     grad = grad.add(buf, alpha=momentum) if nesterov else buf
                 p.add_(grad, alpha=-lr)
         return loss
+
+    def _fused_step(self, p, lr, momentum, dampening, weight_decay, nesterov, maximize):
+        """The whole update of p in one C++ pass; False (nothing done) when p does not qualify."""
+        buf, first = None, False
+        if momentum != 0:
+            state = self.state[p]
+            buf = state.get("momentum_buffer")
+            if buf is None:
+                buf, first = ctorch.empty_like(p), True
+        if not ctorch._C._sgd_step_(p, p.grad, buf, lr, momentum, dampening, weight_decay, nesterov,
+                                    maximize, first):
+            return False
+        if first:
+            state["momentum_buffer"] = buf
+        return True
