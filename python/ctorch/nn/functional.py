@@ -25,6 +25,8 @@ def _inplace(input, fn, inplace):
 
 def linear(input, weight, bias=None):
     """y = input @ weight.T + bias (weight [out_features, in_features])."""
+    if input.dim() == 2 and bias is not None:
+        return ctorch.addmm(bias, input, weight.t())  # one pass: the GEMM adds the bias
     out = input.matmul(weight.t())
     return out + bias if bias is not None else out
 
