@@ -543,3 +543,57 @@ def test_pairwise_distance(p, keepdim):
         to.sum().backward()
         _close(c1.grad, t1.grad)
         _close(c2.grad, t2.grad)
+
+
+# ------------------------------------------------------------------ training, float32, copies
+
+def test_training_trajectory_matches_torch():
+    # a few Adam steps on a tiny sequence-to-sequence regression: parameters stay equal to torch's
+    cmod, tmod = _make("Transformer", D, H, 1, 1, FF, batch_first=True, norm_first=True)
+    copt = ctorch.optim.Adam(cmod.parameters(), lr=1e-2)
+    topt = torch.optim.Adam(tmod.parameters(), lr=1e-2)
+    cs, ts = _pair((2, 5, D), 70, grad=False)
+    ct, tt = _pair((2, 4, D), 71, grad=False)
+    cy, ty = _pair((2, 4, D), 72, grad=False)
+    ctm = nn.Transformer.generate_square_subsequent_mask(4, dtype=ctorch.float64)
+    ttm = torch.nn.Transformer.generate_square_subsequent_mask(4, dtype=torch.float64)
+    for _ in range(4):
+        copt.zero_grad()
+        topt.zero_grad()
+        closs = F.mse_loss(cmod(cs, ct, tgt_mask=ctm), cy)
+        tloss = torch.nn.functional.mse_loss(tmod(ts, tt, tgt_mask=ttm), ty)
+        _close(closs, tloss)
+        closs.backward()
+        tloss.backward()
+        copt.step()
+        topt.step()
+    cparams = dict(cmod.named_parameters())
+    for name, tp in tmod.named_parameters():
+        _close(cparams[name], tp, 1e-7, 1e-9)
+
+
+def test_float32_default_dtype():
+    tmod = torch.nn.TransformerDecoderLayer(D, H, FF, dropout=0.0)
+    cmod = nn.TransformerDecoderLayer(D, H, FF, dropout=0.0)
+    assert cmod.linear1.weight.dtype == ctorch.float32
+    _copy_weights(cmod, tmod)
+    a = np.random.default_rng(80).standard_normal((4, 2, D)).astype(np.float32)
+    m = np.random.default_rng(81).standard_normal((3, 2, D)).astype(np.float32)
+    cout = cmod(ctorch.from_numpy(a), ctorch.from_numpy(m))
+    tout = tmod(torch.from_numpy(a), torch.from_numpy(m))
+    assert cout.dtype == ctorch.float32
+    _close(cout, tout, 1e-4, 1e-5)
+
+
+def test_deepcopy_and_state_dict_roundtrip():
+    import copy
+    m = nn.Transformer(D, H, 1, 1, FF, dropout=0.0)
+    m2 = copy.deepcopy(m)
+    for (n, a), (_, b) in zip(m.named_parameters(), m2.named_parameters()):
+        assert a is not b
+        _close(a, b, 0, 0)
+    m3 = nn.Transformer(D, H, 1, 1, FF, dropout=0.0)
+    m3.load_state_dict(m.state_dict())
+    src, tgt = ctorch.randn(3, 2, D), ctorch.randn(2, 2, D)
+    _close(m3(src, tgt), m(src, tgt), 0, 0)
+    _close(m2(src, tgt), m(src, tgt), 0, 0)
