@@ -60,14 +60,9 @@ def _copy_weights(cmod, tmod):
 def _make(cls_name, *args, activation=None, **kw):
     """The same module in both libraries (float64, dropout 0), torch's weights copied into ctorch.
     activation: 'relu' / 'gelu' strings, or a (ctorch_fn, torch_fn) pair for a callable."""
-    ca = ta = None
-    if isinstance(activation, tuple):
-        ca, ta = activation
-    elif activation is not None:
-        ca = ta = activation
-    akw = {} if activation is None else {"activation": None}
     tkw, ckw = dict(kw, dtype=torch.float64), dict(kw, dtype=ctorch.float64)
-    if akw:
+    if activation is not None:
+        ca, ta = activation if isinstance(activation, tuple) else (activation, activation)
         tkw["activation"], ckw["activation"] = ta, ca
     tmod = getattr(torch.nn, cls_name)(*args, dropout=0.0, **tkw)
     cmod = getattr(nn, cls_name)(*args, dropout=0.0, **ckw)
