@@ -14,5 +14,7 @@ from ctorch.nn.modules import BatchNorm1d, BatchNorm2d, GroupNorm, LayerNorm  # 
 from ctorch.nn.modules import AlphaDropout, Dropout, Dropout1d, Dropout2d, Dropout3d  # noqa: F401
 from ctorch.nn.modules import Embedding  # noqa: F401
 from ctorch.nn.modules import MultiheadAttention  # noqa: F401
+from ctorch.nn.modules import (Transformer, TransformerDecoder, TransformerDecoderLayer,  # noqa: F401
+                               TransformerEncoder, TransformerEncoderLayer)
 from ctorch.nn.modules import Upsample, UpsamplingBilinear2d, UpsamplingNearest2d  # noqa: F401
 from ctorch.nn.modules import Fold, Unfold  # noqa: F401

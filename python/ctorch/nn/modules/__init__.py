@@ -15,5 +15,8 @@ from ctorch.nn.modules.batchnorm import BatchNorm1d, BatchNorm2d  # noqa: F401
 from ctorch.nn.modules.dropout import AlphaDropout, Dropout, Dropout1d, Dropout2d, Dropout3d  # noqa: F401
 from ctorch.nn.modules.sparse import Embedding  # noqa: F401
 from ctorch.nn.modules.attention import MultiheadAttention  # noqa: F401
+from ctorch.nn.modules.transformer import (Transformer, TransformerDecoder,  # noqa: F401
+                                           TransformerDecoderLayer, TransformerEncoder,
+                                           TransformerEncoderLayer)
 from ctorch.nn.modules.upsampling import Upsample, UpsamplingBilinear2d, UpsamplingNearest2d  # noqa: F401
 from ctorch.nn.modules.fold import Fold, Unfold  # noqa: F401

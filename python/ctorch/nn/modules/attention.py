@@ -117,6 +117,11 @@ class MultiheadAttention(Module):
             # PyTorch treats is_causal as a hint that attn_mask is the causal mask, and requires it
             raise RuntimeError("Need attn_mask if specifying the is_causal hint. You may use the Transformer "
                                "module method `generate_square_subsequent_mask` to create this mask.")
+        # PyTorch's hint semantics: with no key_padding_mask and no weights wanted, is_causal replaces
+        # attn_mask by the causal (lower-triangular) mask; otherwise attn_mask is used as given
+        causal_hint = is_causal and key_padding_mask is None and not need_weights
+        if causal_hint:
+            attn_mask = None
         if self.batch_first and batched:
             query, key, value = query.transpose(1, 0), key.transpose(1, 0), value.transpose(1, 0)
         if not batched:
@@ -180,7 +185,8 @@ class MultiheadAttention(Module):
             out = dropped.matmul(v)
         else:
             # mask is (1 or N*H, L, S): it broadcasts against the (N*H, L, S) scores as a float mask
-            out = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=dropout_p)
+            out = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=dropout_p,
+                                                 is_causal=causal_hint)
             weights = None
 
         out = out.transpose(0, 1).reshape(tgt_len * bsz, E)
