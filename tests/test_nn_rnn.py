@@ -488,3 +488,36 @@ def test_rnn_cell_unknown_nonlinearity_reported_at_call():
     cm = nn.RNNCell(4, 3, nonlinearity="sigmoid")  # accepted, like PyTorch
     with pytest.raises(RuntimeError, match="Unknown nonlinearity: sigmoid"):
         cm(ctorch.zeros(2, 4))
+
+
+# ------------------------------------------------------------------ training trajectory
+
+
+@pytest.mark.parametrize("kind", ["LSTM", "GRU"])
+def test_training_trajectory_matches_torch(kind):
+    # a 2-layer bidirectional recurrent encoder + linear head, 6 Adam steps on a regression target:
+    # the losses and the final weights follow torch's step for step
+    dtype = "float64"
+    crnn, trnn = _twin(kind, (FEAT, HID), {"num_layers": 2, "bidirectional": True, "batch_first": True},
+                       dtype)
+    chead, thead = _twin("Linear", (2 * HID, 1), {}, dtype)
+    cx, tx = _pair((B, T, FEAT), 11, dtype, grad=False)
+    cy, ty = _pair((B, 1), 12, dtype, grad=False)
+    cparams = list(crnn.parameters()) + list(chead.parameters())
+    tparams = list(trnn.parameters()) + list(thead.parameters())
+    copt = ctorch.optim.Adam(cparams, lr=0.05)
+    topt = torch.optim.Adam(tparams, lr=0.05)
+    closses, tlosses = [], []
+    for _ in range(6):
+        for opt, rnn, head, x, y, losses in ((copt, crnn, chead, cx, cy, closses),
+                                             (topt, trnn, thead, tx, ty, tlosses)):
+            opt.zero_grad()
+            out, _ = rnn(x)
+            loss = ((head(out[:, -1]) - y) ** 2).mean()
+            loss.backward()
+            opt.step()
+            losses.append(loss.item())
+    np.testing.assert_allclose(closses, tlosses, rtol=1e-9)
+    assert closses[-1] < closses[0]
+    for c, t in zip(cparams, tparams):
+        _close(c, t, dtype)
