@@ -17,4 +17,5 @@ from ctorch.nn.modules.sparse import Embedding  # noqa: F401
 from ctorch.nn.modules.attention import MultiheadAttention  # noqa: F401
 from ctorch.nn.modules.upsampling import Upsample, UpsamplingBilinear2d, UpsamplingNearest2d  # noqa: F401
 from ctorch.nn.modules.fold import Fold, Unfold  # noqa: F401
-from ctorch.nn.modules.rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNBase, RNNCell, RNNCellBase  # noqa: F401
+from ctorch.nn.modules.rnn import (GRU, LSTM, RNN, GRUCell, LSTMCell, RNNBase, RNNCell,  # noqa: F401
+                                  RNNCellBase)
