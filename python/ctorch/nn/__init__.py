@@ -18,3 +18,4 @@ from ctorch.nn.modules import (Transformer, TransformerDecoder, TransformerDecod
                                TransformerEncoder, TransformerEncoderLayer)
 from ctorch.nn.modules import Upsample, UpsamplingBilinear2d, UpsamplingNearest2d  # noqa: F401
 from ctorch.nn.modules import Fold, Unfold  # noqa: F401
+from ctorch.nn.modules import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNBase, RNNCell, RNNCellBase  # noqa: F401

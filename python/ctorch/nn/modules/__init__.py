@@ -20,3 +20,5 @@ from ctorch.nn.modules.transformer import (Transformer, TransformerDecoder,  # n
                                            TransformerEncoderLayer)
 from ctorch.nn.modules.upsampling import Upsample, UpsamplingBilinear2d, UpsamplingNearest2d  # noqa: F401
 from ctorch.nn.modules.fold import Fold, Unfold  # noqa: F401
+from ctorch.nn.modules.rnn import (GRU, LSTM, RNN, GRUCell, LSTMCell, RNNBase, RNNCell,  # noqa: F401
+                                  RNNCellBase)
