@@ -1,4 +1,4 @@
-// Scalar math used by kernels: the vectorizable float exp against the C library.
+// Scalar math used by kernels: the vectorizable float exp and tanh against the C library.
 #include <gtest/gtest.h>
 #include <cmath>
 #include <limits>
@@ -32,4 +32,21 @@ TEST(Math, ExpF32SpecialValues) {
   EXPECT_TRUE(std::isnan(exp_f32(NAN)));
   float sub = exp_f32(-100.0f);  // subnormal result
   EXPECT_NEAR(sub / std::exp(-100.0f), 1.0f, 1e-3f);
+}
+
+TEST(Math, TanhF32WithinTwoUlpAndExactAtTheEdges) {
+  using ctorch::math::tanh_f32;
+  int64_t worst = 0;
+  for (float x = -12.0f; x < 12.0f; x += 1.0f / 4096) {
+    float want = static_cast<float>(std::tanh(static_cast<double>(x)));
+    worst = std::max(worst, ulp_distance(tanh_f32(x), want));
+  }
+  for (float x = 1e-30f; x < 1.0f; x *= 1.01f)  // tiny arguments keep full relative precision
+    worst = std::max(worst, ulp_distance(tanh_f32(x), static_cast<float>(std::tanh(double(x)))));
+  EXPECT_LE(worst, 2);
+  EXPECT_EQ(tanh_f32(INFINITY), 1.0f);
+  EXPECT_EQ(tanh_f32(-INFINITY), -1.0f);
+  EXPECT_EQ(tanh_f32(50.0f), 1.0f);
+  EXPECT_TRUE(std::signbit(tanh_f32(-0.0f)));
+  EXPECT_TRUE(std::isnan(tanh_f32(NAN)));
 }
