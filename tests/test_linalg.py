@@ -447,7 +447,7 @@ def test_inner_vdot_multi_dot():
         ctorch.linalg.multi_dot([m[1], m[0], m[2]])
 
 
-def test_openblas_threads_follow_set_num_threads():
+def test_openblas_stays_single_threaded_and_products_split_over_ctorch_threads():
     import ctypes
     try:  # the copy of OpenBLAS this process loaded (the wheel ships its own)
         with open("/proc/self/maps") as f:
@@ -457,12 +457,18 @@ def test_openblas_threads_follow_set_num_threads():
         pytest.skip("cannot locate the loaded OpenBLAS")
     lib = ctypes.CDLL(path)
     n = ctorch.get_num_threads()
+    a, b = make_tensor((300, 200), ctorch.float32, seed=1), make_tensor((200, 500), ctorch.float32, seed=2)
+    results = []
     try:
-        for k in (1, 2):
+        for k in (1, 2, 3):
             ctorch.set_num_threads(k)
-            assert lib.scipy_openblas_get_num_threads() == k
+            assert lib.scipy_openblas_get_num_threads() == 1  # ctorch's pool does the splitting
+            results += [a @ b, b.t() @ a.t(), (a.t() @ a[:, :7]).t()]
     finally:
         ctorch.set_num_threads(n)
+    _close(results[0], to_np(a) @ to_np(b), ctorch.float32)
+    for r, ref in zip(results[3:], results * 2):  # the same product whichever way the work was split
+        _close(r, to_np(ref), ctorch.float32)
 
 
 def test_inplace_add_variants_check_shape():

@@ -1,4 +1,4 @@
-// The intra-op thread pool and the thread-count control shared with the BLAS.
+// The intra-op thread pool and the thread count (BLAS stays single-threaded: cpu/blas.cpp splits GEMMs here).
 //
 // Why not OpenMP: an OpenMP region ends at a barrier that waits for every thread of the team, so when
 // another process holds one of the two cores the whole op waits for a descheduled worker (measured:
@@ -16,8 +16,6 @@
 #include <mutex>
 #include <thread>
 #include <vector>
-
-extern "C" void scipy_openblas_set_num_threads(int);
 
 namespace ctorch {
 
@@ -133,10 +131,7 @@ std::mutex g_pool_busy;  // one parallel op at a time; a concurrent caller runs 
 }  // namespace
 
 int get_num_threads() { return g_threads; }
-void set_num_threads(int n) {
-  g_threads = n < 1 ? 1 : n;
-  scipy_openblas_set_num_threads(g_threads);
-}
+void set_num_threads(int n) { g_threads = n < 1 ? 1 : n; }
 
 namespace detail {
 int parallel_threads(int64_t n, int64_t grain) {

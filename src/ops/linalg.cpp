@@ -3,8 +3,8 @@
 // public products record their backward (itself written with products, so it differentiates).
 #include <algorithm>
 #include <climits>
-#include <cblas.h>
 #include "autograd/function.h"
+#include "cpu/blas.h"
 #include "cpu/dispatch.h"
 #include "cpu/parallel.h"
 #include "ctorch/ops.h"
@@ -13,12 +13,6 @@
 namespace ctorch {
 
 namespace {
-
-// Below this many multiply-adds per matrix OpenBLAS runs single-threaded by itself
-// (SMP_THRESHOLD_MIN * GEMM_MULTITHREAD_THRESHOLD), so batches of such matrices may be split
-// across our own threads without nesting two thread pools. (The wheel does not export
-// openblas_set_num_threads_local, so this threshold is what keeps BLAS single-threaded there.)
-constexpr int64_t kBlasSingleThreadWork = 65536 * 4;
 
 std::string mat_str(IntArrayRef s) {
   std::string r;
@@ -85,21 +79,6 @@ std::vector<int64_t> batch_offsets(const Tensor& t) {
   return off;
 }
 
-void blas_gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, double alpha, const float* a,
-               int64_t lda, const float* b, int64_t ldb, double beta, float* c, int64_t ldc) {
-  scipy_cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
-                    static_cast<blasint>(m), static_cast<blasint>(n), static_cast<blasint>(k),
-                    static_cast<float>(alpha), a, static_cast<blasint>(lda), b,
-                    static_cast<blasint>(ldb), static_cast<float>(beta), c, static_cast<blasint>(ldc));
-}
-void blas_gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, double alpha, const double* a,
-               int64_t lda, const double* b, int64_t ldb, double beta, double* c, int64_t ldc) {
-  scipy_cblas_dgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
-                    static_cast<blasint>(m), static_cast<blasint>(n), static_cast<blasint>(k), alpha,
-                    a, static_cast<blasint>(lda), b, static_cast<blasint>(ldb), beta, c,
-                    static_cast<blasint>(ldc));
-}
-
 // C[m, n] (contiguous) = beta * C + alpha * A @ B for integer types, accumulating in int64.
 // Blocked over k and n so a strip of B stays in cache while rows of A stream past.
 template <class T>
@@ -164,11 +143,13 @@ void gemm_into(const char* op, Tensor& out, const Tensor& a, const Tensor& b, co
         T* pc = out.data<T>();
         auto one = [&](int64_t i) {
           double bi = sum_batches && i > 0 ? 1.0 : be;
-          blas_gemm(la.trans, lb.trans, m, n, k, al, pa + offa[i], la.ld, pb + offb[i], lb.ld, bi,
-                    pc + (sum_batches ? 0 : i * m * n), n);
+          gemm(la.trans, lb.trans, m, n, k, al, pa + offa[i], la.ld, pb + offb[i], lb.ld, bi,
+               pc + (sum_batches ? 0 : i * m * n), n);
         };
-        if (!sum_batches && nb > 1 && work < kBlasSingleThreadWork) {
-          parallel_for(0, nb, std::max<int64_t>(1, kBlasSingleThreadWork / 4 / work),
+        // Many matrices: one thread per batch chunk (each product then runs serially); few large
+        // ones: each product splits itself.
+        if (!sum_batches && nb > 1 && (work < kGemmSplitWork || nb >= 4 * get_num_threads())) {
+          parallel_for(0, nb, std::max<int64_t>(1, kGemmSplitWork / 4 / work),
                        [&](int64_t b0, int64_t b1) { for (int64_t i = b0; i < b1; ++i) one(i); });
         } else {
           for (int64_t i = 0; i < nb; ++i) one(i);
