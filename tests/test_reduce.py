@@ -615,3 +615,16 @@ def test_tall_narrow_column_reductions(dtype):
     assert_close(x.amax(1), a.max(1))
     y = make_tensor((3, 20000, 5), dtype, low=-100, high=100, seed=31)
     assert_close(y.sum(1), to_np(y).sum(1, dtype=acc), rtol=1e-12, atol=1e-9)
+
+
+@pytest.mark.parametrize("a,b,want", [
+    ([1, 2], [1, 2], True), ([1, 2], [1, 3], False), ([1, 2], [1, 2, 3], False),
+    ([[1.0]], [1.0], False), ([float("nan")], [float("nan")], False), ([], [], True)])
+def test_equal(a, b, want):
+    x, y = ctorch.tensor(a), ctorch.tensor(b)
+    assert ctorch.equal(x, y) is want
+    assert x.equal(y) is want
+    assert ctorch.equal(ctorch.tensor([1, 2]), ctorch.tensor([1.0, 2.0]))  # values compare across dtypes
+    assert ctorch.equal(x.t(), x.t().contiguous()) if x.dim() == 2 else True  # views compare by value
+    with pytest.raises(TypeError):
+        ctorch.equal(x, [1, 2])

@@ -9,7 +9,7 @@ import types as _types
 from ctorch import _C
 from ctorch._C import Tensor
 
-__all__ = ["return_types", "nansum", "nanmean", "count_nonzero", "aminmax"]
+__all__ = ["return_types", "nansum", "nanmean", "count_nonzero", "aminmax", "equal"]
 
 
 def _named(name, fields=("values", "indices")):
@@ -60,7 +60,15 @@ def aminmax(input, *, dim=None, keepdim=False):
     return return_types.aminmax(_C.amin(input, d, keepdim), _C.amax(input, d, keepdim))
 
 
-for _name in ("nansum", "nanmean", "count_nonzero", "aminmax"):
+def equal(input, other):
+    """True when both tensors have the same shape and the same values (NaN never equals NaN)."""
+    if not isinstance(input, Tensor) or not isinstance(other, Tensor):
+        raise TypeError(f"equal(): arguments must be Tensors, got {type(input).__name__} and "
+                        f"{type(other).__name__}")
+    return tuple(input.shape) == tuple(other.shape) and bool(_C.eq(input, other).all())
+
+
+for _name in ("nansum", "nanmean", "count_nonzero", "aminmax", "equal"):
     setattr(Tensor, _name, globals()[_name])
 del _name
 
