@@ -3,7 +3,6 @@
 // cover everything: each one's backward is written with the other two, so double backward works
 // and an ordinary backward (grad mode off) runs the fast kernels directly.
 #include <algorithm>
-#include <cstring>
 #include <memory>
 #include <mutex>
 #include <cblas.h>
@@ -98,14 +97,15 @@ void over_batch(int64_t n, int64_t work_per_sample, const F& body) {
   parallel_for(0, n, grain, body);
 }
 
-// One group of one sample: x [Cg, H, W] -> col [Cg * KH * KW, HO * WO] (zeros in the padding).
+// One group of one sample: x [Cg, H, W] -> the columns [Cg * KH * KW, HO * WO] of col, whose rows
+// are `ld` apart (several samples share one col matrix side by side); zeros in the padding.
 template <class T>
-void im2col(const T* x, const Geo& g, const ConvP& p, T* col) {
-  const int64_t cg = g.Cg(), L = g.L();
+void im2col(const T* x, const Geo& g, const ConvP& p, T* col, int64_t ld) {
+  const int64_t cg = g.Cg();
   for (int64_t c = 0; c < cg; ++c)
     for (int64_t ki = 0; ki < g.KH; ++ki)
       for (int64_t kj = 0; kj < g.KW; ++kj) {
-        T* dst = col + ((c * g.KH + ki) * g.KW + kj) * L;
+        T* dst = col + ((c * g.KH + ki) * g.KW + kj) * ld;
         const int64_t iw0 = kj * p.d[1] - p.p[1];
         // output columns whose input column is inside [0, W)
         int64_t lo = 0, hi = g.WO;
@@ -117,14 +117,17 @@ void im2col(const T* x, const Geo& g, const ConvP& p, T* col) {
           T* d = dst + oh * g.WO;
           const int64_t ih = oh * p.s[0] - p.p[0] + ki * p.d[0];
           if (ih < 0 || ih >= g.H) {
-            std::fill(d, d + g.WO, T(0));
+            for (int64_t ow = 0; ow < g.WO; ++ow) d[ow] = T(0);
             continue;
           }
           const T* src = x + (c * g.H + ih) * g.W;
           if (p.s[1] == 1) {
-            std::fill(d, d + lo, T(0));
-            if (hi > lo) std::memcpy(d + lo, src + iw0 + lo, sizeof(T) * (hi - lo));
-            std::fill(d + hi, d + g.WO, T(0));
+            // plain loops: rows are often a few elements long, where memcpy/fill calls cost more
+            // than the copy itself
+            const T* sp = src + iw0;
+            for (int64_t ow = 0; ow < lo; ++ow) d[ow] = T(0);
+            for (int64_t ow = lo; ow < hi; ++ow) d[ow] = sp[ow];
+            for (int64_t ow = hi; ow < g.WO; ++ow) d[ow] = T(0);
           } else {
             for (int64_t ow = 0; ow < g.WO; ++ow) {
               int64_t iw = iw0 + ow * p.s[1];
@@ -135,14 +138,15 @@ void im2col(const T* x, const Geo& g, const ConvP& p, T* col) {
       }
 }
 
-// The adjoint of im2col: accumulates col [Cg * KH * KW, HO * WO] into x [Cg, H, W].
+// The adjoint of im2col: accumulates col's columns [Cg * KH * KW, HO * WO] (rows `ld` apart)
+// into x [Cg, H, W].
 template <class T>
-void col2im(const T* col, const Geo& g, const ConvP& p, T* x) {
-  const int64_t cg = g.Cg(), L = g.L();
+void col2im(const T* col, int64_t ld, const Geo& g, const ConvP& p, T* x) {
+  const int64_t cg = g.Cg();
   for (int64_t c = 0; c < cg; ++c)
     for (int64_t ki = 0; ki < g.KH; ++ki)
       for (int64_t kj = 0; kj < g.KW; ++kj) {
-        const T* srcrow = col + ((c * g.KH + ki) * g.KW + kj) * L;
+        const T* srcrow = col + ((c * g.KH + ki) * g.KW + kj) * ld;
         const int64_t iw0 = kj * p.d[1] - p.p[1];
         for (int64_t oh = 0; oh < g.HO; ++oh) {
           const int64_t ih = oh * p.s[0] - p.p[0] + ki * p.d[0];
@@ -170,34 +174,85 @@ bool is_pointwise(const Geo& g, const ConvP& p) {
          g.HO == g.H && g.WO == g.W;
 }
 
+// Samples per GEMM: small images are put side by side so that one GEMM has enough columns to
+// run at full speed (a 16x150 @ 150x64 product per sample runs at a fraction of it).
+int64_t block_samples(int64_t L) { return L >= 512 ? 1 : (512 + L - 1) / std::max<int64_t>(L, 1); }
+
+// rows [rows, L] at src (rows `src_ld` apart) -> dst (rows `dst_ld` apart)
+template <class T>
+void copy_rows(const T* src, int64_t src_ld, T* dst, int64_t dst_ld, int64_t rows, int64_t L) {
+  for (int64_t r = 0; r < rows; ++r) std::copy(src + r * src_ld, src + r * src_ld + L, dst + r * dst_ld);
+}
+
+// Per-thread scratch for a block of nb samples of one group.
+template <class T>
+struct Scratch {
+  std::unique_ptr<T[]> col, mat;  // im2col block [K, nb * L]; a gathered [Og, nb * L] block
+  Scratch(const Geo& g, int64_t nb) {
+    col.reset(new T[static_cast<size_t>(std::max<int64_t>(1, g.K() * nb * g.L()))]);
+    if (nb > 1) mat.reset(new T[static_cast<size_t>(std::max<int64_t>(1, g.Og() * nb * g.L()))]);
+  }
+};
+
+// The columns of nb samples' group gi side by side: [K, nb * L], or x itself (1x1, one sample).
+template <class T>
+const T* gather_cols(const T* x, int64_t n0, int64_t nb, int64_t gi, const Geo& g, const ConvP& p,
+                     bool pw, T* col) {
+  const int64_t L = g.L(), ld = nb * L, HW = g.H * g.W;
+  if (pw && nb == 1) return x + (n0 * g.C + gi * g.Cg()) * HW;
+  for (int64_t j = 0; j < nb; ++j) {
+    const T* xs = x + ((n0 + j) * g.C + gi * g.Cg()) * HW;
+    if (pw) copy_rows(xs, L, col + j * L, ld, g.Cg(), L);
+    else im2col(xs, g, p, col + j * L, ld);
+  }
+  return col;
+}
+
+// gy's group gi of nb samples as one [Og, nb * L] matrix (gy itself for one sample).
+template <class T>
+const T* gather_out(const T* gy, int64_t n0, int64_t nb, int64_t gi, const Geo& g, T* mat) {
+  const int64_t L = g.L();
+  if (nb == 1) return gy + (n0 * g.O + gi * g.Og()) * L;
+  for (int64_t j = 0; j < nb; ++j)
+    copy_rows(gy + ((n0 + j) * g.O + gi * g.Og()) * L, L, mat + j * L, nb * L, g.Og(), L);
+  return mat;
+}
+
 // y [N, O, HO, WO] = conv(x [N, C, H, W], w [O, Cg, KH, KW]) + b
 template <class T>
 void conv_forward_kernel(const T* x, const T* w, const T* b, T* y, const Geo& g, const ConvP& p) {
-  const int64_t K = g.K(), L = g.L(), Og = g.Og(), Cg = g.Cg();
+  const int64_t K = g.K(), L = g.L(), Og = g.Og();
   const bool pw = is_pointwise(g, p);
   over_batch(g.N, g.O * K * L, [&](int64_t n0, int64_t n1) {
-    std::unique_ptr<T[]> col(pw || K * L == 0 ? nullptr : new T[static_cast<size_t>(K * L)]);
-    for (int64_t n = n0; n < n1; ++n)
+    const int64_t nbmax = std::min(block_samples(L), n1 - n0);
+    Scratch<T> s(g, nbmax);
+    for (int64_t nb0 = n0; nb0 < n1; nb0 += nbmax) {
+      const int64_t nb = std::min(nbmax, n1 - nb0), ld = nb * L;
       for (int64_t gi = 0; gi < g.G; ++gi) {
-        T* yo = y + (n * g.O + gi * Og) * L;
-        T beta = 0;
-        if (b) {
-          for (int64_t o = 0; o < Og; ++o) std::fill(yo + o * L, yo + (o + 1) * L, b[gi * Og + o]);
-          beta = 1;
-        }
-        if (K == 0) {
-          if (!b) std::fill(yo, yo + Og * L, T(0));
+        const T* wg = w + gi * Og * K;
+        if (nb == 1) {
+          T* yo = y + (nb0 * g.O + gi * Og) * L;
+          for (int64_t o = 0; o < Og; ++o) std::fill(yo + o * L, yo + (o + 1) * L, b ? b[gi * Og + o] : T(0));
+          if (K == 0 || L == 0 || Og == 0) continue;
+          const T* src = gather_cols(x, nb0, 1, gi, g, p, pw, s.col.get());
+          conv_gemm(false, false, Og, L, K, wg, K, src, L, b ? T(1) : T(0), yo, L);
           continue;
         }
-        if (L == 0 || Og == 0) continue;
-        const T* xs = x + (n * g.C + gi * Cg) * g.H * g.W;
-        const T* src = xs;
-        if (!pw) {
-          im2col(xs, g, p, col.get());
-          src = col.get();
+        T* mat = s.mat.get();
+        if (K == 0) std::fill(mat, mat + Og * ld, T(0));
+        else {
+          const T* src = gather_cols(x, nb0, nb, gi, g, p, pw, s.col.get());
+          conv_gemm(false, false, Og, ld, K, wg, K, src, ld, T(0), mat, ld);
         }
-        conv_gemm(false, false, Og, L, K, w + gi * Og * K, K, src, L, beta, yo, L);
+        for (int64_t j = 0; j < nb; ++j)
+          for (int64_t o = 0; o < Og; ++o) {
+            const T* r = mat + o * ld + j * L;
+            T* yo = y + ((nb0 + j) * g.O + gi * Og + o) * L;
+            const T bv = b ? b[gi * Og + o] : T(0);
+            for (int64_t i = 0; i < L; ++i) yo[i] = r[i] + bv;
+          }
       }
+    }
   });
 }
 
@@ -208,27 +263,40 @@ void conv_input_kernel(const T* gy, const T* w, const T* b, T* gx, const Geo& g,
   const int64_t K = g.K(), L = g.L(), Og = g.Og(), Cg = g.Cg(), HW = g.H * g.W;
   const bool pw = is_pointwise(g, p);
   over_batch(g.N, g.O * K * L, [&](int64_t n0, int64_t n1) {
-    std::unique_ptr<T[]> col(pw || K * L == 0 ? nullptr : new T[static_cast<size_t>(K * L)]);
-    for (int64_t n = n0; n < n1; ++n) {
+    const int64_t nbmax = std::min(block_samples(L), n1 - n0);
+    Scratch<T> s(g, nbmax);
+    for (int64_t nb0 = n0; nb0 < n1; nb0 += nbmax) {
+      const int64_t nb = std::min(nbmax, n1 - nb0), ld = nb * L;
       for (int64_t gi = 0; gi < g.G; ++gi) {
-        T* gxs = gx + (n * g.C + gi * Cg) * HW;
-        const T* gys = gy + (n * g.O + gi * Og) * L;
         const T* wg = w + gi * Og * K;
+        T* gx0 = gx + (nb0 * g.C + gi * Cg) * HW;  // sample j's group at gx0 + j * C * HW
         if (Og == 0 || L == 0 || K == 0) {
-          std::fill(gxs, gxs + Cg * HW, T(0));
-        } else if (pw) {
-          conv_gemm(true, false, K, L, Og, wg, K, gys, L, T(0), gxs, L);
-        } else {
-          conv_gemm(true, false, K, L, Og, wg, K, gys, L, T(0), col.get(), L);
-          std::fill(gxs, gxs + Cg * HW, T(0));
-          col2im(col.get(), g, p, gxs);
+          for (int64_t j = 0; j < nb; ++j) std::fill(gx0 + j * g.C * HW, gx0 + j * g.C * HW + Cg * HW, T(0));
+          continue;
+        }
+        const T* gys = gather_out(gy, nb0, nb, gi, g, s.mat.get());
+        if (pw && nb == 1) {
+          conv_gemm(true, false, K, L, Og, wg, K, gys, L, T(0), gx0, L);
+          continue;
+        }
+        T* col = s.col.get();
+        conv_gemm(true, false, K, ld, Og, wg, K, gys, ld, T(0), col, ld);
+        for (int64_t j = 0; j < nb; ++j) {
+          T* gxs = gx0 + j * g.C * HW;
+          if (pw) {
+            copy_rows(col + j * L, ld, gxs, L, Cg, L);
+          } else {
+            std::fill(gxs, gxs + Cg * HW, T(0));
+            col2im(col + j * L, ld, g, p, gxs);
+          }
         }
       }
       if (b)
-        for (int64_t c = 0; c < g.C; ++c) {
-          T* d = gx + (n * g.C + c) * HW;
-          for (int64_t i = 0; i < HW; ++i) d[i] += b[c];
-        }
+        for (int64_t n = nb0; n < nb0 + nb; ++n)
+          for (int64_t c = 0; c < g.C; ++c) {
+            T* d = gx + (n * g.C + c) * HW;
+            for (int64_t i = 0; i < HW; ++i) d[i] += b[c];
+          }
     }
   });
 }
@@ -237,26 +305,25 @@ void conv_input_kernel(const T* gy, const T* w, const T* b, T* gx, const Geo& g,
 // Each thread accumulates its samples into its own buffer; the buffers are summed at the end.
 template <class T>
 void conv_weight_kernel(const T* x, const T* gy, T* gw, const Geo& g, const ConvP& p) {
-  const int64_t K = g.K(), L = g.L(), Og = g.Og(), Cg = g.Cg();
+  const int64_t K = g.K(), L = g.L(), Og = g.Og();
   const int64_t wn = g.O * K;
   std::fill(gw, gw + wn, T(0));
   if (L == 0 || K == 0 || Og == 0) return;
   const bool pw = is_pointwise(g, p);
   std::mutex mu;
   over_batch(g.N, g.O * K * L, [&](int64_t n0, int64_t n1) {
-    std::unique_ptr<T[]> col(pw ? nullptr : new T[static_cast<size_t>(K * L)]);
+    const int64_t nbmax = std::min(block_samples(L), n1 - n0);
+    Scratch<T> s(g, nbmax);
     std::unique_ptr<T[]> acc(new T[static_cast<size_t>(wn)]);
-    for (int64_t n = n0; n < n1; ++n)
+    for (int64_t nb0 = n0; nb0 < n1; nb0 += nbmax) {
+      const int64_t nb = std::min(nbmax, n1 - nb0), ld = nb * L;
       for (int64_t gi = 0; gi < g.G; ++gi) {
-        const T* xs = x + (n * g.C + gi * Cg) * g.H * g.W;
-        const T* src = xs;
-        if (!pw) {
-          im2col(xs, g, p, col.get());
-          src = col.get();
-        }
-        conv_gemm(false, true, Og, K, L, gy + (n * g.O + gi * Og) * L, L, src, L,
-                  n == n0 ? T(0) : T(1), acc.get() + gi * Og * K, K);
+        const T* src = gather_cols(x, nb0, nb, gi, g, p, pw, s.col.get());
+        const T* gys = gather_out(gy, nb0, nb, gi, g, s.mat.get());
+        conv_gemm(false, true, Og, K, ld, gys, ld, src, ld, nb0 == n0 ? T(0) : T(1),
+                  acc.get() + gi * Og * K, K);
       }
+    }
     std::lock_guard<std::mutex> lock(mu);
     for (int64_t i = 0; i < wn; ++i) gw[i] += acc[i];
   });
