@@ -16,3 +16,4 @@ from ctorch.nn.modules import Embedding  # noqa: F401
 from ctorch.nn.modules import MultiheadAttention  # noqa: F401
 from ctorch.nn.modules import Upsample, UpsamplingBilinear2d, UpsamplingNearest2d  # noqa: F401
 from ctorch.nn.modules import Fold, Unfold  # noqa: F401
+from ctorch.nn.modules import Conv1d, Conv2d, ConvTranspose1d, ConvTranspose2d  # noqa: F401

@@ -17,3 +17,4 @@ from ctorch.nn.modules.sparse import Embedding  # noqa: F401
 from ctorch.nn.modules.attention import MultiheadAttention  # noqa: F401
 from ctorch.nn.modules.upsampling import Upsample, UpsamplingBilinear2d, UpsamplingNearest2d  # noqa: F401
 from ctorch.nn.modules.fold import Fold, Unfold  # noqa: F401
+from ctorch.nn.modules.conv import Conv1d, Conv2d, ConvTranspose1d, ConvTranspose2d  # noqa: F401
