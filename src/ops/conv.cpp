@@ -490,7 +490,7 @@ void check_common(const char* op, size_t sd, const Tensor& x, const Tensor& w, c
                  ") and bias type (", dtype_name(b.dtype()), ") should be the same");
   }
   for (int64_t s : stride) CTORCH_CHECK(s > 0, "[", op, "] non-positive stride is not supported");
-  for (int64_t d : dilation) CTORCH_CHECK(d > 0, "[", op, "] dilation should be greater than zero");
+  for (int64_t d : dilation) CTORCH_CHECK(d > 0, "[", op, "] non-positive dilation is not supported");
   CTORCH_CHECK(groups > 0, "[", op, "] non-positive groups is not supported");
 }
 
@@ -601,7 +601,7 @@ Tensor conv_string(const char* op, size_t sd, const Tensor& x, const Tensor& w, 
     auto stride = expand_arg(op, "stride", stride_a, sd);
     auto dilation = expand_arg(op, "dilation", dilation_a, sd);
     for (int64_t s : stride)
-      CTORCH_CHECK_VALUE(s == 1, "[", op, "] padding='same' is not supported for strided convolutions");
+      CTORCH_CHECK(s == 1, "[", op, "] padding='same' is not supported for strided convolutions");
     CTORCH_CHECK(w.dim() == static_cast<int64_t>(sd) + 2, "[", op, "] weight should have ", sd + 2,
                  " dimensions, but got weight of size ", w.sizes());
     for (size_t i = 0; i < sd; ++i) {
@@ -610,8 +610,7 @@ Tensor conv_string(const char* op, size_t sd, const Tensor& x, const Tensor& w, 
       pe[i] = total - pb[i];
     }
   } else {
-    CTORCH_CHECK_VALUE(padding == "valid", "[", op, "] Invalid padding string '", padding,
-                       "', should be one of {'valid', 'same'}");
+    CTORCH_CHECK(padding == "valid", "[", op, "] Invalid padding string: '", padding, "'");
   }
   return conv_nd(op, sd, x, w, b, stride_a, pb, pe, dilation_a, groups);
 }
