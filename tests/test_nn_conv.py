@@ -331,3 +331,38 @@ def test_error_messages():
         ctorch.conv2d(x[0, 0], w)
     with pytest.raises(RuntimeError, match=r"Kernel size: \(7 x 7\). Kernel size can't be greater"):
         ctorch.conv2d(x, ctorch.randn(6, 4, 7, 7))
+
+
+@pytest.mark.parametrize("dtype", ["int64", "int32", "uint8"])
+def test_integer_conv_matches_torch(dtype):
+    rng = np.random.default_rng(0)
+    a, w = rng.integers(0, 9, (2, 3, 6, 5)), rng.integers(0, 9, (4, 3, 3, 2))
+    yc = ctorch.conv2d(ctorch.from_numpy(a).to(getattr(ctorch, dtype)),
+                       ctorch.from_numpy(w).to(getattr(ctorch, dtype)), stride=(1, 2), padding=1)
+    yt = torch.conv2d(torch.from_numpy(a).to(getattr(torch, dtype)),
+                      torch.from_numpy(w).to(getattr(torch, dtype)), stride=(1, 2), padding=1)
+    assert yc.dtype == getattr(ctorch, dtype)
+    np.testing.assert_array_equal(yc.numpy(), yt.numpy())  # uint8 wraps like PyTorch's
+
+
+def test_bool_conv_is_not_implemented():
+    x, w = ctorch.ones(1, 2, 4, 4, dtype=ctorch.bool), ctorch.ones(3, 2, 3, 3, dtype=ctorch.bool)
+    with pytest.raises(NotImplementedError):
+        ctorch.conv2d(x, w)
+
+
+def test_thread_count_does_not_change_results():
+    x = ctorch.randn(12, 3, 16, 16, dtype=ctorch.float64, requires_grad=True)
+    w = ctorch.randn(8, 3, 3, 3, dtype=ctorch.float64, requires_grad=True)
+    n = ctorch.get_num_threads()
+    res = []
+    try:
+        for t in (1, 2):
+            ctorch.set_num_threads(t)
+            y = ctorch.conv2d(x, w, padding=1)
+            gx, gw = ctorch.autograd.grad(y.pow(2).sum(), (x, w))
+            res.append((y, gx, gw))
+    finally:
+        ctorch.set_num_threads(n)
+    for a, b in zip(*res):
+        _close(a, b)

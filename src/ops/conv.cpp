@@ -331,12 +331,18 @@ void conv_weight_kernel(const T* x, const T* gy, T* gw, const Geo& g, const Conv
 
 bool half_like(DType t) { return t == DType::Float16 || t == DType::BFloat16; }
 Tensor as_float(const Tensor& t) { return t.defined() ? t.to(DType::Float32) : t; }
+// Integer convolutions (forward only, as in PyTorch) run in float64: exact while every partial sum
+// stays below 2^53; the result wraps to the integer type through int64.
+Tensor as_double(const Tensor& t) { return t.defined() ? t.to(DType::Float64) : t; }
+Tensor back_to_int(const Tensor& r, DType dt) { return r.to(DType::Int64).to(dt); }
 
 // The raw kernels over tensors (no autograd): contiguous operands, 16-bit floats through float32.
 Tensor run_forward(const Tensor& x, const Tensor& w, const Tensor& b, const ConvP& p,
                    IntArrayRef yshape) {
   DType dt = x.dtype();
   if (half_like(dt)) return run_forward(as_float(x), as_float(w), as_float(b), p, yshape).to(dt);
+  if (!is_floating(dt))
+    return back_to_int(run_forward(as_double(x), as_double(w), as_double(b), p, yshape), dt);
   Tensor xc = contiguous(x), wc = contiguous(w), bc = b.defined() ? contiguous(b) : b;
   Tensor y = empty(yshape, dt, x.device());
   Geo g = make_geo(x.sizes(), w.sizes(), yshape, p.groups);
@@ -353,6 +359,8 @@ Tensor run_input_grad(const Tensor& gy, const Tensor& w, const Tensor& b, const 
                       IntArrayRef xshape) {
   DType dt = gy.dtype();
   if (half_like(dt)) return run_input_grad(as_float(gy), as_float(w), as_float(b), p, xshape).to(dt);
+  if (!is_floating(dt))
+    return back_to_int(run_input_grad(as_double(gy), as_double(w), as_double(b), p, xshape), dt);
   Tensor gyc = contiguous(gy), wc = contiguous(w), bc = b.defined() ? contiguous(b) : b;
   Tensor gx = empty(xshape, dt, gy.device());
   Geo g = make_geo(xshape, w.sizes(), gy.sizes(), p.groups);
@@ -479,8 +487,8 @@ void check_common(const char* op, size_t sd, const Tensor& x, const Tensor& w, c
                nd + 2, "D (batched) input to ", op, ", but got input of size: ", x.sizes());
   CTORCH_CHECK(w.dim() == nd + 2, "[", op, "] weight should have ", nd + 2, " dimensions, but got weight "
                "of size ", w.sizes());
-  CTORCH_CHECK(is_floating(x.dtype()), "[", op, "] \"", op, "\" not implemented for '",
-               dtype_name(x.dtype()), "'");
+  CTORCH_CHECK_KIND(ErrorKind::NotImplemented, x.dtype() != DType::Bool, "[", op, "] \"", op,
+                    "\" not implemented for '", dtype_name(x.dtype()), "'");
   CTORCH_CHECK(x.dtype() == w.dtype(), "[", op, "] Input type (", dtype_name(x.dtype()),
                ") and weight type (", dtype_name(w.dtype()), ") should be the same");
   if (b.defined()) {
