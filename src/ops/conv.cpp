@@ -97,75 +97,90 @@ void over_batch(int64_t n, int64_t work_per_sample, const F& body) {
   parallel_for(0, n, grain, body);
 }
 
+// Output rows [lo, hi) whose input row oh * s - p + k * d lies inside [0, size).
+inline void valid_range(int64_t size, int64_t out, int64_t s, int64_t off, int64_t& lo, int64_t& hi) {
+  // off = k * d - p; need 0 <= oh * s + off < size
+  lo = off >= 0 ? 0 : (-off + s - 1) / s;
+  hi = size - off <= 0 ? 0 : (size - off + s - 1) / s;
+  lo = std::min(lo, out);
+  hi = std::clamp(hi, lo, out);
+}
+
+// rows x WO outputs of one kernel tap: dst[r, ow] = src[r * src_ld + ow * sw] for ow in [lo, hi),
+// zero elsewhere. Kept apart from im2col's loop nest so its few variables stay in registers.
+#if defined(__GNUC__) && !defined(__clang__)
+#define CTORCH_CONV_NO_MEMCPY __attribute__((optimize("no-tree-loop-distribute-patterns")))
+#else
+#define CTORCH_CONV_NO_MEMCPY
+#endif
+// (GCC would turn the row copies into memmove calls, which cost more than 8-element copies.)
+template <class T>
+CTORCH_CONV_NO_MEMCPY void copy_taps(const T* __restrict src, int64_t src_ld, int64_t sw, T* __restrict dst, int64_t WO,
+               int64_t rows, int64_t lo, int64_t hi) {
+  if (sw == 1 && lo == 0 && hi == WO) {
+    for (int64_t r = 0; r < rows; ++r, src += src_ld, dst += WO)
+      for (int64_t ow = 0; ow < WO; ++ow) dst[ow] = src[ow];
+    return;
+  }
+  for (int64_t r = 0; r < rows; ++r, src += src_ld, dst += WO) {
+    for (int64_t ow = 0; ow < lo; ++ow) dst[ow] = T(0);
+    if (sw == 1)
+      for (int64_t ow = lo; ow < hi; ++ow) dst[ow] = src[ow];
+    else
+      for (int64_t ow = lo; ow < hi; ++ow) dst[ow] = src[ow * sw];
+    for (int64_t ow = hi; ow < WO; ++ow) dst[ow] = T(0);
+  }
+}
+
 // One group of one sample: x [Cg, H, W] -> the columns [Cg * KH * KW, HO * WO] of col, whose rows
 // are `ld` apart (several samples share one col matrix side by side); zeros in the padding.
+// Rows are often a few elements long, so the bounds are worked out once per kernel tap and the
+// inner loops are plain copies (memcpy/fill calls would cost more than the copy itself).
 template <class T>
 void im2col(const T* x, const Geo& g, const ConvP& p, T* col, int64_t ld) {
-  const int64_t cg = g.Cg();
+  const int64_t cg = g.Cg(), WO = g.WO, sw = p.s[1];
   for (int64_t c = 0; c < cg; ++c)
-    for (int64_t ki = 0; ki < g.KH; ++ki)
+    for (int64_t ki = 0; ki < g.KH; ++ki) {
+      int64_t oh_lo, oh_hi;
+      valid_range(g.H, g.HO, p.s[0], ki * p.d[0] - p.p[0], oh_lo, oh_hi);
       for (int64_t kj = 0; kj < g.KW; ++kj) {
         T* dst = col + ((c * g.KH + ki) * g.KW + kj) * ld;
         const int64_t iw0 = kj * p.d[1] - p.p[1];
-        // output columns whose input column is inside [0, W)
-        int64_t lo = 0, hi = g.WO;
-        if (p.s[1] == 1) {
-          lo = std::clamp<int64_t>(-iw0, 0, g.WO);
-          hi = std::clamp<int64_t>(g.W - iw0, lo, g.WO);
-        }
-        for (int64_t oh = 0; oh < g.HO; ++oh) {
-          T* d = dst + oh * g.WO;
-          const int64_t ih = oh * p.s[0] - p.p[0] + ki * p.d[0];
-          if (ih < 0 || ih >= g.H) {
-            for (int64_t ow = 0; ow < g.WO; ++ow) d[ow] = T(0);
-            continue;
-          }
-          const T* src = x + (c * g.H + ih) * g.W;
-          if (p.s[1] == 1) {
-            // plain loops: rows are often a few elements long, where memcpy/fill calls cost more
-            // than the copy itself
-            const T* sp = src + iw0;
-            for (int64_t ow = 0; ow < lo; ++ow) d[ow] = T(0);
-            for (int64_t ow = lo; ow < hi; ++ow) d[ow] = sp[ow];
-            for (int64_t ow = hi; ow < g.WO; ++ow) d[ow] = T(0);
-          } else {
-            for (int64_t ow = 0; ow < g.WO; ++ow) {
-              int64_t iw = iw0 + ow * p.s[1];
-              d[ow] = (iw >= 0 && iw < g.W) ? src[iw] : T(0);
-            }
-          }
-        }
+        int64_t lo, hi;  // output columns whose input column is inside [0, W)
+        valid_range(g.W, WO, sw, iw0, lo, hi);
+        std::fill(dst, dst + oh_lo * WO, T(0));
+        std::fill(dst + oh_hi * WO, dst + g.HO * WO, T(0));
+        if (oh_hi <= oh_lo) continue;
+        const T* src = x + (c * g.H + oh_lo * p.s[0] - p.p[0] + ki * p.d[0]) * g.W + iw0;
+        copy_taps(src, p.s[0] * g.W, sw, dst + oh_lo * WO, WO, oh_hi - oh_lo, lo, hi);
       }
+    }
 }
 
 // The adjoint of im2col: accumulates col's columns [Cg * KH * KW, HO * WO] (rows `ld` apart)
 // into x [Cg, H, W].
 template <class T>
 void col2im(const T* col, int64_t ld, const Geo& g, const ConvP& p, T* x) {
-  const int64_t cg = g.Cg();
+  const int64_t cg = g.Cg(), WO = g.WO, sw = p.s[1];
   for (int64_t c = 0; c < cg; ++c)
-    for (int64_t ki = 0; ki < g.KH; ++ki)
+    for (int64_t ki = 0; ki < g.KH; ++ki) {
+      int64_t oh_lo, oh_hi;
+      valid_range(g.H, g.HO, p.s[0], ki * p.d[0] - p.p[0], oh_lo, oh_hi);
       for (int64_t kj = 0; kj < g.KW; ++kj) {
         const T* srcrow = col + ((c * g.KH + ki) * g.KW + kj) * ld;
         const int64_t iw0 = kj * p.d[1] - p.p[1];
-        for (int64_t oh = 0; oh < g.HO; ++oh) {
-          const int64_t ih = oh * p.s[0] - p.p[0] + ki * p.d[0];
-          if (ih < 0 || ih >= g.H) continue;
-          const T* s = srcrow + oh * g.WO;
-          T* dst = x + (c * g.H + ih) * g.W;
-          if (p.s[1] == 1) {
-            int64_t lo = std::clamp<int64_t>(-iw0, 0, g.WO);
-            int64_t hi = std::clamp<int64_t>(g.W - iw0, lo, g.WO);
-            T* d = dst + iw0;
+        int64_t lo, hi;
+        valid_range(g.W, WO, sw, iw0, lo, hi);
+        for (int64_t oh = oh_lo; oh < oh_hi; ++oh) {
+          const T* s = srcrow + oh * WO;
+          T* d = x + (c * g.H + oh * p.s[0] - p.p[0] + ki * p.d[0]) * g.W + iw0;
+          if (sw == 1)
             for (int64_t ow = lo; ow < hi; ++ow) d[ow] += s[ow];
-          } else {
-            for (int64_t ow = 0; ow < g.WO; ++ow) {
-              int64_t iw = iw0 + ow * p.s[1];
-              if (iw >= 0 && iw < g.W) dst[iw] += s[ow];
-            }
-          }
+          else
+            for (int64_t ow = lo; ow < hi; ++ow) d[ow * sw] += s[ow];
         }
       }
+    }
 }
 
 // A 1x1 kernel with stride 1 and no padding reads the input as its own im2col matrix.
@@ -175,8 +190,15 @@ bool is_pointwise(const Geo& g, const ConvP& p) {
 }
 
 // Samples per GEMM: small images are put side by side so that one GEMM has enough columns to
-// run at full speed (a 16x150 @ 150x64 product per sample runs at a fraction of it).
-int64_t block_samples(int64_t L) { return L >= 512 ? 1 : (512 + L - 1) / std::max<int64_t>(L, 1); }
+// run at full speed (a 16x150 @ 150x64 product per sample runs at a fraction of it, and BLAS
+// repacks the weight for every call), as long as the block's im2col matrix stays a few MB.
+int64_t block_samples(const Geo& g) {
+  constexpr int64_t kCols = 2048, kMaxElems = int64_t(1) << 20;
+  const int64_t L = std::max<int64_t>(g.L(), 1);
+  int64_t nb = (kCols + L - 1) / L;
+  nb = std::min(nb, kMaxElems / std::max<int64_t>(g.K() * L, 1));
+  return std::max<int64_t>(nb, 1);
+}
 
 // rows [rows, L] at src (rows `src_ld` apart) -> dst (rows `dst_ld` apart)
 template <class T>
@@ -224,7 +246,7 @@ void conv_forward_kernel(const T* x, const T* w, const T* b, T* y, const Geo& g,
   const int64_t K = g.K(), L = g.L(), Og = g.Og();
   const bool pw = is_pointwise(g, p);
   over_batch(g.N, g.O * K * L, [&](int64_t n0, int64_t n1) {
-    const int64_t nbmax = std::min(block_samples(L), n1 - n0);
+    const int64_t nbmax = std::min(block_samples(g), n1 - n0);
     Scratch<T> s(g, nbmax);
     for (int64_t nb0 = n0; nb0 < n1; nb0 += nbmax) {
       const int64_t nb = std::min(nbmax, n1 - nb0), ld = nb * L;
@@ -263,7 +285,7 @@ void conv_input_kernel(const T* gy, const T* w, const T* b, T* gx, const Geo& g,
   const int64_t K = g.K(), L = g.L(), Og = g.Og(), Cg = g.Cg(), HW = g.H * g.W;
   const bool pw = is_pointwise(g, p);
   over_batch(g.N, g.O * K * L, [&](int64_t n0, int64_t n1) {
-    const int64_t nbmax = std::min(block_samples(L), n1 - n0);
+    const int64_t nbmax = std::min(block_samples(g), n1 - n0);
     Scratch<T> s(g, nbmax);
     for (int64_t nb0 = n0; nb0 < n1; nb0 += nbmax) {
       const int64_t nb = std::min(nbmax, n1 - nb0), ld = nb * L;
@@ -312,7 +334,7 @@ void conv_weight_kernel(const T* x, const T* gy, T* gw, const Geo& g, const Conv
   const bool pw = is_pointwise(g, p);
   std::mutex mu;
   over_batch(g.N, g.O * K * L, [&](int64_t n0, int64_t n1) {
-    const int64_t nbmax = std::min(block_samples(L), n1 - n0);
+    const int64_t nbmax = std::min(block_samples(g), n1 - n0);
     Scratch<T> s(g, nbmax);
     std::unique_ptr<T[]> acc(new T[static_cast<size_t>(wn)]);
     for (int64_t nb0 = n0; nb0 < n1; nb0 += nbmax) {
