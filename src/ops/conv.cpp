@@ -157,6 +157,18 @@ void im2col(const T* x, const Geo& g, const ConvP& p, T* col, int64_t ld) {
     }
 }
 
+// The adjoint of copy_taps: dst[r * dst_ld + ow * sw] += src[r, ow] for ow in [lo, hi).
+template <class T>
+void add_taps(const T* __restrict src, int64_t WO, T* __restrict dst, int64_t dst_ld, int64_t sw,
+              int64_t rows, int64_t lo, int64_t hi) {
+  for (int64_t r = 0; r < rows; ++r, src += WO, dst += dst_ld) {
+    if (sw == 1)
+      for (int64_t ow = lo; ow < hi; ++ow) dst[ow] += src[ow];
+    else
+      for (int64_t ow = lo; ow < hi; ++ow) dst[ow * sw] += src[ow];
+  }
+}
+
 // The adjoint of im2col: accumulates col's columns [Cg * KH * KW, HO * WO] (rows `ld` apart)
 // into x [Cg, H, W].
 template <class T>
@@ -171,14 +183,9 @@ void col2im(const T* col, int64_t ld, const Geo& g, const ConvP& p, T* x) {
         const int64_t iw0 = kj * p.d[1] - p.p[1];
         int64_t lo, hi;
         valid_range(g.W, WO, sw, iw0, lo, hi);
-        for (int64_t oh = oh_lo; oh < oh_hi; ++oh) {
-          const T* s = srcrow + oh * WO;
-          T* d = x + (c * g.H + oh * p.s[0] - p.p[0] + ki * p.d[0]) * g.W + iw0;
-          if (sw == 1)
-            for (int64_t ow = lo; ow < hi; ++ow) d[ow] += s[ow];
-          else
-            for (int64_t ow = lo; ow < hi; ++ow) d[ow * sw] += s[ow];
-        }
+        if (oh_hi <= oh_lo || hi <= lo) continue;
+        add_taps(srcrow + oh_lo * WO, WO, x + (c * g.H + oh_lo * p.s[0] - p.p[0] + ki * p.d[0]) * g.W + iw0,
+                 p.s[0] * g.W, sw, oh_hi - oh_lo, lo, hi);
       }
     }
 }
