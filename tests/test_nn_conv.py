@@ -71,7 +71,8 @@ def _check_against_torch(name, shapes, kwargs, dtype, seed=0, prep=None):
 CASES = [
     ("conv2d", [(2, 3, 7, 6), (4, 3, 3, 3), (4,)], {}),
     ("conv2d", [(2, 3, 7, 6), (4, 3, 3, 3), None], dict(stride=2, padding=1)),
-    ("conv2d", [(2, 4, 9, 8), (6, 2, 3, 2), (6,)], dict(stride=(2, 1), padding=(1, 2), dilation=(2, 1), groups=2)),
+    ("conv2d", [(2, 4, 9, 8), (6, 2, 3, 2), (6,)],
+     dict(stride=(2, 1), padding=(1, 2), dilation=(2, 1), groups=2)),
     ("conv2d", [(3, 6, 5, 5), (6, 1, 3, 3), (6,)], dict(padding=1, groups=6)),  # depthwise
     ("conv2d", [(2, 4, 5, 6), (8, 4, 1, 1), (8,)], {}),  # pointwise
     ("conv2d", [(2, 4, 5, 6), (8, 2, 1, 1), None], dict(stride=2, groups=2)),

@@ -106,17 +106,20 @@ inline void valid_range(int64_t size, int64_t out, int64_t s, int64_t off, int64
   hi = std::clamp(hi, lo, out);
 }
 
-// rows x WO outputs of one kernel tap: dst[r, ow] = src[r * src_ld + ow * sw] for ow in [lo, hi),
-// zero elsewhere. Kept apart from im2col's loop nest so its few variables stay in registers.
+// GCC would turn the tap copies below into memmove calls, which cost more than the 8-element
+// copies they usually are.
 #if defined(__GNUC__) && !defined(__clang__)
 #define CTORCH_CONV_NO_MEMCPY __attribute__((optimize("no-tree-loop-distribute-patterns")))
 #else
 #define CTORCH_CONV_NO_MEMCPY
 #endif
-// (GCC would turn the row copies into memmove calls, which cost more than 8-element copies.)
+
+// rows x WO outputs of one kernel tap: dst[r, ow] = src[r * src_ld + ow * sw] for ow in [lo, hi),
+// zero elsewhere. Kept apart from im2col's loop nest so its few variables stay in registers.
 template <class T>
-CTORCH_CONV_NO_MEMCPY void copy_taps(const T* __restrict src, int64_t src_ld, int64_t sw, T* __restrict dst, int64_t WO,
-               int64_t rows, int64_t lo, int64_t hi) {
+CTORCH_CONV_NO_MEMCPY void copy_taps(const T* __restrict src, int64_t src_ld, int64_t sw,
+                                     T* __restrict dst, int64_t WO, int64_t rows, int64_t lo,
+                                     int64_t hi) {
   if (sw == 1 && lo == 0 && hi == WO) {
     for (int64_t r = 0; r < rows; ++r, src += src_ld, dst += WO)
       for (int64_t ow = 0; ow < WO; ++ow) dst[ow] = src[ow];
@@ -184,8 +187,8 @@ void col2im(const T* col, int64_t ld, const Geo& g, const ConvP& p, T* x) {
         int64_t lo, hi;
         valid_range(g.W, WO, sw, iw0, lo, hi);
         if (oh_hi <= oh_lo || hi <= lo) continue;
-        add_taps(srcrow + oh_lo * WO, WO, x + (c * g.H + oh_lo * p.s[0] - p.p[0] + ki * p.d[0]) * g.W + iw0,
-                 p.s[0] * g.W, sw, oh_hi - oh_lo, lo, hi);
+        T* dst = x + (c * g.H + oh_lo * p.s[0] - p.p[0] + ki * p.d[0]) * g.W + iw0;
+        add_taps(srcrow + oh_lo * WO, WO, dst, p.s[0] * g.W, sw, oh_hi - oh_lo, lo, hi);
       }
     }
 }
@@ -261,7 +264,8 @@ void conv_forward_kernel(const T* x, const T* w, const T* b, T* y, const Geo& g,
         const T* wg = w + gi * Og * K;
         if (nb == 1) {
           T* yo = y + (nb0 * g.O + gi * Og) * L;
-          for (int64_t o = 0; o < Og; ++o) std::fill(yo + o * L, yo + (o + 1) * L, b ? b[gi * Og + o] : T(0));
+          for (int64_t o = 0; o < Og; ++o)
+            std::fill(yo + o * L, yo + (o + 1) * L, b ? b[gi * Og + o] : T(0));
           if (K == 0 || L == 0 || Og == 0) continue;
           const T* src = gather_cols(x, nb0, 1, gi, g, p, pw, s.col.get());
           conv_gemm(false, false, Og, L, K, wg, K, src, L, b ? T(1) : T(0), yo, L);

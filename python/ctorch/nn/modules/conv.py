@@ -167,8 +167,8 @@ class _ConvTranspose(_ConvNd):
         hi = [lo[d] + self.stride[d] - 1 for d in range(n)]
         for d in range(n):
             if not lo[d] <= output_size[d] <= hi[d]:
-                raise ValueError(f"requested an output size of {output_size}, but valid sizes range from {lo} "
-                                 f"to {hi} (for an input of {list(input.shape[lead:])})")
+                raise ValueError(f"requested an output size of {output_size}, but valid sizes range "
+                                 f"from {lo} to {hi} (for an input of {list(input.shape[lead:])})")
         return tuple(output_size[d] - lo[d] for d in range(n))
 
     def forward(self, input, output_size=None):
@@ -181,7 +181,8 @@ class _ConvTranspose(_ConvNd):
 
 
 class ConvTranspose1d(_ConvTranspose):
-    """Transposed 1-D convolution (the gradient of Conv1d w.r.t. its input); weight (C_in, C_out / groups, k)."""
+    """Transposed 1-D convolution (the gradient of Conv1d w.r.t. its input); weight
+    (C_in, C_out / groups, k)."""
     _dims = 1
     _fn = staticmethod(F.conv_transpose1d)
 
