@@ -666,12 +666,14 @@ Tensor conv2d(const Tensor& input, const Tensor& weight, const Tensor& bias, Int
               IntArrayRef padding, IntArrayRef dilation, int64_t groups) {
   return conv_padded("conv2d", 2, input, weight, bias, stride, padding, dilation, groups);
 }
-Tensor conv1d(const Tensor& input, const Tensor& weight, const Tensor& bias, IntArrayRef stride,
-              const std::string& padding, IntArrayRef dilation, int64_t groups) {
+Tensor conv1d_padding(const Tensor& input, const Tensor& weight, const Tensor& bias,
+                      IntArrayRef stride, const std::string& padding, IntArrayRef dilation,
+                      int64_t groups) {
   return conv_string("conv1d", 1, input, weight, bias, stride, padding, dilation, groups);
 }
-Tensor conv2d(const Tensor& input, const Tensor& weight, const Tensor& bias, IntArrayRef stride,
-              const std::string& padding, IntArrayRef dilation, int64_t groups) {
+Tensor conv2d_padding(const Tensor& input, const Tensor& weight, const Tensor& bias,
+                      IntArrayRef stride, const std::string& padding, IntArrayRef dilation,
+                      int64_t groups) {
   return conv_string("conv2d", 2, input, weight, bias, stride, padding, dilation, groups);
 }
 Tensor conv_transpose1d(const Tensor& input, const Tensor& weight, const Tensor& bias,

@@ -58,12 +58,8 @@ void def_conv_transpose(py::module_& m, const char* name, Fn fn) {
 }  // namespace
 
 void bind_conv(py::module_& m) {
-  using IntConv = Tensor (*)(const Tensor&, const Tensor&, const Tensor&, IntArrayRef, IntArrayRef,
-                             IntArrayRef, int64_t);
-  using StrConv = Tensor (*)(const Tensor&, const Tensor&, const Tensor&, IntArrayRef,
-                             const std::string&, IntArrayRef, int64_t);
-  def_conv(m, "conv1d", static_cast<IntConv>(&conv1d), static_cast<StrConv>(&conv1d));
-  def_conv(m, "conv2d", static_cast<IntConv>(&conv2d), static_cast<StrConv>(&conv2d));
+  def_conv(m, "conv1d", &conv1d, &conv1d_padding);
+  def_conv(m, "conv2d", &conv2d, &conv2d_padding);
   def_conv_transpose(m, "conv_transpose1d", &conv_transpose1d);
   def_conv_transpose(m, "conv_transpose2d", &conv_transpose2d);
 }

@@ -14,13 +14,14 @@ CTORCH_API Tensor conv2d(const Tensor& input, const Tensor& weight, const Tensor
                          IntArrayRef stride = {1}, IntArrayRef padding = {0},
                          IntArrayRef dilation = {1}, int64_t groups = 1);
 // padding "valid" (none) or "same" (output size = input size; stride must be 1). An odd total
-// padding puts the extra element at the end, as PyTorch does.
-CTORCH_API Tensor conv1d(const Tensor& input, const Tensor& weight, const Tensor& bias,
-                         IntArrayRef stride, const std::string& padding, IntArrayRef dilation,
-                         int64_t groups);
-CTORCH_API Tensor conv2d(const Tensor& input, const Tensor& weight, const Tensor& bias,
-                         IntArrayRef stride, const std::string& padding, IntArrayRef dilation,
-                         int64_t groups);
+// padding puts the extra element at the end, as PyTorch does. (PyTorch's conv2d.padding overload;
+// a separate name because braced int lists would also convert to a string.)
+CTORCH_API Tensor conv1d_padding(const Tensor& input, const Tensor& weight, const Tensor& bias,
+                                 IntArrayRef stride, const std::string& padding, IntArrayRef dilation,
+                                 int64_t groups);
+CTORCH_API Tensor conv2d_padding(const Tensor& input, const Tensor& weight, const Tensor& bias,
+                                 IntArrayRef stride, const std::string& padding, IntArrayRef dilation,
+                                 int64_t groups);
 
 // The gradient of conv w.r.t. its input, as an op: weight [C_in, C_out / groups, *kernel].
 CTORCH_API Tensor conv_transpose1d(const Tensor& input, const Tensor& weight,
