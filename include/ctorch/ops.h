@@ -1,5 +1,6 @@
 // Every op as a plain C++ function; one header per op family under ops/.
 #pragma once
+#include "ctorch/ops/conv.h"
 #include "ctorch/ops/elementwise.h"
 #include "ctorch/ops/index.h"
 #include "ctorch/ops/linalg.h"

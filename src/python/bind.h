@@ -52,6 +52,7 @@ void bind_interop(py::module_& m);
 void bind_shm(py::module_& m);
 void bind_autograd(py::module_& m);
 void bind_optim(py::module_& m);
+void bind_conv(py::module_& m);
 
 }  // namespace ctorch::python
 

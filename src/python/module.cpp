@@ -145,4 +145,5 @@ PYBIND11_MODULE(_C, m) {
   bind_shm(m);
   bind_autograd(m);
   bind_optim(m);
+  bind_conv(m);
 }

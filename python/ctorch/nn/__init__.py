@@ -19,3 +19,4 @@ from ctorch.nn.modules import (Transformer, TransformerDecoder, TransformerDecod
 from ctorch.nn.modules import Upsample, UpsamplingBilinear2d, UpsamplingNearest2d  # noqa: F401
 from ctorch.nn.modules import Fold, Unfold  # noqa: F401
 from ctorch.nn.modules import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNBase, RNNCell, RNNCellBase  # noqa: F401
+from ctorch.nn.modules import Conv1d, Conv2d, ConvTranspose1d, ConvTranspose2d  # noqa: F401

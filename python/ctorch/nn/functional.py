@@ -1215,3 +1215,12 @@ def fold(input, output_size, kernel_size, dilation=1, padding=0, stride=1):
 
 
 __all__ += ["interpolate", "unfold", "fold"]
+
+
+# ---- convolutions: the C++ ops (im2col + BLAS kernels with their own backward), PyTorch's signatures:
+# conv*(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1), padding also 'valid' or
+# 'same'; conv_transpose*(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,
+# dilation=1).
+from ctorch._C import conv1d, conv2d, conv_transpose1d, conv_transpose2d  # noqa: E402
+
+__all__ += ["conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d"]

@@ -22,3 +22,4 @@ from ctorch.nn.modules.upsampling import Upsample, UpsamplingBilinear2d, Upsampl
 from ctorch.nn.modules.fold import Fold, Unfold  # noqa: F401
 from ctorch.nn.modules.rnn import (GRU, LSTM, RNN, GRUCell, LSTMCell, RNNBase, RNNCell,  # noqa: F401
                                   RNNCellBase)
+from ctorch.nn.modules.conv import Conv1d, Conv2d, ConvTranspose1d, ConvTranspose2d  # noqa: F401
