@@ -15,19 +15,20 @@ namespace ctorch {
 namespace {
 const bool g_blas_single_threaded = (scipy_openblas_set_num_threads(1), true);
 
+// Leading dimensions of empty matrices may be 0, which OpenBLAS rejects.
+blasint ld(int64_t v) { return static_cast<blasint>(std::max<int64_t>(v, 1)); }
+
 void blas(bool ta, bool tb, int64_t m, int64_t n, int64_t k, double alpha, const float* a, int64_t lda,
           const float* b, int64_t ldb, double beta, float* c, int64_t ldc) {
   scipy_cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
                     static_cast<blasint>(m), static_cast<blasint>(n), static_cast<blasint>(k),
-                    static_cast<float>(alpha), a, static_cast<blasint>(lda), b, static_cast<blasint>(ldb),
-                    static_cast<float>(beta), c, static_cast<blasint>(ldc));
+                    static_cast<float>(alpha), a, ld(lda), b, ld(ldb), static_cast<float>(beta), c, ld(ldc));
 }
 void blas(bool ta, bool tb, int64_t m, int64_t n, int64_t k, double alpha, const double* a, int64_t lda,
           const double* b, int64_t ldb, double beta, double* c, int64_t ldc) {
   scipy_cblas_dgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
                     static_cast<blasint>(m), static_cast<blasint>(n), static_cast<blasint>(k), alpha, a,
-                    static_cast<blasint>(lda), b, static_cast<blasint>(ldb), beta, c,
-                    static_cast<blasint>(ldc));
+                    ld(lda), b, ld(ldb), beta, c, ld(ldc));
 }
 
 // Splits C into `parts` blocks of rows (when m >= n) or columns; each block repacks only its slice of

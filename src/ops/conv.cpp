@@ -4,9 +4,8 @@
 // and an ordinary backward (grad mode off) runs the fast kernels directly.
 #include <algorithm>
 #include <memory>
-#include <mutex>
-#include <cblas.h>
 #include "autograd/function.h"
+#include "cpu/blas.h"
 #include "cpu/parallel.h"
 #include "ctorch/ops.h"
 #include "ctorch/ops/conv.h"
@@ -51,49 +50,20 @@ Geo make_geo(IntArrayRef xs, IntArrayRef ws, IntArrayRef ys, int64_t groups) {
   return g;
 }
 
-void conv_gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const float* a, int64_t lda,
-               const float* b, int64_t ldb, float beta, float* c, int64_t ldc) {
-  scipy_cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
-                    static_cast<blasint>(m), static_cast<blasint>(n), static_cast<blasint>(k), 1.0f,
-                    a, static_cast<blasint>(std::max<int64_t>(lda, 1)), b,
-                    static_cast<blasint>(std::max<int64_t>(ldb, 1)), beta, c,
-                    static_cast<blasint>(std::max<int64_t>(ldc, 1)));
+// C = op(A) @ op(B) + beta * C through the shared GEMM (serial inside a batch split, else split itself).
+template <class T>
+void conv_gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const T* a, int64_t lda, const T* b,
+               int64_t ldb, T beta, T* c, int64_t ldc) {
+  gemm(ta, tb, m, n, k, 1.0, a, lda, b, ldb, static_cast<double>(beta), c, ldc);
 }
-void conv_gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const double* a, int64_t lda,
-               const double* b, int64_t ldb, double beta, double* c, int64_t ldc) {
-  scipy_cblas_dgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
-                    static_cast<blasint>(m), static_cast<blasint>(n), static_cast<blasint>(k), 1.0,
-                    a, static_cast<blasint>(std::max<int64_t>(lda, 1)), b,
-                    static_cast<blasint>(std::max<int64_t>(ldb, 1)), beta, c,
-                    static_cast<blasint>(std::max<int64_t>(ldc, 1)));
-}
-
-// While our threads split a batch, each GEMM must run on its calling thread: OpenBLAS would
-// otherwise start its own pool inside every one of them and oversubscribe the cores.
-class BlasSingleThread {
- public:
-  explicit BlasSingleThread(bool on) : on_(on) {
-    if (on_) scipy_openblas_set_num_threads(1);
-  }
-  ~BlasSingleThread() {
-    if (on_) scipy_openblas_set_num_threads(get_num_threads());
-  }
-  BlasSingleThread(const BlasSingleThread&) = delete;
-  BlasSingleThread& operator=(const BlasSingleThread&) = delete;
-
- private:
-  bool on_;
-};
 
 // Runs body(n0, n1) over the batch: split across threads when there are several samples and
-// enough work per thread, else on the calling thread with a (possibly multithreaded) BLAS.
+// enough work per thread, else on the calling thread (each GEMM then splits itself).
 template <class F>
 void over_batch(int64_t n, int64_t work_per_sample, const F& body) {
   if (n <= 0) return;
   constexpr int64_t kMinWork = 1 << 17;  // multiply-adds below which a thread costs more than it saves
   int64_t grain = std::max<int64_t>(1, kMinWork / std::max<int64_t>(work_per_sample, 1));
-  int nt = detail::parallel_threads(n, grain);
-  BlasSingleThread guard(nt > 1);
   parallel_for(0, n, grain, body);
 }
 
