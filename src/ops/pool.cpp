@@ -123,7 +123,7 @@ Tensor via_float(const Tensor& t, const F& f) {
 
 template <class T>
 bool max_better(T v, T best) {
-  if constexpr (std::is_floating_point_v<T>) return v > best || std::isnan(v);  // NaN wins, like PyTorch
+  if constexpr (std::is_floating_point_v<T>) return (v > best) | (v != v);  // NaN wins, like PyTorch
   else return v > best;
 }
 template <class T>
@@ -134,31 +134,37 @@ T lowest_value() {
 
 template <class T>
 void max_pool_kernel(const T* in, T* out, int64_t* ind, const PoolGeom& g) {
-  const int64_t isz = g.ih * g.iw, osz = g.oh * g.ow;
-  parallel_for(0, g.planes, plane_grain(osz * g.kh * g.kw), [&](int64_t b, int64_t e) {
+  // Geometry in locals: the int64 index stores could otherwise alias the fields of g.
+  const int64_t IH = g.ih, IW = g.iw, OH = g.oh, OW = g.ow, KH = g.kh, KW = g.kw;
+  const int64_t SH = g.sh, SW = g.sw, PH = g.ph, PW = g.pw, DH = g.dh, DW = g.dw;
+  const int64_t isz = IH * IW, osz = OH * OW;
+  parallel_for(0, g.planes, plane_grain(osz * KH * KW), [=](int64_t b, int64_t e) {
     for (int64_t p = b; p < e; ++p) {
       const T* ip = in + p * isz;
       T* op = out + p * osz;
       int64_t* xp = ind + p * osz;
-      for (int64_t oy = 0; oy < g.oh; ++oy) {
-        int64_t y0 = oy * g.sh - g.ph;
-        int64_t y1 = std::min(y0 + (g.kh - 1) * g.dh + 1, g.ih);
-        while (y0 < 0) y0 += g.dh;
-        for (int64_t ox = 0; ox < g.ow; ++ox) {
-          int64_t x0 = ox * g.sw - g.pw;
-          int64_t x1 = std::min(x0 + (g.kw - 1) * g.dw + 1, g.iw);
-          while (x0 < 0) x0 += g.dw;
-          int64_t best_i = y0 * g.iw + x0;
+      for (int64_t oy = 0; oy < OH; ++oy) {
+        int64_t y0 = oy * SH - PH;
+        const int64_t y1 = std::min(y0 + (KH - 1) * DH + 1, IH);
+        while (y0 < 0) y0 += DH;
+        for (int64_t ox = 0; ox < OW; ++ox) {
+          int64_t x0 = ox * SW - PW;
+          const int64_t x1 = std::min(x0 + (KW - 1) * DW + 1, IW);
+          while (x0 < 0) x0 += DW;
+          int64_t best_i = y0 * IW + x0;
           T best = lowest_value<T>();
-          for (int64_t y = y0; y < y1; y += g.dh) {
-            const T* row = ip + y * g.iw;
-            for (int64_t x = x0; x < x1; x += g.dw) {
+          for (int64_t y = y0; y < y1; y += DH) {
+            const T* row = ip + y * IW;
+            for (int64_t x = x0; x < x1; x += DW) {
+              // Branch-free select: on random data the comparison is unpredictable.
               T v = row[x];
-              if (max_better(v, best)) { best = v; best_i = y * g.iw + x; }
+              bool take = max_better(v, best);
+              best = take ? v : best;
+              best_i = take ? y * IW + x : best_i;
             }
           }
-          op[oy * g.ow + ox] = best;
-          xp[oy * g.ow + ox] = best_i;
+          op[oy * OW + ox] = best;
+          xp[oy * OW + ox] = best_i;
         }
       }
     }

@@ -16,3 +16,5 @@ from ctorch.nn.modules import Embedding  # noqa: F401
 from ctorch.nn.modules import MultiheadAttention  # noqa: F401
 from ctorch.nn.modules import Upsample, UpsamplingBilinear2d, UpsamplingNearest2d  # noqa: F401
 from ctorch.nn.modules import Fold, Unfold  # noqa: F401
+from ctorch.nn.modules import (AdaptiveAvgPool1d, AdaptiveAvgPool2d, AdaptiveMaxPool1d,  # noqa: F401
+                               AdaptiveMaxPool2d, AvgPool1d, AvgPool2d, MaxPool1d, MaxPool2d, MaxUnpool2d)

@@ -17,3 +17,6 @@ from ctorch.nn.modules.sparse import Embedding  # noqa: F401
 from ctorch.nn.modules.attention import MultiheadAttention  # noqa: F401
 from ctorch.nn.modules.upsampling import Upsample, UpsamplingBilinear2d, UpsamplingNearest2d  # noqa: F401
 from ctorch.nn.modules.fold import Fold, Unfold  # noqa: F401
+from ctorch.nn.modules.pooling import (AdaptiveAvgPool1d, AdaptiveAvgPool2d, AdaptiveMaxPool1d,  # noqa: F401
+                                       AdaptiveMaxPool2d, AvgPool1d, AvgPool2d, MaxPool1d, MaxPool2d,
+                                       MaxUnpool2d)
