@@ -556,6 +556,10 @@ Tensor max_pool2d(const Tensor& input, IntArrayRef kernel_size, IntArrayRef stri
 Tensor avg_pool2d(const Tensor& input, IntArrayRef kernel_size, IntArrayRef stride, IntArrayRef padding,
                   bool ceil_mode, bool count_include_pad, std::optional<int64_t> divisor_override) {
   const char* op = "avg_pool2d";
+  // PyTorch reads size(-3) before checking the rank, so fewer dims give its IndexError.
+  CTORCH_CHECK_INDEX(input.dim() >= 3, "[", op, "] Dimension out of range (expected to be in range of [",
+                     -std::max<int64_t>(input.dim(), 1), ", ", std::max<int64_t>(input.dim(), 1) - 1,
+                     "], but got -3)");
   check_dtype_floating(input, op);
   CTORCH_CHECK(!divisor_override || *divisor_override != 0, "[", op, "] divisor must be not zero");
   CTORCH_CHECK(kernel_size.size() == 1 || kernel_size.size() == 2, "[", op,
