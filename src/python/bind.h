@@ -53,6 +53,7 @@ void bind_shm(py::module_& m);
 void bind_autograd(py::module_& m);
 void bind_optim(py::module_& m);
 void bind_conv(py::module_& m);
+void bind_pool(py::module_& m);
 
 }  // namespace ctorch::python
 

@@ -146,4 +146,5 @@ PYBIND11_MODULE(_C, m) {
   bind_autograd(m);
   bind_optim(m);
   bind_conv(m);
+  bind_pool(m);
 }

@@ -20,3 +20,5 @@ from ctorch.nn.modules import Upsample, UpsamplingBilinear2d, UpsamplingNearest2
 from ctorch.nn.modules import Fold, Unfold  # noqa: F401
 from ctorch.nn.modules import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNBase, RNNCell, RNNCellBase  # noqa: F401
 from ctorch.nn.modules import Conv1d, Conv2d, ConvTranspose1d, ConvTranspose2d  # noqa: F401
+from ctorch.nn.modules import (AdaptiveAvgPool1d, AdaptiveAvgPool2d, AdaptiveMaxPool1d,  # noqa: F401
+                               AdaptiveMaxPool2d, AvgPool1d, AvgPool2d, MaxPool1d, MaxPool2d, MaxUnpool2d)

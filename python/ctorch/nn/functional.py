@@ -1224,3 +1224,115 @@ __all__ += ["interpolate", "unfold", "fold"]
 from ctorch._C import conv1d, conv2d, conv_transpose1d, conv_transpose2d  # noqa: E402
 
 __all__ += ["conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d"]
+# ---- pooling (C++ kernels in src/ops/pool.cpp; the functions below only choose among them)
+
+def max_pool1d_with_indices(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
+                            return_indices=False):
+    """Max over sliding windows of the last dim; returns (output, indices into each input row)."""
+    return ctorch._C.max_pool1d_with_indices(input, kernel_size, stride, padding, dilation, ceil_mode)
+
+
+def max_pool1d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False):
+    """Max over sliding windows of the last dim of (N, C, L) or (C, L); stride defaults to kernel_size.
+    With return_indices, also the int64 position of each maximum in its input row."""
+    if return_indices:
+        return ctorch._C.max_pool1d_with_indices(input, kernel_size, stride, padding, dilation, ceil_mode)
+    return ctorch._C.max_pool1d(input, kernel_size, stride, padding, dilation, ceil_mode)
+
+
+def max_pool2d_with_indices(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
+                            return_indices=False):
+    """Max over 2-d windows; returns (output, indices into each flattened input plane)."""
+    return ctorch._C._max_pool2d_with_indices(input, kernel_size, stride, padding, dilation, ceil_mode)
+
+
+def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False):
+    """Max over 2-d windows of (N, C, H, W) or (C, H, W); stride defaults to kernel_size. With
+    return_indices, also the int64 position of each maximum in its flattened H*W input plane."""
+    if return_indices:
+        return ctorch._C._max_pool2d_with_indices(input, kernel_size, stride, padding, dilation, ceil_mode)
+    return ctorch._C.max_pool2d(input, kernel_size, stride, padding, dilation, ceil_mode)
+
+
+def avg_pool1d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True):
+    """Mean over sliding windows of the last dim of (N, C, L) or (C, L)."""
+    return ctorch._C.avg_pool1d(input, kernel_size, stride, padding, ceil_mode, count_include_pad)
+
+
+def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
+               divisor_override=None):
+    """Mean over 2-d windows of (N, C, H, W) or (C, H, W); divisor_override replaces the window size."""
+    return ctorch._C._avg_pool2d(input, kernel_size, stride, padding, ceil_mode, count_include_pad,
+                                 divisor_override)
+
+
+def _adaptive_size(input, output_size, n):
+    """output_size as n ints; None entries keep the input's size (PyTorch's _list_with_default)."""
+    if isinstance(output_size, int):
+        return output_size
+    output_size = list(output_size)
+    if input.dim() <= len(output_size):
+        raise ValueError(f"Input dimension should be at least {len(output_size) + 1}")
+    return [input.size(-len(output_size) + i) if v is None else v for i, v in enumerate(output_size)]
+
+
+def adaptive_avg_pool1d(input, output_size):
+    """Mean over output_size windows that evenly tile the last dim."""
+    return ctorch._C.adaptive_avg_pool1d(input, output_size)
+
+
+def adaptive_avg_pool2d(input, output_size):
+    """Mean over an output_size grid of windows tiling (H, W); None in output_size keeps that size."""
+    return ctorch._C._adaptive_avg_pool2d(input, _adaptive_size(input, output_size, 2))
+
+
+def adaptive_max_pool1d_with_indices(input, output_size, return_indices=False):
+    return ctorch._C.adaptive_max_pool1d(input, output_size)
+
+
+def adaptive_max_pool1d(input, output_size, return_indices=False):
+    """Max over output_size windows tiling the last dim (with their indices if return_indices)."""
+    out = ctorch._C.adaptive_max_pool1d(input, output_size)
+    return out if return_indices else out[0]
+
+
+def adaptive_max_pool2d_with_indices(input, output_size, return_indices=False):
+    return ctorch._C._adaptive_max_pool2d(input, _adaptive_size(input, output_size, 2))
+
+
+def adaptive_max_pool2d(input, output_size, return_indices=False):
+    """Max over an output_size grid of windows tiling (H, W) (with flat plane indices if return_indices)."""
+    out = ctorch._C._adaptive_max_pool2d(input, _adaptive_size(input, output_size, 2))
+    return out if return_indices else out[0]
+
+
+def _unpool_output_size(input, kernel_size, stride, padding, output_size):
+    default = [(input.size(-2 + d) - 1) * stride[d] + kernel_size[d] - 2 * padding[d] for d in range(2)]
+    if output_size is None:
+        return default
+    output_size = list(output_size)
+    if len(output_size) == 4:
+        output_size = output_size[2:]
+    if len(output_size) != 2:
+        raise ValueError("output_size should be a sequence containing 2 or 4 elements, but it has a length "
+                         f"of '{len(output_size)}'")
+    for d in range(2):
+        lo, hi = default[d] - stride[d], default[d] + stride[d]
+        if not lo < output_size[d] < hi:
+            raise ValueError(f'invalid output_size "{output_size}" (dim {d} must be between {lo} and {hi})')
+    return output_size
+
+
+def max_unpool2d(input, indices, kernel_size, stride=None, padding=0, output_size=None):
+    """Puts each value of a max_pool2d output back at its index in a zero plane (the partial inverse
+    of max_pool2d with return_indices)."""
+    ks = _pair(kernel_size, "kernel_size")
+    st = ks if stride is None else _pair(stride, "stride")
+    size = _unpool_output_size(input, ks, st, _pair(padding, "padding"), output_size)
+    return ctorch._C._max_unpool2d(input, indices, [int(v) for v in size])
+
+
+__all__ += ["max_pool1d", "max_pool2d", "max_pool1d_with_indices", "max_pool2d_with_indices", "avg_pool1d",
+            "avg_pool2d", "adaptive_avg_pool1d", "adaptive_avg_pool2d", "adaptive_max_pool1d",
+            "adaptive_max_pool2d", "adaptive_max_pool1d_with_indices", "adaptive_max_pool2d_with_indices",
+            "max_unpool2d"]
