@@ -3,6 +3,7 @@
 #include "ctorch/ops/elementwise.h"
 #include "ctorch/ops/index.h"
 #include "ctorch/ops/linalg.h"
+#include "ctorch/ops/nn.h"
 #include "ctorch/ops/random.h"
 #include "ctorch/ops/reduce.h"
 #include "ctorch/ops/tensor_ops.h"

@@ -51,6 +51,7 @@ void bind_random(py::module_& m);
 void bind_interop(py::module_& m);
 void bind_shm(py::module_& m);
 void bind_autograd(py::module_& m);
+void bind_nn(py::module_& m);
 
 }  // namespace ctorch::python
 

@@ -144,4 +144,5 @@ PYBIND11_MODULE(_C, m) {
   bind_interop(m);
   bind_shm(m);
   bind_autograd(m);
+  bind_nn(m);
 }
