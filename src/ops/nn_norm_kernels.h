@@ -15,16 +15,12 @@ inline T lanes_sum(int64_t n, const F& f) {
   for (; i < n; ++i) s += f(i);
   return s + (((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7])));
 }
+// Max of f(i); NaNs may be dropped (callers sum exp(x - max), which brings them back).
 template <class T, class F>
 inline T lanes_max(int64_t n, const F& f) {
-  T acc[8];
-  for (int j = 0; j < 8; ++j) acc[j] = -std::numeric_limits<T>::infinity();
-  int64_t i = 0;
-  for (; i + 8 <= n; i += 8)
-    for (int j = 0; j < 8; ++j) { T v = f(i + j); acc[j] = v > acc[j] ? v : acc[j]; }
   T m = -std::numeric_limits<T>::infinity();
-  for (; i < n; ++i) { T v = f(i); m = v > m ? v : m; }
-  for (int j = 0; j < 8; ++j) m = acc[j] > m ? acc[j] : m;
+#pragma omp simd reduction(max : m)
+  for (int64_t i = 0; i < n; ++i) { T v = f(i); m = v > m ? v : m; }
   return m;
 }
 
@@ -33,7 +29,7 @@ inline T lanes_max(int64_t n, const F& f) {
 template <class T>
 void layer_norm_fwd(const T* x, const T* w, const T* b, T* y, T* mean, T* rstd, int64_t M,
                     int64_t N, double eps) {
-  parallel_for(0, M, std::max<int64_t>(1, kNormGrain / std::max<int64_t>(N, 1)), [&](int64_t r0, int64_t r1) {
+  parallel_for(0, M, std::max<int64_t>(1, kNormGrain / std::max<int64_t>(N, 1)), [=](int64_t r0, int64_t r1) {
     for (int64_t r = r0; r < r1; ++r) {
       const T* xr = x + r * N;
       T* yr = y + r * N;
@@ -56,7 +52,7 @@ template <class T>
 void layer_norm_bwd(const T* g, const T* x, const T* mean, const T* rstd, const T* w, T* dx, T* dw,
                     T* db, int64_t M, int64_t N) {
   if (dx) {
-    parallel_for(0, M, std::max<int64_t>(1, kNormGrain / std::max<int64_t>(N, 1)), [&](int64_t r0, int64_t r1) {
+    parallel_for(0, M, std::max<int64_t>(1, kNormGrain / std::max<int64_t>(N, 1)), [=](int64_t r0, int64_t r1) {
       for (int64_t r = r0; r < r1; ++r) {
         const T* gr = g + r * N;
         const T* xr = x + r * N;
@@ -77,7 +73,7 @@ void layer_norm_bwd(const T* g, const T* x, const T* mean, const T* rstd, const 
     });
   }
   if (dw || db) {
-    parallel_for(0, N, std::max<int64_t>(1, kNormGrain / std::max<int64_t>(M, 1)), [&](int64_t c0, int64_t c1) {
+    parallel_for(0, N, std::max<int64_t>(1, kNormGrain / std::max<int64_t>(M, 1)), [=](int64_t c0, int64_t c1) {
       for (int64_t j = c0; j < c1; ++j) {
         if (dw) dw[j] = T(0);
         if (db) db[j] = T(0);
@@ -98,7 +94,7 @@ void layer_norm_bwd(const T* g, const T* x, const T* mean, const T* rstd, const 
 template <class T>
 void batch_norm_stats(const T* x, int64_t N, int64_t C, int64_t S, T* mean, T* var) {
   const int64_t per = N * S;
-  parallel_for(0, C, std::max<int64_t>(1, kNormGrain / std::max<int64_t>(per, 1)), [&](int64_t c0, int64_t c1) {
+  parallel_for(0, C, std::max<int64_t>(1, kNormGrain / std::max<int64_t>(per, 1)), [=](int64_t c0, int64_t c1) {
     for (int64_t c = c0; c < c1; ++c) {
       T s = T(0);
       for (int64_t n = 0; n < N; ++n) {
@@ -120,7 +116,7 @@ void batch_norm_stats(const T* x, int64_t N, int64_t C, int64_t S, T* mean, T* v
 // y = x * scale[c] + shift[c] over [N, C, S] (also group norm's per-channel affine).
 template <class T>
 void channel_affine(const T* x, const T* scale, const T* shift, T* y, int64_t N, int64_t C, int64_t S) {
-  parallel_for(0, N * C, std::max<int64_t>(1, kNormGrain / std::max<int64_t>(S, 1)), [&](int64_t p0, int64_t p1) {
+  parallel_for(0, N * C, std::max<int64_t>(1, kNormGrain / std::max<int64_t>(S, 1)), [=](int64_t p0, int64_t p1) {
     for (int64_t p = p0; p < p1; ++p) {
       const T a = scale[p % C], b = shift[p % C];
       const T* xp = x + p * S;
@@ -136,7 +132,7 @@ template <class T>
 void batch_norm_bwd(const T* g, const T* x, const T* mean, const T* invstd, const T* w, T* dx, T* dw,
                     T* db, int64_t N, int64_t C, int64_t S, bool training) {
   const int64_t per = N * S;
-  parallel_for(0, C, std::max<int64_t>(1, kNormGrain / std::max<int64_t>(per, 1)), [&](int64_t c0, int64_t c1) {
+  parallel_for(0, C, std::max<int64_t>(1, kNormGrain / std::max<int64_t>(per, 1)), [=](int64_t c0, int64_t c1) {
     for (int64_t c = c0; c < c1; ++c) {
       const T mu = mean[c], is = invstd[c], wc = w ? w[c] : T(1);
       T sg = T(0), sgx = T(0);
@@ -168,7 +164,7 @@ template <class T>
 void group_norm_fwd(const T* x, const T* w, const T* b, T* y, T* mean, T* rstd, int64_t N, int64_t C,
                     int64_t S, int64_t G, double eps) {
   const int64_t D = C / G, len = D * S;
-  parallel_for(0, N * G, std::max<int64_t>(1, kNormGrain / std::max<int64_t>(len, 1)), [&](int64_t q0, int64_t q1) {
+  parallel_for(0, N * G, std::max<int64_t>(1, kNormGrain / std::max<int64_t>(len, 1)), [=](int64_t q0, int64_t q1) {
     for (int64_t q = q0; q < q1; ++q) {
       const T* xq = x + q * len;
       T* yq = y + q * len;
@@ -196,8 +192,10 @@ template <class T>
 void group_norm_bwd(const T* g, const T* x, const T* mean, const T* rstd, const T* w, T* dx, T* dw,
                     T* db, int64_t N, int64_t C, int64_t S, int64_t G) {
   const int64_t D = C / G, len = D * S;
-  std::vector<T> ds(static_cast<size_t>(N * C)), dbs(static_cast<size_t>(N * C));
-  parallel_for(0, N * C, std::max<int64_t>(1, kNormGrain / std::max<int64_t>(S, 1)), [&](int64_t p0, int64_t p1) {
+  std::vector<T> ds_buf(static_cast<size_t>(N * C)), dbs_buf(static_cast<size_t>(N * C));
+  T* ds = ds_buf.data();
+  T* dbs = dbs_buf.data();
+  parallel_for(0, N * C, std::max<int64_t>(1, kNormGrain / std::max<int64_t>(S, 1)), [=](int64_t p0, int64_t p1) {
     for (int64_t p = p0; p < p1; ++p) {
       const T* gp = g + p * S;
       const T* xp = x + p * S;
@@ -206,7 +204,7 @@ void group_norm_bwd(const T* g, const T* x, const T* mean, const T* rstd, const 
     }
   });
   if (dx) {
-    parallel_for(0, N * G, std::max<int64_t>(1, kNormGrain / std::max<int64_t>(len, 1)), [&](int64_t q0, int64_t q1) {
+    parallel_for(0, N * G, std::max<int64_t>(1, kNormGrain / std::max<int64_t>(len, 1)), [=](int64_t q0, int64_t q1) {
       for (int64_t q = q0; q < q1; ++q) {
         const int64_t n = q / G, gi = q % G;
         const T mu = mean[q], rs = rstd[q];
@@ -249,14 +247,17 @@ void cross_entropy_fwd(const T* x, const int64_t* tg, const T* w, T wsum, int64_
                        int64_t inner, int64_t ignore, T ls, T* loss, T* lse, T* wt) {
   const T smooth = ls / T(C), keep = T(1) - ls;
   if (inner == 1) {
-    parallel_for(0, outer, std::max<int64_t>(1, kNormGrain / 4 / std::max<int64_t>(C, 1)), [&](int64_t r0, int64_t r1) {
+    parallel_for(0, outer, std::max<int64_t>(1, kNormGrain / 4 / std::max<int64_t>(C, 1)), [=](int64_t r0, int64_t r1) {
+      std::vector<T> buf_v(static_cast<size_t>(C));
+      T* buf = buf_v.data();
       for (int64_t r = r0; r < r1; ++r) {
         const int64_t t = tg[r];
         if (t == ignore) { loss[r] = T(0); lse[r] = T(0); wt[r] = T(0); continue; }
         const T* xr = x + r * C;
         const T mx = lanes_max<T>(C, [&](int64_t i) { return xr[i]; });
         const T m = std::isfinite(mx) ? mx : T(0);
-        const T se = lanes_sum<T>(C, [&](int64_t i) { return math::exp(xr[i] - m); });
+        for (int64_t i = 0; i < C; ++i) buf[i] = math::exp(xr[i] - m);
+        const T se = lanes_sum<T>(C, [&](int64_t i) { return buf[i]; });
         const T l = m + std::log(se);
         const T wr = w ? w[t] : T(1);
         T v = keep * wr * (l - xr[t]);
@@ -273,7 +274,7 @@ void cross_entropy_fwd(const T* x, const int64_t* tg, const T* w, T wsum, int64_
     return;
   }
   // Class dim strided by `inner`: per outer block, walk the classes with vectors over inner.
-  parallel_for(0, outer, std::max<int64_t>(1, kNormGrain / 4 / std::max<int64_t>(C * inner, 1)), [&](int64_t o0, int64_t o1) {
+  parallel_for(0, outer, std::max<int64_t>(1, kNormGrain / 4 / std::max<int64_t>(C * inner, 1)), [=](int64_t o0, int64_t o1) {
     std::vector<T> mx(static_cast<size_t>(inner)), se(static_cast<size_t>(inner)), sx(static_cast<size_t>(inner));
     for (int64_t o = o0; o < o1; ++o) {
       const T* xo = x + o * C * inner;
@@ -312,7 +313,7 @@ void cross_entropy_bwd(const T* x, const int64_t* tg, const T* w, T wsum, const 
                        const T* gs, bool g_per_sample, T g_scale, int64_t outer, int64_t C,
                        int64_t inner, int64_t ignore, T ls, T* dx) {
   const T smooth = ls / T(C), keep = T(1) - ls;
-  parallel_for(0, outer, std::max<int64_t>(1, kNormGrain / 2 / std::max<int64_t>(C * inner, 1)), [&](int64_t o0, int64_t o1) {
+  parallel_for(0, outer, std::max<int64_t>(1, kNormGrain / 2 / std::max<int64_t>(C * inner, 1)), [=](int64_t o0, int64_t o1) {
     for (int64_t o = o0; o < o1; ++o) {
       for (int64_t i = 0; i < inner; ++i) {
         const int64_t k = o * inner + i, t = tg[k];
@@ -325,8 +326,11 @@ void cross_entropy_bwd(const T* x, const int64_t* tg, const T* w, T wsum, const 
         const T s = (g_per_sample ? gs[k] : gs[0]) * g_scale;
         const T l = lse[k], coef = s * (keep * wt[k] + smooth * wsum);
         if (inner == 1) {
-          if (w && ls > T(0)) for (int64_t c = 0; c < C; ++c) dp[c] = coef * math::exp(xp[c] - l) - s * smooth * w[c];
-          else for (int64_t c = 0; c < C; ++c) dp[c] = coef * math::exp(xp[c] - l) - s * smooth;
+          // exp in a loop of its own: the vectoriser handles math::exp only in a simple loop
+          for (int64_t c = 0; c < C; ++c) dp[c] = math::exp(xp[c] - l);
+          const T ss = s * smooth;
+          if (w && ls > T(0)) for (int64_t c = 0; c < C; ++c) dp[c] = coef * dp[c] - ss * w[c];
+          else for (int64_t c = 0; c < C; ++c) dp[c] = coef * dp[c] - ss;
         } else {
           for (int64_t c = 0; c < C; ++c)
             dp[c * inner] = coef * math::exp(xp[c * inner] - l) - s * smooth * (w ? w[c] : T(1));
