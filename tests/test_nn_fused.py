@@ -355,3 +355,49 @@ def test_double_backward_matches_torch():
         res.append((x.grad.numpy().copy(), w.grad.numpy().copy()))
     for c, t in zip(*res):
         np.testing.assert_allclose(c, t, rtol=1e-9, atol=1e-11)
+
+
+# ---------------------------------------------------------------------------- embedding
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("padding_idx", [None, 2, -1])
+@pytest.mark.parametrize("scale", [False, True])
+@pytest.mark.parametrize("ishape", [(4, 5), (6,), (0, 3), ()])
+def test_embedding(dtype, padding_idx, scale, ishape):
+    rng = np.random.default_rng(17)
+    w = _arr(rng, (7, 3), dtype)
+    idx = rng.integers(0, 7, ishape)
+    if idx.size:
+        idx.reshape(-1)[::4] = 6 if padding_idx == -1 else 2  # the padding row occurs
+    ci, ti = ctorch.from_numpy(idx), torch.from_numpy(idx)
+    kw = {"padding_idx": padding_idx, "scale_grad_by_freq": scale}
+    _check(lambda w: F.embedding(ci, w, **kw), lambda w: TF.embedding(ti, w, **kw), [w], dtype, 17)
+
+
+def test_embedding_large_int32_and_errors():
+    rng = np.random.default_rng(18)
+    w = _arr(rng, (1000, 64), np.float32)
+    idx = rng.integers(0, 1000, (64, 32)).astype(np.int32)
+    ci, ti = ctorch.from_numpy(idx), torch.from_numpy(idx)
+    _check(lambda w: F.embedding(ci, w), lambda w: TF.embedding(ti, w), [w], np.float32, 18)
+    cw = ctorch.from_numpy(w).requires_grad_(True)
+    assert F.embedding(ci, cw).grad_fn.name() == "EmbeddingBackward0"
+    with pytest.raises(IndexError, match="index out of range in self"):
+        F.embedding(ctorch.tensor([1, 1000]), cw)
+    with pytest.raises(IndexError):
+        F.embedding(ctorch.tensor([-1]), cw)
+    g = ctorch.embedding_dense_backward(ctorch.ones(2, 64), ctorch.tensor([3, 3]), 1000, -1, False)
+    assert g[3].sum().item() == 128.0 and g.sum().item() == 128.0
+
+
+def test_gradcheck_embedding():
+    rng = np.random.default_rng(19)
+    w = _leaf(rng, (5, 3))
+    idx = ctorch.tensor([[0, 2, 2], [4, 1, 2]])
+    _gg(lambda w: F.embedding(idx, w), (w,))
+    # padding_idx / scale_grad_by_freq change the gradient on purpose (not the true derivative), so
+    # only the backward's own derivative is checked
+    assert ctorch.autograd.gradgradcheck(lambda w: F.embedding(idx, w, padding_idx=2, scale_grad_by_freq=True),
+                                         (w,))
+    # the output's second derivative through a non-linear use of the rows
+    _gg(lambda w: F.embedding(idx, w).pow(2), (w,))

@@ -655,6 +655,85 @@ Tensor nll_loss(const Tensor& input, const Tensor& target, const Tensor& weight,
   return r;
 }
 
+// ================================================================================== embedding
+
+namespace {
+// The flat int64 indices, checked against [0, V).
+Tensor embedding_indices(const Tensor& indices, int64_t V) {
+  CTORCH_CHECK(indices.dtype() == DType::Int64 || indices.dtype() == DType::Int32,
+               "Expected tensor for argument #1 'indices' to have one of the following scalar types: "
+               "Long, Int; but got ", dtype_name(indices.dtype()), " instead (while checking arguments "
+               "for embedding)");
+  Tensor flat = contiguous(reshape(indices.dtype() == DType::Int64 ? indices : to(indices, DType::Int64,
+                                                                                   indices.device()), {-1}));
+  const int64_t* p = flat.data<int64_t>();
+  for (int64_t k = 0; k < flat.numel(); ++k)
+    CTORCH_CHECK_INDEX(p[k] >= 0 && p[k] < V, "index out of range in self");
+  return flat;
+}
+// Per-position gradient factors: 1 / count of the index when scale_grad_by_freq, else none.
+std::vector<double> embedding_factors(const Tensor& flat, int64_t V, bool scale) {
+  if (!scale) return {};
+  std::vector<int64_t> count(static_cast<size_t>(V), 0);
+  const int64_t* p = flat.data<int64_t>();
+  for (int64_t k = 0; k < flat.numel(); ++k) ++count[p[k]];
+  std::vector<double> f(static_cast<size_t>(flat.numel()));
+  for (int64_t k = 0; k < flat.numel(); ++k) f[k] = 1.0 / static_cast<double>(count[p[k]]);
+  return f;
+}
+}  // namespace
+
+Tensor embedding_dense_backward(const Tensor& grad, const Tensor& indices, int64_t num_weights,
+                                int64_t padding_idx, bool scale_grad_by_freq) {
+  const char* op = "embedding_backward";
+  check_float_input(grad, op);
+  Tensor flat = embedding_indices(indices, num_weights);
+  const int64_t n = flat.numel();
+  const int64_t D = n > 0 ? grad.numel() / n : (grad.dim() > 0 ? grad.size(grad.dim() - 1) : 1);
+  CTORCH_CHECK(grad.numel() == n * D, "[", op, "] grad of shape ", grad.sizes(), " does not match ", n,
+               " indices");
+  DType work = compute_dtype(grad.dtype());
+  Tensor g = prep(grad, work);
+  Tensor dw = empty({num_weights, D}, work, grad.device());
+  std::vector<double> f = embedding_factors(flat, num_weights, scale_grad_by_freq);
+  NN_DISPATCH(work, {
+    using T = typename decltype(tag)::type;
+    std::vector<T> ft(f.begin(), f.end());
+    NN_KERNEL(embedding_bwd, T, g.data<T>(), flat.data<int64_t>(), ft.empty() ? nullptr : ft.data(), n,
+              num_weights, D, padding_idx, dw.data<T>());
+  });
+  return as_dtype(dw, grad.dtype());
+}
+
+Tensor embedding(const Tensor& weight, const Tensor& indices, int64_t padding_idx, bool scale_grad_by_freq) {
+  check_backend(weight, "embedding");
+  CTORCH_CHECK(weight.dim() == 2, "'weight' must be 2-D");
+  const int64_t V = weight.size(0);
+  Tensor flat = embedding_indices(indices, V);
+  DimVector shape(indices.sizes());
+  shape.push_back(weight.size(1));
+  Tensor out = autograd::untracked([&] { return reshape(index_select(weight, 0, flat), shape); });
+  if (!autograd::recording({&weight})) return out;
+  autograd::record("EmbeddingBackward0", {weight}, {out}, {flat},
+      [V, padding_idx, scale_grad_by_freq](const Context& c) {
+        Tensor flat = c.saved(0);
+        const Tensor& g = c.grad();
+        if (!autograd::is_grad_enabled())
+          return autograd::grads(embedding_dense_backward(g, flat, V, padding_idx, scale_grad_by_freq));
+        // differentiable in g: rows scaled by the (constant) factors, summed with index_add
+        const int64_t n = flat.numel(), D = n > 0 ? g.numel() / n : 0;
+        std::vector<double> f = embedding_factors(flat, V, scale_grad_by_freq);
+        Tensor fac = ones({n, 1}, DType::Float64);
+        double* fp = fac.data<double>();
+        const int64_t* ip = flat.data<int64_t>();
+        for (int64_t k = 0; k < n; ++k)
+          fp[k] = ip[k] == padding_idx ? 0.0 : (f.empty() ? 1.0 : f[k]);
+        Tensor src = reshape(g, {n, D}) * to(fac, g.dtype(), g.device());
+        return autograd::grads(index_add(zeros({V, D}, g.dtype(), g.device()), 0, flat, src));
+      });
+  return out;
+}
+
 #undef NN_DISPATCH
 #undef NN_KERNEL
 

@@ -340,3 +340,22 @@ void cross_entropy_bwd(const T* x, const int64_t* tg, const T* w, T wsum, const 
     }
   });
 }
+
+// ---- embedding backward: dw[idx[k]] += f_k * g[k] over rows of D, each thread owning a range of
+// weight rows (every thread scans all indices; the adds of a row happen in index order).
+template <class T>
+void embedding_bwd(const T* g, const int64_t* idx, const T* factor, int64_t n, int64_t V, int64_t D,
+                   int64_t padding_idx, T* dw) {
+  const int64_t work = std::max<int64_t>(1, (V * D + n * D) / std::max<int64_t>(V, 1));
+  parallel_for(0, V, std::max<int64_t>(1, kNormGrain / work), [=](int64_t v0, int64_t v1) {
+    std::fill(dw + v0 * D, dw + v1 * D, T(0));
+    for (int64_t k = 0; k < n; ++k) {
+      const int64_t v = idx[k];
+      if (v < v0 || v >= v1 || v == padding_idx) continue;
+      const T f = factor ? factor[k] : T(1);
+      const T* gk = g + k * D;
+      T* dv = dw + v * D;
+      for (int64_t j = 0; j < D; ++j) dv[j] += f * gk[j];
+    }
+  });
+}

@@ -44,6 +44,17 @@ void bind_nn(py::module_& m) {
     return nll_loss(x, t, nn_opt(w), r, ignore_index);
   }, py::arg("input"), py::arg("target"), py::arg("weight") = py::none(), py::arg("reduction") = "mean",
      py::arg("ignore_index") = -100);
+  m.def("_embedding", [](const Tensor& weight, const Tensor& indices, int64_t padding_idx, bool scale) {
+    py::gil_scoped_release nogil;
+    return embedding(weight, indices, padding_idx, scale);
+  }, py::arg("weight"), py::arg("indices"), py::arg("padding_idx") = -1,
+     py::arg("scale_grad_by_freq") = false);
+  m.def("embedding_dense_backward", [](const Tensor& grad, const Tensor& indices, int64_t num_weights,
+                                       int64_t padding_idx, bool scale) {
+    py::gil_scoped_release nogil;
+    return embedding_dense_backward(grad, indices, num_weights, padding_idx, scale);
+  }, py::arg("grad_output"), py::arg("indices"), py::arg("num_weights"), py::arg("padding_idx"),
+     py::arg("scale_grad_by_freq"));
 }
 
 }  // namespace ctorch::python

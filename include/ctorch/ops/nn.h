@@ -60,4 +60,15 @@ CTORCH_API Tensor cross_entropy_loss(const Tensor& input, const Tensor& target, 
 CTORCH_API Tensor nll_loss(const Tensor& input, const Tensor& target, const Tensor& weight,
                            LossReduction reduction, int64_t ignore_index);
 
+// ---- embedding: rows of weight [V, D] picked by integer indices (int64/int32), output
+// indices.shape + [D]. Positions whose index is padding_idx (-1: none) pass no gradient;
+// scale_grad_by_freq divides each row's gradient by how often its index occurs. IndexError for
+// indices outside [0, V).
+CTORCH_API Tensor embedding(const Tensor& weight, const Tensor& indices, int64_t padding_idx = -1,
+                            bool scale_grad_by_freq = false);
+// The weight gradient [num_weights, D] of embedding: grad rows summed into their index's row
+// (parallel over ranges of rows, no atomics).
+CTORCH_API Tensor embedding_dense_backward(const Tensor& grad, const Tensor& indices, int64_t num_weights,
+                                           int64_t padding_idx, bool scale_grad_by_freq);
+
 }  // namespace ctorch

@@ -834,22 +834,14 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0, sca
         elif padding_idx < 0:
             assert padding_idx >= -num, "Padding_idx must be within num_embeddings"
             padding_idx = num + padding_idx
-    flat = input.reshape(-1).long()
-    if flat.numel() > 0 and (bool((flat < 0).any()) or bool((flat >= num).any())):
-        raise IndexError("index out of range in self")
     if max_norm is not None:
+        flat = input.reshape(-1).long()
+        if flat.numel() > 0 and (bool((flat < 0).any()) or bool((flat >= num).any())):
+            raise IndexError("index out of range in self")
         _embedding_renorm_(weight, flat, max_norm, norm_type)
-    out = weight.index_select(0, flat)
-    if scale_grad_by_freq and flat.numel() > 0:
-        # value unchanged (detached part + zero), gradient multiplied by 1 / count of the index
-        counts = ctorch.zeros(num, dtype=out.dtype).index_add_(0, flat, ctorch.ones(flat.numel(),
-                                                                                  dtype=out.dtype))
-        s = counts.index_select(0, flat).reciprocal().unsqueeze(1)
-        out = out.detach() + (out - out.detach()) * s
-    if padding_idx is not None:
-        # the padding row's value is used but receives no gradient (PyTorch's embedding_backward)
-        out = ctorch.where((flat == padding_idx).unsqueeze(1), out.detach(), out)
-    return out.reshape(tuple(input.shape) + (weight.size(1),))
+    # fused op: index checks (IndexError), row gather, and an EmbeddingBackward0 node whose backward
+    # sums gradient rows per index in parallel (skipping padding_idx, scaled by 1 / count if asked)
+    return ctorch._C._embedding(weight, input, -1 if padding_idx is None else padding_idx, scale_grad_by_freq)
 
 
 __all__ += ["embedding"]
