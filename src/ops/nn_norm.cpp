@@ -54,6 +54,10 @@ void check_float_input(const Tensor& x, const char* op) {
 // t in the compute dtype, contiguous; undefined stays undefined.
 Tensor prep(const Tensor& t, DType work) {
   if (!t.defined()) return t;
+  // One value broadcast everywhere (the gradient of a sum): a fill, not a strided copy.
+  bool broadcast_scalar = t.numel() > 1;
+  for (int64_t k = 0; broadcast_scalar && k < t.dim(); ++k) broadcast_scalar = t.stride(k) == 0 || t.size(k) == 1;
+  if (broadcast_scalar) return full(t.sizes(), item(make_view(t, {}, {}, t.storage_offset())), work, t.device());
   return contiguous(t.dtype() == work ? t : to(t, work, t.device()));
 }
 template <class T> const T* cptr(const Tensor& t) { return t.defined() ? t.data<T>() : nullptr; }
