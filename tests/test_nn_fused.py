@@ -401,3 +401,28 @@ def test_gradcheck_embedding():
                                          (w,))
     # the output's second derivative through a non-linear use of the rows
     _gg(lambda w: F.embedding(idx, w).pow(2), (w,))
+
+
+@pytest.mark.parametrize("dt", ["float16", "bfloat16"])
+def test_16bit_inputs_compute_in_float(dt):
+    """16-bit inputs: results in the input dtype, close to torch's float32 result on the same values."""
+    rng = np.random.default_rng(20)
+    cdt, tdt = getattr(ctorch, dt), getattr(torch, dt)
+    a = torch.from_numpy(_arr(rng, (4, 6, 3), np.float32)).to(tdt).float().numpy()  # representable values
+    cases = [
+        (lambda x: F.batch_norm(x, None, None, training=True), lambda x: TF.batch_norm(x, None, None, training=True)),
+        (lambda x: F.group_norm(x, 3), lambda x: TF.group_norm(x, 3)),
+        (lambda x: F.layer_norm(x, (3,)), lambda x: TF.layer_norm(x, (3,))),
+        (lambda x: F.cross_entropy(x, ctorch.tensor([[0, 5, 2]] * 4)),
+         lambda x: TF.cross_entropy(x, torch.tensor([[0, 5, 2]] * 4))),
+    ]
+    for cf, tf in cases:
+        cx = ctorch.from_numpy(a.copy()).to(cdt).requires_grad_(True)
+        tx = torch.from_numpy(a.copy()).requires_grad_(True)
+        cy, ty = cf(cx), tf(tx)
+        assert cy.dtype == cdt
+        np.testing.assert_allclose(cy.float().detach().numpy(), ty.detach().numpy(), rtol=3e-2, atol=3e-2)
+        cy.float().sum().backward()
+        ty.sum().backward()
+        assert cx.grad.dtype == cdt
+        np.testing.assert_allclose(cx.grad.float().numpy(), tx.grad.numpy(), rtol=5e-2, atol=5e-2)
