@@ -248,16 +248,15 @@ void cross_entropy_fwd(const T* x, const int64_t* tg, const T* w, T wsum, int64_
   const T smooth = ls / T(C), keep = T(1) - ls;
   if (inner == 1) {
     parallel_for(0, outer, std::max<int64_t>(1, kNormGrain / 4 / std::max<int64_t>(C, 1)), [=](int64_t r0, int64_t r1) {
-      std::vector<T> buf_v(static_cast<size_t>(C));
-      T* buf = buf_v.data();
       for (int64_t r = r0; r < r1; ++r) {
         const int64_t t = tg[r];
         if (t == ignore) { loss[r] = T(0); lse[r] = T(0); wt[r] = T(0); continue; }
         const T* xr = x + r * C;
         const T mx = lanes_max<T>(C, [&](int64_t i) { return xr[i]; });
         const T m = std::isfinite(mx) ? mx : T(0);
-        for (int64_t i = 0; i < C; ++i) buf[i] = math::exp(xr[i] - m);
-        const T se = lanes_sum<T>(C, [&](int64_t i) { return buf[i]; });
+        T se = T(0);
+#pragma omp simd reduction(+ : se)
+        for (int64_t i = 0; i < C; ++i) se += math::exp(xr[i] - m);
         const T l = m + std::log(se);
         const T wr = w ? w[t] : T(1);
         T v = keep * wr * (l - xr[t]);
@@ -326,11 +325,14 @@ void cross_entropy_bwd(const T* x, const int64_t* tg, const T* w, T wsum, const 
         const T s = (g_per_sample ? gs[k] : gs[0]) * g_scale;
         const T l = lse[k], coef = s * (keep * wt[k] + smooth * wsum);
         if (inner == 1) {
-          // exp in a loop of its own: the vectoriser handles math::exp only in a simple loop
-          for (int64_t c = 0; c < C; ++c) dp[c] = math::exp(xp[c] - l);
           const T ss = s * smooth;
-          if (w && ls > T(0)) for (int64_t c = 0; c < C; ++c) dp[c] = coef * dp[c] - ss * w[c];
-          else for (int64_t c = 0; c < C; ++c) dp[c] = coef * dp[c] - ss;
+          if (w && ls > T(0)) {
+#pragma omp simd
+            for (int64_t c = 0; c < C; ++c) dp[c] = coef * math::exp(xp[c] - l) - ss * w[c];
+          } else {
+#pragma omp simd
+            for (int64_t c = 0; c < C; ++c) dp[c] = coef * math::exp(xp[c] - l) - ss;
+          }
         } else {
           for (int64_t c = 0; c < C; ++c)
             dp[c * inner] = coef * math::exp(xp[c * inner] - l) - s * smooth * (w ? w[c] : T(1));
