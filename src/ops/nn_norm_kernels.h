@@ -312,33 +312,59 @@ void cross_entropy_bwd(const T* x, const int64_t* tg, const T* w, T wsum, const 
                        const T* gs, bool g_per_sample, T g_scale, int64_t outer, int64_t C,
                        int64_t inner, int64_t ignore, T ls, T* dx) {
   const T smooth = ls / T(C), keep = T(1) - ls;
-  parallel_for(0, outer, std::max<int64_t>(1, kNormGrain / 2 / std::max<int64_t>(C * inner, 1)), [=](int64_t o0, int64_t o1) {
-    for (int64_t o = o0; o < o1; ++o) {
-      for (int64_t i = 0; i < inner; ++i) {
-        const int64_t k = o * inner + i, t = tg[k];
-        const T* xp = x + o * C * inner + i;
-        T* dp = dx + o * C * inner + i;
-        if (t == ignore) {
-          for (int64_t c = 0; c < C; ++c) dp[c * inner] = T(0);
-          continue;
+  if (inner > 1) {
+    // Class dim strided by `inner`: per outer block, per-sample factors first, then every loop
+    // runs along contiguous memory (ignored samples have zero factors).
+    parallel_for(0, outer, std::max<int64_t>(1, kNormGrain / 2 / std::max<int64_t>(C * inner, 1)), [=](int64_t o0, int64_t o1) {
+      std::vector<T> coef(static_cast<size_t>(inner)), ss(static_cast<size_t>(inner)), l(static_cast<size_t>(inner));
+      for (int64_t o = o0; o < o1; ++o) {
+        for (int64_t i = 0; i < inner; ++i) {
+          const int64_t k = o * inner + i;
+          const bool ign = tg[k] == ignore;
+          const T s = ign ? T(0) : (g_per_sample ? gs[k] : gs[0]) * g_scale;
+          coef[i] = s * (keep * wt[k] + smooth * wsum);
+          ss[i] = s * smooth;
+          l[i] = ign ? T(0) : lse[k];
         }
-        const T s = (g_per_sample ? gs[k] : gs[0]) * g_scale;
-        const T l = lse[k], coef = s * (keep * wt[k] + smooth * wsum);
-        if (inner == 1) {
-          const T ss = s * smooth;
-          if (w && ls > T(0)) {
-#pragma omp simd
-            for (int64_t c = 0; c < C; ++c) dp[c] = coef * math::exp(xp[c] - l) - ss * w[c];
-          } else {
-#pragma omp simd
-            for (int64_t c = 0; c < C; ++c) dp[c] = coef * math::exp(xp[c] - l) - ss;
+        for (int64_t c = 0; c < C; ++c) {
+          const T wc = w ? w[c] : T(1);
+          const T* xp = x + (o * C + c) * inner;
+          T* dp = dx + (o * C + c) * inner;
+          for (int64_t i = 0; i < inner; ++i) {
+            // ignored samples: exactly 0 even where exp would overflow
+            const T e = coef[i] == T(0) ? T(0) : coef[i] * math::exp(xp[i] - l[i]);
+            dp[i] = e - ss[i] * wc;
           }
-        } else {
-          for (int64_t c = 0; c < C; ++c)
-            dp[c * inner] = coef * math::exp(xp[c * inner] - l) - s * smooth * (w ? w[c] : T(1));
         }
-        dp[t * inner] -= s * keep * wt[k];
+        for (int64_t i = 0; i < inner; ++i) {
+          const int64_t k = o * inner + i, t = tg[k];
+          if (t == ignore) continue;
+          const T s = (g_per_sample ? gs[k] : gs[0]) * g_scale;
+          dx[(o * C + t) * inner + i] -= s * keep * wt[k];
+        }
       }
+    });
+    return;
+  }
+  parallel_for(0, outer, std::max<int64_t>(1, kNormGrain / 2 / std::max<int64_t>(C, 1)), [=](int64_t o0, int64_t o1) {
+    for (int64_t o = o0; o < o1; ++o) {
+      const int64_t t = tg[o];
+      const T* xp = x + o * C;
+      T* dp = dx + o * C;
+      if (t == ignore) {
+        std::fill(dp, dp + C, T(0));
+        continue;
+      }
+      const T s = (g_per_sample ? gs[o] : gs[0]) * g_scale;
+      const T l = lse[o], coef = s * (keep * wt[o] + smooth * wsum), ss = s * smooth;
+      if (w && ls > T(0)) {
+#pragma omp simd
+        for (int64_t c = 0; c < C; ++c) dp[c] = coef * math::exp(xp[c] - l) - ss * w[c];
+      } else {
+#pragma omp simd
+        for (int64_t c = 0; c < C; ++c) dp[c] = coef * math::exp(xp[c] - l) - ss;
+      }
+      dp[t] -= s * keep * wt[o];
     }
   });
 }
