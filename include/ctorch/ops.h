@@ -6,6 +6,7 @@
 #include "ctorch/ops/linalg.h"
 #include "ctorch/ops/optim.h"
 #include "ctorch/ops/pool.h"
+#include "ctorch/ops/nn.h"
 #include "ctorch/ops/random.h"
 #include "ctorch/ops/reduce.h"
 #include "ctorch/ops/tensor_ops.h"

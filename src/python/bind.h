@@ -54,6 +54,7 @@ void bind_autograd(py::module_& m);
 void bind_optim(py::module_& m);
 void bind_conv(py::module_& m);
 void bind_pool(py::module_& m);
+void bind_nn(py::module_& m);
 
 }  // namespace ctorch::python
 

@@ -147,4 +147,5 @@ PYBIND11_MODULE(_C, m) {
   bind_optim(m);
   bind_conv(m);
   bind_pool(m);
+  bind_nn(m);
 }

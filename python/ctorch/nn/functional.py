@@ -331,38 +331,13 @@ def _check_class_target(input, target, weight):
     return n_classes, target
 
 
-def _nll(input, target, weight, ignore_index, reduction, n_classes):
-    """-weight[t] * input[t] along the class dim (1, or 0 unbatched), ignored targets contributing 0;
-    'mean' divides by the summed weights of the non-ignored targets (NaN when there are none)."""
-    target = target.long()
-    cdim = 0 if input.dim() == 1 else 1
-    valid = target != ignore_index
-    bad = valid & ((target < 0) | (target >= n_classes))
-    if bool(bad.any()):
-        raise IndexError(f"Target {int(target[bad].flatten()[0].item())} is out of bounds.")
-    # ignored entries may hold any value (-100): index with 0 there and mask the result
-    safe = ctorch.where(valid, target, 0)
-    picked = input.gather(cdim, safe.unsqueeze(cdim)).squeeze(cdim)
-    if weight is not None:
-        w = weight.reshape(-1).detach().to(input.dtype)
-        w = w.gather(0, safe.reshape(-1)).reshape(safe.shape)
-        w = ctorch.where(valid, w, 0.0)
-    else:
-        w = valid.to(input.dtype)
-    loss = ctorch.where(valid, -picked * w, 0.0)
-    if reduction == "none":
-        return loss
-    if reduction == "sum":
-        return loss.sum()
-    return loss.sum() / w.sum()
-
-
 def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None,
              reduction="mean"):
     """Negative log likelihood of class indices, input (C), (N, C) or (N, C, d1, ...) of log-probabilities."""
     reduction = _get_reduction(size_average, reduce, reduction)
-    n_classes, target = _check_class_target(input, target, weight)
-    return _nll(input, target, weight, ignore_index, reduction, n_classes)
+    _, target = _check_class_target(input, target, weight)
+    # fused kernel: -weight[t] * input[t] per sample, reduced; IndexError for targets out of range
+    return ctorch._C._nll_loss(input, target, weight, reduction, ignore_index)
 
 
 def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None,
@@ -374,52 +349,34 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
         raise RuntimeError(f"label_smoothing must be between 0.0 and 1.0. Got: {label_smoothing}")
     if input.dim() < 1:
         raise ValueError(f"Expected 1 or more dimensions (got {input.dim()})")
+    if tuple(input.shape) != tuple(target.shape):  # class indices: one fused log_softmax + NLL pass
+        _, target = _check_class_target(input, target, weight)
+        return ctorch._C._cross_entropy_loss(input, target, weight, reduction, ignore_index, label_smoothing)
+
+    # class probabilities (a target of the input's shape)
     cdim = 0 if input.dim() == 1 else 1
     n_classes = input.shape[cdim]
+    if not target.dtype.is_floating_point:
+        raise RuntimeError("Expected floating point type for target with class probabilities, got "
+                           f"{_scalar_name(target.dtype)}")
+    if ignore_index >= 0:
+        raise RuntimeError("ignore_index is not supported for floating point target")
+    if weight is not None and weight.numel() != n_classes:
+        raise RuntimeError(f"weight tensor should be defined either for all {n_classes} classes or "
+                           f"no classes but got weight tensor of shape: {list(weight.shape)}")
     logp = ctorch.log_softmax(input, cdim)
-    # weight viewed along the class dim, for the sums over classes below
-    wview = None
+    if label_smoothing > 0:
+        target = target * (1 - label_smoothing) + label_smoothing / n_classes
+    prod = logp * target
     if weight is not None:
-        wview = weight.detach().to(input.dtype).reshape([-1] + [1] * (input.dim() - cdim - 1))
-
-    if tuple(input.shape) == tuple(target.shape):  # class probabilities
-        if not target.dtype.is_floating_point:
-            raise RuntimeError("Expected floating point type for target with class probabilities, got "
-                               f"{_scalar_name(target.dtype)}")
-        if ignore_index >= 0:
-            raise RuntimeError("ignore_index is not supported for floating point target")
-        if weight is not None and weight.numel() != n_classes:
-            raise RuntimeError(f"weight tensor should be defined either for all {n_classes} classes or "
-                               f"no classes but got weight tensor of shape: {list(weight.shape)}")
-        if label_smoothing > 0:
-            target = target * (1 - label_smoothing) + label_smoothing / n_classes
-        prod = logp * target if wview is None else logp * wview * target
-        loss = -prod.sum(cdim)
-        if reduction == "mean":
-            # PyTorch divides by the number of samples (not the weights); empty input gives NaN
-            n = input.numel() // n_classes if n_classes else 0
-            return loss.sum() / n if n else loss.sum() * float("nan")
-        return _reduce(loss, reduction)
-
-    n_classes, target = _check_class_target(input, target, weight)
-    nll = _nll(logp, target, weight, ignore_index, reduction, n_classes)
-    if label_smoothing <= 0:
-        return nll
-    # smoothing term: -sum_c w_c log q_c for every non-ignored sample, normalised like the NLL term
-    valid = target.long() != ignore_index
-    smooth = -(logp if wview is None else logp * wview).sum(cdim)
-    smooth = ctorch.where(valid, smooth, 0.0)
+        # weight viewed along the class dim
+        prod = prod * weight.detach().to(input.dtype).reshape([-1] + [1] * (input.dim() - cdim - 1))
+    loss = -prod.sum(cdim)
     if reduction == "mean":
-        if weight is not None:
-            safe = ctorch.where(valid, target.long(), 0)
-            w = weight.detach().to(input.dtype).reshape(-1).gather(0, safe.reshape(-1)).reshape(safe.shape)
-            denom = ctorch.where(valid, w, 0.0).sum()
-        else:
-            denom = valid.to(input.dtype).sum()
-        smooth = smooth.sum() / denom
-    elif reduction == "sum":
-        smooth = smooth.sum()
-    return (1 - label_smoothing) * nll + smooth * (label_smoothing / n_classes)
+        # PyTorch divides by the number of samples (not the weights); empty input gives NaN
+        n = input.numel() // n_classes if n_classes else 0
+        return loss.sum() / n if n else loss.sum() * float("nan")
+    return _reduce(loss, reduction)
 
 
 def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=None, reduction="mean"):
@@ -553,8 +510,9 @@ def triplet_margin_loss(anchor, positive, negative, margin=1.0, p=2, eps=1e-6, s
 
 
 # ---- normalization
-# layer_norm, batch_norm, group_norm: composed from mean / var(correction=0) / rsqrt so autograd
-# differentiates them; running-stat updates of batch_norm happen in place under no_grad.
+# layer_norm, batch_norm, group_norm: argument checks here, then one fused C++ kernel each
+# (NativeLayerNormBackward0 / NativeBatchNormBackward0 / NativeGroupNormBackward0 nodes, which run
+# fused backward kernels and differentiable formulas under create_graph).
 
 __all__ += ["layer_norm", "batch_norm", "group_norm"]
 
@@ -567,20 +525,8 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
         raise RuntimeError(f"Given normalized_shape={list(normalized_shape)}, expected input with shape "
                            f"[*, {', '.join(str(s) for s in normalized_shape)}], but got input of size"
                            f"{list(input.shape)}")
-    dims = tuple(range(-n, 0))
-    mean = input.mean(dim=dims, keepdim=True)
-    var = input.var(dim=dims, correction=0, keepdim=True)
-    out = (input - mean) * (var + eps).rsqrt()
-    if weight is not None:
-        out = out * weight
-    if bias is not None:
-        out = out + bias
-    return out
-
-
-def _channel_shape(input):
-    """Shape [1, C, 1, ...] that broadcasts a per-channel vector against input [N, C, *]."""
-    return [1, input.shape[1]] + [1] * (input.dim() - 2)
+    # fused kernel (saves mean and rstd per row for its backward)
+    return ctorch._C.native_layer_norm(input, list(normalized_shape), weight, bias, eps)[0]
 
 
 def batch_norm(input, running_mean, running_var, weight=None, bias=None, training=False, momentum=0.1,
@@ -589,7 +535,6 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     given, updated with the unbiased variance), running statistics otherwise."""
     if input.dim() < 2:
         raise ValueError(f"expected 2D or more input (got {input.dim()}D input)")
-    shape = _channel_shape(input)
     # every per-channel tensor must hold exactly C values (PyTorch checks this before computing)
     for name, t in [("running_mean", running_mean), ("running_var", running_var), ("weight", weight),
                     ("bias", bias)]:
@@ -600,27 +545,12 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
         if size <= 1:
             raise ValueError("Expected more than 1 value per channel when training, got input size "
                              f"{input.shape}")
-        dims = tuple(d for d in range(input.dim()) if d != 1)
-        mean = input.mean(dim=dims, keepdim=True)
-        var = input.var(dim=dims, correction=0, keepdim=True)
-        # running stats are state, not part of the graph: update from detached batch statistics
-        with ctorch.no_grad():
-            if running_mean is not None:
-                running_mean.mul_(1 - momentum).add_(mean.detach().reshape(-1) * momentum)
-            if running_var is not None:
-                unbiased = var.detach().reshape(-1) * (size / (size - 1))
-                running_var.mul_(1 - momentum).add_(unbiased * momentum)
-    else:
-        if running_mean is None or running_var is None:
-            raise RuntimeError("running_mean and running_var must be defined in evaluation mode")
-        mean = running_mean.reshape(shape)
-        var = running_var.reshape(shape)
-    out = (input - mean) * (var + eps).rsqrt()
-    if weight is not None:
-        out = out * weight.reshape(shape)
-    if bias is not None:
-        out = out + bias.reshape(shape)
-    return out
+    elif running_mean is None or running_var is None:
+        raise RuntimeError("running_mean and running_var must be defined in evaluation mode")
+    # fused kernel: batch statistics (running stats updated in place, outside autograd) or running
+    # statistics, then the per-channel affine
+    return ctorch._C.native_batch_norm(input, weight, bias, running_mean, running_var, training, momentum,
+                                       eps)[0]
 
 
 def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
@@ -632,16 +562,10 @@ def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
     if c % num_groups != 0:
         raise RuntimeError(f"Expected number of channels in input to be divisible by num_groups, but got "
                            f"input of shape {input.shape} and num_groups={num_groups}")
-    x = input.reshape(n, num_groups, -1)
-    mean = x.mean(dim=-1, keepdim=True)
-    var = x.var(dim=-1, correction=0, keepdim=True)
-    out = ((x - mean) * (var + eps).rsqrt()).reshape(input.shape)
-    shape = _channel_shape(input)
-    if weight is not None:
-        out = out * weight.reshape(shape)
-    if bias is not None:
-        out = out + bias.reshape(shape)
-    return out
+    hxw = _math.prod(input.shape[2:])
+    return ctorch._C.native_group_norm(input, weight, bias, n, c, hxw, num_groups, eps)[0]
+
+
 # ---------------------------------------------------------------- dropout
 # Masks come from ctorch's global generator (so ctorch.manual_seed makes them reproducible); the values
 # differ from PyTorch's random streams, only the semantics match.
@@ -912,22 +836,14 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0, sca
         elif padding_idx < 0:
             assert padding_idx >= -num, "Padding_idx must be within num_embeddings"
             padding_idx = num + padding_idx
-    flat = input.reshape(-1).long()
-    if flat.numel() > 0 and (bool((flat < 0).any()) or bool((flat >= num).any())):
-        raise IndexError("index out of range in self")
     if max_norm is not None:
+        flat = input.reshape(-1).long()
+        if flat.numel() > 0 and (bool((flat < 0).any()) or bool((flat >= num).any())):
+            raise IndexError("index out of range in self")
         _embedding_renorm_(weight, flat, max_norm, norm_type)
-    out = weight.index_select(0, flat)
-    if scale_grad_by_freq and flat.numel() > 0:
-        # value unchanged (detached part + zero), gradient multiplied by 1 / count of the index
-        counts = ctorch.zeros(num, dtype=out.dtype).index_add_(0, flat, ctorch.ones(flat.numel(),
-                                                                                  dtype=out.dtype))
-        s = counts.index_select(0, flat).reciprocal().unsqueeze(1)
-        out = out.detach() + (out - out.detach()) * s
-    if padding_idx is not None:
-        # the padding row's value is used but receives no gradient (PyTorch's embedding_backward)
-        out = ctorch.where((flat == padding_idx).unsqueeze(1), out.detach(), out)
-    return out.reshape(tuple(input.shape) + (weight.size(1),))
+    # fused op: index checks (IndexError), row gather, and an EmbeddingBackward0 node whose backward
+    # sums gradient rows per index in parallel (skipping padding_idx, scaled by 1 / count if asked)
+    return ctorch._C._embedding(weight, input, -1 if padding_idx is None else padding_idx, scale_grad_by_freq)
 
 
 __all__ += ["embedding"]
