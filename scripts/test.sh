@@ -11,6 +11,9 @@ $py -m pip install -q --disable-pip-version-check numpy pytest scipy-openblas32 
 # PyTorch (CPU) is the oracle of the parity tests; they skip where it cannot be installed.
 $py -m pip install -q --disable-pip-version-check torch==2.13.0 2>/dev/null \
   || echo "note: torch==2.13.0 not installable here; parity tests will skip"
+# scikit-learn bundles the handwritten digits of examples/train_digits.py (the test runs it).
+$py -m pip install -q --disable-pip-version-check scikit-learn 2>/dev/null \
+  || echo "note: scikit-learn not installable here; the digits example test will skip"
 # The reference safetensors implementation, for the interop tests (they skip without it).
 $py -m pip install -q --disable-pip-version-check safetensors 2>/dev/null   || echo "note: safetensors not installable here; its interop tests will skip"
 if [ ! -f /usr/lib/x86_64-linux-gnu/cmake/GTest/GTestConfig.cmake ] && ! find /usr -name GTestConfig.cmake -print -quit 2>/dev/null | grep -q .; then

@@ -1,4 +1,5 @@
 """The examples run: the Python tour, and the native C++ program built against the installed package."""
+import importlib.util
 import os
 import shutil
 import subprocess
@@ -45,3 +46,15 @@ def test_python_demo_runs():
     assert "fitted w: [3.0, -1.0]" in out
     assert "d/ds s^3 at 2: 12.0 | second derivative: 12.0" in out
     assert "IndexError: index 5 is out of bounds" in out
+
+
+@pytest.mark.skipif(importlib.util.find_spec("sklearn") is None, reason="scikit-learn not installed")
+def test_train_digits_reaches_97_percent_and_reloads():
+    out = subprocess.run([sys.executable, os.path.join(ROOT, "examples", "train_digits.py")],
+                         check=True, capture_output=True, text=True).stdout
+    last_epoch = [line for line in out.splitlines() if line.startswith("epoch")][-1]
+    accuracy = float(last_epoch.split("test accuracy")[1].split("%")[0])
+    assert accuracy >= 97.0, out
+    seconds = float(out.split("training took")[1].split("s")[0])
+    print(f"digits: {accuracy}% in {seconds} s")
+    assert "fresh process reproduces the test accuracy: yes" in out, out
