@@ -10,6 +10,7 @@
 #include <pthread.h>
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <cstdlib>
 #include <condition_variable>
 #include <exception>
@@ -79,10 +80,15 @@ class Pool {
   void loop() {
     t_in_parallel = true;
     uint64_t seen = 0;
-    std::unique_lock<std::mutex> lock(mu_);
     for (;;) {
-      wake_.wait(lock, [&] { return generation_ != seen; });
-      seen = generation_;
+      // A short spin (like OpenBLAS's 2^16-cycle timeout) lets back-to-back ops reuse an awake
+      // worker instead of paying a futex wake-up each; then sleep.
+      auto until = std::chrono::steady_clock::now() + std::chrono::microseconds(kSpinMicros);
+      while (generation_.load(std::memory_order_acquire) == seen && std::chrono::steady_clock::now() < until)
+        relax();
+      std::unique_lock<std::mutex> lock(mu_);
+      wake_.wait(lock, [&] { return generation_.load(std::memory_order_relaxed) != seen; });
+      seen = generation_.load(std::memory_order_relaxed);
       Job* job = job_;
       if (!job || job->helpers >= job->max_helpers) continue;
       ++job->helpers;
@@ -91,6 +97,12 @@ class Pool {
       lock.lock();
       if (--job->helpers == 0) done_.notify_all();
     }
+  }
+
+  static void relax() {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#endif
   }
 
   void work(Job& job) {
@@ -116,7 +128,8 @@ class Pool {
   std::condition_variable wake_, done_;
   std::vector<std::thread> workers_;
   Job* job_ = nullptr;
-  uint64_t generation_ = 0;
+  std::atomic<uint64_t> generation_{0};  // bumped (under mu_) for each job
+  static constexpr int kSpinMicros = 50;
 };
 
 Pool& pool() {

@@ -258,15 +258,25 @@ void record_product(const char* name, const Tensor& input, const Tensor& a, cons
   Tensor keep_a = autograd::requires_grad(b) ? a : Tensor();
   Tensor keep_b = autograd::requires_grad(a) ? b : Tensor();
   int64_t nbatch = batched ? a.size(0) : 1;
-  auto backward = [beta, alpha, batched, sum_batches, nbatch](const Context& c) {
+  // An operand that is a transposed matrix (Linear's weight.t()) gets its gradient computed
+  // transposed too: after the transpose's backward the leaf's gradient is then contiguous, and
+  // accumulating it needs no strided copy.
+  auto transposed = [](const Tensor& t) {
+    int64_t d = t.dim();
+    return t.size(d - 2) > 1 && t.size(d - 1) > 1 && t.stride(d - 2) == 1 && t.stride(d - 1) == t.size(d - 2);
+  };
+  bool a_t = transposed(a), b_t = transposed(b);
+  auto backward = [beta, alpha, batched, sum_batches, nbatch, a_t, b_t](const Context& c) {
     Tensor g = c.grad();
     std::vector<Tensor> out(3);
     if (c.needs_grad(0)) out[0] = scaled(g, beta);
     // Every batch got the same output gradient.
     if (sum_batches) g = expand(unsqueeze(g, 0), {nbatch, g.size(0), g.size(1)});
     auto prod = [batched](const Tensor& x, const Tensor& y) { return batched ? bmm(x, y) : mm(x, y); };
-    if (c.needs_grad(1)) out[1] = scaled(prod(g, mT(c.saved(1))), alpha);
-    if (c.needs_grad(2)) out[2] = scaled(prod(mT(c.saved(0)), g), alpha);
+    if (c.needs_grad(1))  // g b^T, or (b g^T)^T
+      out[1] = scaled(a_t ? mT(prod(c.saved(1), mT(g))) : prod(g, mT(c.saved(1))), alpha);
+    if (c.needs_grad(2))  // a^T g, or (g^T a)^T
+      out[2] = scaled(b_t ? mT(prod(mT(g), c.saved(0))) : prod(mT(c.saved(0)), g), alpha);
     return out;
   };
   autograd::record(name, {input, a, b}, {out}, {keep_a, keep_b}, backward);
