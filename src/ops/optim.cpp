@@ -33,6 +33,35 @@ template <class T>
 T lerp(T a, T b, T w) {
   return w < T(0.5) ? a + w * (b - a) : b - (b - a) * (T(1) - w);
 }
+
+
+// One chunk of the SGD update; the options are template arguments so each case is a branch-free
+// loop the compiler vectorizes (with the tests inside the loop it ran at a third of the speed).
+template <bool kDecay, bool kMomentum, bool kFirst, bool kNesterov, class T>
+void sgd_chunk(T* __restrict p, const T* __restrict g, T* __restrict m, int64_t b, int64_t e, T sign,
+               T lr, T wd, T mom, T damp) {
+  for (int64_t i = b; i < e; ++i) {
+    T d = sign * g[i];
+    if constexpr (kDecay) d = d + wd * p[i];
+    if constexpr (kMomentum) {
+      T buf = kFirst ? d : m[i] * mom + damp * d;
+      m[i] = buf;
+      d = kNesterov ? d + mom * buf : buf;
+    }
+    p[i] = p[i] + (-lr) * d;
+  }
+}
+
+template <bool kDecay, class T>
+void sgd_chunk_for(const SgdOptions& o, bool first, T* p, const T* g, T* m, int64_t b, int64_t e) {
+  const T sign = o.maximize ? T(-1) : T(1), lr = T(o.lr), wd = T(o.weight_decay), mom = T(o.momentum),
+          damp = T(1 - o.dampening);
+  if (o.momentum == 0) return sgd_chunk<kDecay, false, false, false>(p, g, m, b, e, sign, lr, wd, mom, damp);
+  if (first && o.nesterov) return sgd_chunk<kDecay, true, true, true>(p, g, m, b, e, sign, lr, wd, mom, damp);
+  if (first) return sgd_chunk<kDecay, true, true, false>(p, g, m, b, e, sign, lr, wd, mom, damp);
+  if (o.nesterov) return sgd_chunk<kDecay, true, false, true>(p, g, m, b, e, sign, lr, wd, mom, damp);
+  sgd_chunk<kDecay, true, false, false>(p, g, m, b, e, sign, lr, wd, mom, damp);
+}
 }  // namespace
 
 void sgd_step_(Tensor& param, const Tensor& grad, Tensor& buf, const SgdOptions& o, bool first_step) {
@@ -41,21 +70,32 @@ void sgd_step_(Tensor& param, const Tensor& grad, Tensor& buf, const SgdOptions&
                "[sgd_step_] tensors must be contiguous CPU float tensors of one dtype and size");
   over_chunks(param, [&](auto tag, int64_t b, int64_t e) {
     using T = decltype(tag);
-    T* p = param.data<T>();
-    const T* g = grad.data<T>();
     T* m = o.momentum != 0 ? buf.data<T>() : nullptr;
-    const T lr = T(o.lr), mom = T(o.momentum), damp = T(1 - o.dampening), wd = T(o.weight_decay);
-    for (int64_t i = b; i < e; ++i) {
-      T d = o.maximize ? -g[i] : g[i];
-      if (o.weight_decay != 0) d = d + wd * p[i];
-      if (m) {
-        m[i] = first_step ? d : m[i] * mom + damp * d;
-        d = o.nesterov ? d + mom * m[i] : m[i];
-      }
-      p[i] = p[i] + (-lr) * d;
-    }
+    if (o.weight_decay != 0) sgd_chunk_for<true>(o, first_step, param.data<T>(), grad.data<T>(), m, b, e);
+    else sgd_chunk_for<false>(o, first_step, param.data<T>(), grad.data<T>(), m, b, e);
   });
 }
+
+namespace {
+enum class Decay { None, L2, Decoupled };
+
+// One chunk of the Adam update, branch-free per (decay, amsgrad) case like sgd_chunk.
+template <Decay kDecay, bool kAmsgrad, class T>
+void adam_chunk(T* __restrict p, const T* __restrict g, T* __restrict m, T* __restrict v, T* __restrict vmax,
+                int64_t b, int64_t e, T sign, T w1, T beta2, T w2, T wd, T decay, T step_size, T bc2, T eps) {
+  for (int64_t i = b; i < e; ++i) {
+    T d = sign * g[i];
+    T pi = p[i];
+    if constexpr (kDecay == Decay::Decoupled) pi = pi * decay;
+    if constexpr (kDecay == Decay::L2) d = d + wd * pi;
+    T mi = lerp(m[i], d, w1), vi = v[i] * beta2 + w2 * d * d;
+    m[i] = mi;
+    v[i] = vi;
+    if constexpr (kAmsgrad) vi = vmax[i] = std::max(vmax[i], vi);
+    p[i] = pi + (-step_size) * (mi / (std::sqrt(vi) / bc2 + eps));
+  }
+}
+}  // namespace
 
 void adam_step_(Tensor& param, const Tensor& grad, Tensor& exp_avg, Tensor& exp_avg_sq,
                 Tensor& max_exp_avg_sq, const AdamOptions& o, double step) {
@@ -65,27 +105,20 @@ void adam_step_(Tensor& param, const Tensor& grad, Tensor& exp_avg, Tensor& exp_
                "[adam_step_] tensors must be contiguous CPU float tensors of one dtype and size");
   const double bias_correction1 = 1 - std::pow(o.beta1, step);
   const double bias_correction2_sqrt = std::sqrt(1 - std::pow(o.beta2, step));
+  const Decay decay = o.weight_decay == 0 ? Decay::None : o.decoupled_weight_decay ? Decay::Decoupled : Decay::L2;
   over_chunks(param, [&](auto tag, int64_t b, int64_t e) {
     using T = decltype(tag);
-    T* p = param.data<T>();
-    const T* g = grad.data<T>();
-    T* m = exp_avg.data<T>();
-    T* v = exp_avg_sq.data<T>();
     T* vmax = o.amsgrad ? max_exp_avg_sq.data<T>() : nullptr;
-    const T w1 = T(1 - o.beta1), beta2 = T(o.beta2), w2 = T(1 - o.beta2), wd = T(o.weight_decay);
-    const T decay = T(1 - o.lr * o.weight_decay), step_size = T(o.lr / bias_correction1);
-    const T bc2 = T(bias_correction2_sqrt), eps = T(o.eps);
-    for (int64_t i = b; i < e; ++i) {
-      T d = o.maximize ? -g[i] : g[i];
-      if (o.weight_decay != 0) {
-        if (o.decoupled_weight_decay) p[i] = p[i] * decay;
-        else d = d + wd * p[i];
-      }
-      m[i] = lerp(m[i], d, w1);
-      v[i] = v[i] * beta2 + w2 * d * d;
-      T second = v[i];
-      if (vmax) second = vmax[i] = std::max(vmax[i], v[i]);
-      p[i] = p[i] + (-step_size) * (m[i] / (std::sqrt(second) / bc2 + eps));
+    auto run = [&](auto kernel) {
+      kernel(param.data<T>(), grad.data<T>(), exp_avg.data<T>(), exp_avg_sq.data<T>(), vmax, b, e,
+             T(o.maximize ? -1 : 1), T(1 - o.beta1), T(o.beta2), T(1 - o.beta2), T(o.weight_decay),
+             T(1 - o.lr * o.weight_decay), T(o.lr / bias_correction1), T(bias_correction2_sqrt), T(o.eps));
+    };
+    switch (decay) {
+      case Decay::None: return o.amsgrad ? run(adam_chunk<Decay::None, true, T>) : run(adam_chunk<Decay::None, false, T>);
+      case Decay::L2: return o.amsgrad ? run(adam_chunk<Decay::L2, true, T>) : run(adam_chunk<Decay::L2, false, T>);
+      case Decay::Decoupled:
+        return o.amsgrad ? run(adam_chunk<Decay::Decoupled, true, T>) : run(adam_chunk<Decay::Decoupled, false, T>);
     }
   });
 }
