@@ -521,3 +521,46 @@ def test_training_trajectory_matches_torch(kind):
     assert closses[-1] < closses[0]
     for c, t in zip(cparams, tparams):
         _close(c, t, dtype)
+
+
+# ------------------------------------------------------------------ the fused LSTM cell
+
+def _lstm_cell_reference(gates, c):
+    i, f, g, o = gates.chunk(4, 1)
+    cn = f.sigmoid() * c + i.sigmoid() * g.tanh()
+    return o.sigmoid() * cn.tanh(), cn
+
+
+@pytest.mark.parametrize("dtype", [ctorch.float32, ctorch.float64])
+def test_fused_lstm_cell_matches_the_composite(dtype):
+    ctorch.manual_seed(0)
+    gates = (ctorch.randn(5, 12, dtype=dtype) * 3).requires_grad_()
+    c = ctorch.randn(5, 3, dtype=dtype).requires_grad_()
+    h, cn = ctorch._C._lstm_cell(gates, c)
+    assert h.grad_fn.name() == "LstmCellBackward0"
+    rh, rc = _lstm_cell_reference(gates, c)
+    tol = 1e-6 if dtype == ctorch.float32 else 1e-12
+    assert ctorch.allclose(h, rh, rtol=tol, atol=tol) and ctorch.allclose(cn, rc, rtol=tol, atol=tol)
+    wh, wc = ctorch.randn(5, 3, dtype=dtype), ctorch.randn(5, 3, dtype=dtype)
+    got = ctorch.autograd.grad((h * wh).sum() + (cn * wc).sum(), (gates, c), retain_graph=True)
+    want = ctorch.autograd.grad((rh * wh).sum() + (rc * wc).sum(), (gates, c), retain_graph=True)
+    for a, b in zip(got, want):
+        assert ctorch.allclose(a, b, rtol=10 * tol, atol=10 * tol)
+    # only h used: c' gets no gradient of its own
+    gh = ctorch.autograd.grad(h.sum(), gates)[0]
+    assert ctorch.allclose(gh, ctorch.autograd.grad(rh.sum(), gates)[0], rtol=10 * tol, atol=10 * tol)
+
+
+def test_fused_lstm_cell_gradcheck_and_gradgradcheck():
+    ctorch.manual_seed(1)
+    gates = ctorch.randn(3, 8, dtype=ctorch.float64, requires_grad=True)
+    c = ctorch.randn(3, 2, dtype=ctorch.float64, requires_grad=True)
+    assert ctorch.autograd.gradcheck(lambda g, s: ctorch._C._lstm_cell(g, s), (gates, c))
+    assert ctorch.autograd.gradgradcheck(lambda g, s: ctorch._C._lstm_cell(g, s), (gates, c))
+
+
+def test_fused_lstm_cell_errors():
+    with pytest.raises(RuntimeError, match="lstm_cell"):
+        ctorch._C._lstm_cell(ctorch.zeros(2, 7), ctorch.zeros(2, 2))
+    with pytest.raises(TypeError, match="lstm_cell"):
+        ctorch._C._lstm_cell(ctorch.zeros(2, 8, dtype=ctorch.float16), ctorch.zeros(2, 2, dtype=ctorch.float16))

@@ -9,4 +9,5 @@
 #include "ctorch/ops/pool.h"
 #include "ctorch/ops/random.h"
 #include "ctorch/ops/reduce.h"
+#include "ctorch/ops/rnn.h"
 #include "ctorch/ops/tensor_ops.h"

@@ -1,5 +1,5 @@
 // Bindings for the fused nn kernels: native_layer_norm / native_batch_norm / native_group_norm
-// (PyTorch's signatures) and the class-index losses used by ctorch.nn.functional.
+// (PyTorch's signatures), the class-index losses used by ctorch.nn.functional and the fused LSTM cell.
 #include "bind.h"
 
 namespace ctorch::python {
@@ -10,6 +10,10 @@ Tensor nn_opt(const std::optional<Tensor>& t) { return t ? *t : Tensor(); }
 
 void bind_nn(py::module_& m) {
   using OptT = std::optional<Tensor>;
+  m.def("_lstm_cell", [](const Tensor& gates, const Tensor& c) {
+    py::gil_scoped_release nogil;
+    return lstm_cell(gates, c);
+  }, py::arg("gates"), py::arg("cx"));
   m.def("native_layer_norm", [](const Tensor& x, std::vector<int64_t> shape, const OptT& w, const OptT& b,
                                 double eps) {
     py::gil_scoped_release nogil;
