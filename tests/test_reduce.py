@@ -628,3 +628,24 @@ def test_equal(a, b, want):
     assert ctorch.equal(x.t(), x.t().contiguous()) if x.dim() == 2 else True  # views compare by value
     with pytest.raises(TypeError):
         ctorch.equal(x, [1, 2])
+
+
+def test_isclose_allclose_match_torch():
+    torch = pytest.importorskip("torch")
+    inf, nan = float("inf"), float("nan")
+    a = [1.0, 1.0 + 1e-6, 1.1, inf, -inf, inf, nan, 0.0, 1e-9]
+    b = [1.0, 1.0, 1.0, inf, inf, 1.0, nan, 1e-9, 0.0]
+    for kw in [{}, {"equal_nan": True}, {"rtol": 0.2}, {"atol": 1e-10, "rtol": 0}]:
+        for dtype in ("float32", "float64"):
+            got = ctorch.isclose(ctorch.tensor(a, dtype=getattr(ctorch, dtype)),
+                                 ctorch.tensor(b, dtype=getattr(ctorch, dtype)), **kw)
+            want = torch.isclose(torch.tensor(a, dtype=getattr(torch, dtype)),
+                                 torch.tensor(b, dtype=getattr(torch, dtype)), **kw)
+            assert got.tolist() == want.tolist(), (kw, dtype)
+    assert ctorch.isclose(ctorch.tensor([1, 2]), ctorch.tensor([1, 3])).tolist() == [True, False]
+    x = ctorch.ones(3, 1)
+    assert ctorch.isclose(x, ctorch.ones(4)).shape == (3, 4)  # broadcasts
+    assert ctorch.allclose(x, x + 1e-9) and not ctorch.allclose(x, x + 1e-3)
+    assert x.allclose(x) and ctorch.allclose(ctorch.tensor([nan]), ctorch.tensor([nan]), equal_nan=True)
+    with pytest.raises(RuntimeError):
+        ctorch.isclose(ctorch.ones(2), ctorch.ones(2, dtype=ctorch.float64))

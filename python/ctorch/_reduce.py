@@ -9,7 +9,7 @@ import types as _types
 from ctorch import _C
 from ctorch._C import Tensor
 
-__all__ = ["return_types", "nansum", "nanmean", "count_nonzero", "aminmax", "equal"]
+__all__ = ["return_types", "nansum", "nanmean", "count_nonzero", "aminmax", "equal", "isclose", "allclose"]
 
 
 def _named(name, fields=("values", "indices")):
@@ -68,7 +68,31 @@ def equal(input, other):
     return tuple(input.shape) == tuple(other.shape) and bool(_C.eq(input, other).all())
 
 
-for _name in ("nansum", "nanmean", "count_nonzero", "aminmax", "equal"):
+def isclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
+    """|input - other| <= atol + rtol * |other| elementwise (broadcast); equal values (infinities too)
+    are close, NaN only to NaN with equal_nan."""
+    if not isinstance(other, Tensor):
+        other = _C.tensor(other, dtype=input.dtype)
+    if input.dtype != other.dtype:
+        raise RuntimeError(f"{input.dtype} did not match {other.dtype}")
+    if rtol < 0 or atol < 0:
+        raise RuntimeError(f"rtol and atol must be non-negative, got rtol={rtol}, atol={atol}")
+    close = _C.eq(input, other)
+    if input.is_floating_point():
+        a, b = input.double(), other.double()
+        within = _C.le(_C.abs(_C.sub(a, b)), _C.add(_C.mul(_C.abs(b), rtol), atol))
+        close = _C.logical_or(close, _C.logical_and(within, _C.isfinite(_C.sub(a, b))))
+        if equal_nan:
+            close = _C.logical_or(close, _C.logical_and(_C.isnan(input), _C.isnan(other)))
+    return close
+
+
+def allclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
+    """True when every element of input is close to other's (see isclose)."""
+    return bool(isclose(input, other, rtol, atol, equal_nan).all())
+
+
+for _name in ("nansum", "nanmean", "count_nonzero", "aminmax", "equal", "isclose", "allclose"):
     setattr(Tensor, _name, globals()[_name])
 del _name
 
