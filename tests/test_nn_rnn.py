@@ -564,3 +564,42 @@ def test_fused_lstm_cell_errors():
         ctorch._C._lstm_cell(ctorch.zeros(2, 7), ctorch.zeros(2, 2))
     with pytest.raises(TypeError, match="lstm_cell"):
         ctorch._C._lstm_cell(ctorch.zeros(2, 8, dtype=ctorch.float16), ctorch.zeros(2, 2, dtype=ctorch.float16))
+
+
+def _gru_cell_reference(xg, hg, h):
+    xr, xz, xn = xg.chunk(3, 1)
+    hr, hz, hn = hg.chunk(3, 1)
+    r, z = (xr + hr).sigmoid(), (xz + hz).sigmoid()
+    n = (xn + r * hn).tanh()
+    return (1 - z) * n + z * h
+
+
+@pytest.mark.parametrize("dtype", [ctorch.float32, ctorch.float64])
+def test_fused_gru_cell_matches_the_composite(dtype):
+    ctorch.manual_seed(2)
+    xg = (ctorch.randn(4, 9, dtype=dtype) * 2).requires_grad_()
+    hg = (ctorch.randn(4, 9, dtype=dtype) * 2).requires_grad_()
+    h = ctorch.randn(4, 3, dtype=dtype).requires_grad_()
+    out = ctorch._C._gru_cell(xg, hg, h)
+    assert out.grad_fn.name() == "GruCellBackward0"
+    ref = _gru_cell_reference(xg, hg, h)
+    tol = 1e-6 if dtype == ctorch.float32 else 1e-12
+    assert ctorch.allclose(out, ref, rtol=tol, atol=tol)
+    w = ctorch.randn(4, 3, dtype=dtype)
+    got = ctorch.autograd.grad((out * w).sum(), (xg, hg, h))
+    want = ctorch.autograd.grad((ref * w).sum(), (xg, hg, h))
+    for a, b in zip(got, want):
+        assert ctorch.allclose(a, b, rtol=10 * tol, atol=10 * tol)
+
+
+def test_fused_gru_cell_gradcheck_and_gradgradcheck_and_errors():
+    ctorch.manual_seed(3)
+    args = (ctorch.randn(3, 6, dtype=ctorch.float64, requires_grad=True),
+            ctorch.randn(3, 6, dtype=ctorch.float64, requires_grad=True),
+            ctorch.randn(3, 2, dtype=ctorch.float64, requires_grad=True))
+    assert ctorch.autograd.gradcheck(ctorch._C._gru_cell, args)
+    assert ctorch.autograd.gradgradcheck(ctorch._C._gru_cell, args)
+    with pytest.raises(RuntimeError, match="gru_cell"):
+        ctorch._C._gru_cell(ctorch.zeros(2, 6), ctorch.zeros(2, 5), ctorch.zeros(2, 2))
+    with pytest.raises(TypeError, match="gru_cell"):
+        ctorch._C._gru_cell(ctorch.zeros(2, 6), ctorch.zeros(2, 6), ctorch.zeros(2, 2, dtype=ctorch.float64))

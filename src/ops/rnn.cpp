@@ -1,5 +1,5 @@
-// Fused LSTM cell (see ctorch/ops/rnn.h): forward and backward kernels over rows of the batch;
-// under create_graph the backward is the same math in differentiable ops.
+// Fused LSTM and GRU cells (see ctorch/ops/rnn.h): forward and backward kernels over rows of the
+// batch; under create_graph the backward is the same math in differentiable ops.
 #include "ctorch/ops/rnn.h"
 #include "autograd/function.h"
 #include "cpu/dispatch.h"
@@ -42,6 +42,36 @@ CTORCH_SIMD_CLONES void lstm_backward_row(const T* __restrict gr, const T* __res
   }
 }
 
+// One batch row of the GRU forward; xg and hg hold the row's 3H pre-activations.
+template <class T>
+CTORCH_SIMD_CLONES void gru_forward_row(const T* __restrict xg, const T* __restrict hg, const T* __restrict h,
+                                        T* __restrict out, int64_t H) {
+  for (int64_t j = 0; j < H; ++j) {
+    T r = sigmoid_of(xg[j] + hg[j]), z = sigmoid_of(xg[H + j] + hg[H + j]);
+    T n = math::tanh(xg[2 * H + j] + r * hg[2 * H + j]);
+    out[j] = n + z * (h[j] - n);
+  }
+}
+
+// One batch row of the GRU backward: gradients of xg, hg and h (the direct path through z).
+template <class T>
+CTORCH_SIMD_CLONES void gru_backward_row(const T* __restrict xg, const T* __restrict hg, const T* __restrict h,
+                                         const T* __restrict dout, T* __restrict dxg, T* __restrict dhg,
+                                         T* __restrict dh, int64_t H) {
+  for (int64_t j = 0; j < H; ++j) {
+    T r = sigmoid_of(xg[j] + hg[j]), z = sigmoid_of(xg[H + j] + hg[H + j]);
+    T hn = hg[2 * H + j], n = math::tanh(xg[2 * H + j] + r * hn);
+    T d = dout[j];
+    T dpre_n = d * (T(1) - z) * (T(1) - n * n);
+    T dpre_r = dpre_n * hn * r * (T(1) - r), dpre_z = d * (h[j] - n) * z * (T(1) - z);
+    dxg[j] = dhg[j] = dpre_r;
+    dxg[H + j] = dhg[H + j] = dpre_z;
+    dxg[2 * H + j] = dpre_n;
+    dhg[2 * H + j] = dpre_n * r;
+    dh[j] = d * z;
+  }
+}
+
 // Runs f(T-tag, row_begin, row_end) over the batch rows of a [B, H] problem.
 template <class F>
 void over_rows(DType dtype, int64_t B, int64_t H, const F& f) {
@@ -63,6 +93,16 @@ std::vector<Tensor> lstm_cell_backward_ops(const Tensor& gates, const Tensor& c,
   Tensor dgates = cat({dct * g * i * (one - i), dct * c * f * (one - f), dct * i * (one - g * g),
                        dh * tc * o * (one - o)}, 1);
   return {dgates, dct * f};
+}
+
+std::vector<Tensor> gru_cell_backward_ops(const Tensor& xg, const Tensor& hg, const Tensor& h,
+                                          const Tensor& dout) {
+  std::vector<Tensor> x = chunk(xg, 3, 1), q = chunk(hg, 3, 1);
+  Tensor one = scalar_tensor(Scalar(1.0), xg.dtype(), xg.device());
+  Tensor r = sigmoid(x[0] + q[0]), z = sigmoid(x[1] + q[1]), n = tanh(x[2] + r * q[2]);
+  Tensor dpre_n = dout * (one - z) * (one - n * n);
+  Tensor dpre_r = dpre_n * q[2] * r * (one - r), dpre_z = dout * (h - n) * z * (one - z);
+  return {cat({dpre_r, dpre_z, dpre_n}, 1), cat({dpre_r, dpre_z, dpre_n * r}, 1), dout * z};
 }
 
 std::vector<Tensor> lstm_cell_backward_kernel(const Tensor& gates, const Tensor& c, const Tensor& cn,
@@ -115,6 +155,50 @@ std::pair<Tensor, Tensor> lstm_cell(const Tensor& gates, const Tensor& c) {
     for (int64_t b = b0; b < b1; ++b) lstm_forward_row(G + b * 4 * H, C + b * H, HO + b * H, CN + b * H, H);
   });
   return {h, cn};
+}
+
+Tensor gru_cell(const Tensor& xg, const Tensor& hg, const Tensor& h) {
+  const char* op = "gru_cell";
+  check_backend(xg, op);
+  CTORCH_CHECK(xg.dim() == 2 && hg.dim() == 2 && h.dim() == 2 && xg.sizes() == hg.sizes() &&
+                   xg.size(0) == h.size(0) && xg.size(1) == 3 * h.size(1),
+               "[", op, "] expected xg and hg [B, 3H] and h [B, H], got ", xg.sizes(), ", ", hg.sizes(),
+               " and ", h.sizes());
+  CTORCH_CHECK_TYPE((xg.dtype() == DType::Float32 || xg.dtype() == DType::Float64) &&
+                        hg.dtype() == xg.dtype() && h.dtype() == xg.dtype(),
+                    "[", op, "] expected float32 or float64 inputs of one dtype, got ", dtype_name(xg.dtype()),
+                    ", ", dtype_name(hg.dtype()), " and ", dtype_name(h.dtype()));
+  if (autograd::recording({&xg, &hg, &h})) {
+    Tensor out = autograd::untracked([&] { return gru_cell(xg, hg, h); });
+    autograd::record("GruCellBackward0", {xg, hg, h}, {out}, {xg, hg, h}, [](const autograd::Context& ctx) {
+      Tensor xg = ctx.saved(0), hg = ctx.saved(1), h = ctx.saved(2);
+      if (autograd::is_grad_enabled()) return gru_cell_backward_ops(xg, hg, h, ctx.grad());
+      xg = contiguous(xg), hg = contiguous(hg), h = contiguous(h);
+      Tensor d = contiguous(ctx.grad());
+      Tensor dxg = empty(xg.sizes(), xg.dtype(), xg.device()), dhg = empty(xg.sizes(), xg.dtype(), xg.device());
+      Tensor dh = empty(h.sizes(), h.dtype(), h.device());
+      int64_t H = h.size(1);
+      over_rows(xg.dtype(), h.size(0), H, [&](auto tag, int64_t b0, int64_t b1) {
+        using T = decltype(tag);
+        for (int64_t b = b0; b < b1; ++b)
+          gru_backward_row(xg.data<T>() + b * 3 * H, hg.data<T>() + b * 3 * H, h.data<T>() + b * H,
+                           d.data<T>() + b * H, dxg.data<T>() + b * 3 * H, dhg.data<T>() + b * 3 * H,
+                           dh.data<T>() + b * H, H);
+      });
+      return std::vector<Tensor>{dxg, dhg, dh};
+    });
+    return out;
+  }
+  Tensor x = contiguous(xg), q = contiguous(hg), hc = contiguous(h);
+  Tensor out = empty(hc.sizes(), hc.dtype(), hc.device());
+  int64_t H = hc.size(1);
+  over_rows(x.dtype(), hc.size(0), H, [&](auto tag, int64_t b0, int64_t b1) {
+    using T = decltype(tag);
+    for (int64_t b = b0; b < b1; ++b)
+      gru_forward_row(x.data<T>() + b * 3 * H, q.data<T>() + b * 3 * H, hc.data<T>() + b * H,
+                      out.data<T>() + b * H, H);
+  });
+  return out;
 }
 
 }  // namespace ctorch

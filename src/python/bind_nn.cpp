@@ -1,5 +1,5 @@
 // Bindings for the fused nn kernels: native_layer_norm / native_batch_norm / native_group_norm
-// (PyTorch's signatures), the class-index losses used by ctorch.nn.functional and the fused LSTM cell.
+// (PyTorch's signatures), the class-index losses used by ctorch.nn.functional and the fused LSTM and GRU cells.
 #include "bind.h"
 
 namespace ctorch::python {
@@ -14,6 +14,10 @@ void bind_nn(py::module_& m) {
     py::gil_scoped_release nogil;
     return lstm_cell(gates, c);
   }, py::arg("gates"), py::arg("cx"));
+  m.def("_gru_cell", [](const Tensor& xg, const Tensor& hg, const Tensor& h) {
+    py::gil_scoped_release nogil;
+    return gru_cell(xg, hg, h);
+  }, py::arg("input_gates"), py::arg("hidden_gates"), py::arg("hx"));
   m.def("native_layer_norm", [](const Tensor& x, std::vector<int64_t> shape, const OptT& w, const OptT& b,
                                 double eps) {
     py::gil_scoped_release nogil;
