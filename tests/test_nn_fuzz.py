@@ -499,10 +499,97 @@ def gen_rnn(rng):
     return label, arrays, call
 
 
+def gen_module(rng):
+    """nn modules whose forward adds Python logic around the kernels: Conv with padding_mode and 'same',
+    ConvTranspose with forward's output_size, BatchNorm (momentum None, track_running_stats, two
+    training steps then eval), GroupNorm, LayerNorm (bias=False); torch's initial parameters and
+    buffers are copied into ctorch's module, and the buffers after forward are compared as outputs."""
+    kind = _pick(rng, ["conv", "conv", "convT", "bn", "bn", "gn", "ln"])
+    d = _r(rng, 1, 2)
+    n = _r(rng, 1, 3)
+    out_size = None
+    steps = 1
+    if kind == "conv":
+        g = _pick(rng, [1, 1, 2])
+        cin, cout = g * _r(rng, 1, 2), g * _r(rng, 1, 2)
+        pm = _pick(rng, ["zeros", "reflect", "replicate", "circular"])
+        pad = _pick(rng, ["same", "valid", _r(rng, 0, 2), tuple(_r(rng, 0, 2) for _ in range(d))])
+        stride = 1 if pad == "same" else _r(rng, 1, 2)
+        args = dict(in_channels=cin, out_channels=cout, kernel_size=_r(rng, 1, 3), stride=stride,
+                    padding=pad, dilation=_pick(rng, [1, 1, 2]), groups=g, bias=bool(rng.random() < 0.6),
+                    padding_mode=pm)
+        cls = f"Conv{d}d"
+        xshape = [n, cin] + [_r(rng, 2, 7) for _ in range(d)]
+    elif kind == "convT":
+        g = _pick(rng, [1, 1, 2])
+        cin, cout = g * _r(rng, 1, 2), g * _r(rng, 1, 2)
+        st = _r(rng, 1, 3)
+        args = dict(in_channels=cin, out_channels=cout, kernel_size=_r(rng, 1, 3), stride=st,
+                    padding=_r(rng, 0, 1), groups=g, bias=bool(rng.random() < 0.6),
+                    dilation=_pick(rng, [1, 2]))
+        cls = f"ConvTranspose{d}d"
+        xshape = [n, cin] + [_r(rng, 1, 5) for _ in range(d)]
+        base = [(xs - 1) * st - 2 * args["padding"] + args["dilation"] * (args["kernel_size"] - 1) + 1
+                for xs in xshape[2:]]
+        if 0 in base:
+            return None  # an empty output: no oracle, see gen_conv
+        if rng.random() < 0.6:  # an output_size in (or, sometimes, just outside) the valid range
+            out_size = [b + _r(rng, 0, st - 1) + (1 if rng.random() < 0.1 else 0) for b in base]
+            if 0 in out_size:
+                return None
+            if rng.random() < 0.3:
+                out_size = [n, cout] + out_size
+    elif kind == "bn":
+        c = _r(rng, 1, 4)
+        args = dict(num_features=c, momentum=_pick(rng, [0.1, None, 0.7]), affine=bool(rng.random() < 0.6),
+                    track_running_stats=bool(rng.random() < 0.7), eps=_pick(rng, [1e-5, 1e-2]))
+        cls = f"BatchNorm{d}d"
+        xshape = [_r(rng, 2, 4), c] + [_r(rng, 1, 3) for _ in range(d if d == 2 else _r(rng, 0, 1))]
+        steps = 3
+    elif kind == "gn":
+        g = _r(rng, 1, 3)
+        args = dict(num_groups=g, num_channels=g * _r(rng, 1, 2), affine=bool(rng.random() < 0.6))
+        cls = "GroupNorm"
+        xshape = [n, args["num_channels"]] + [_r(rng, 1, 3) for _ in range(_r(rng, 0, 2))]
+    else:
+        shape = [_r(rng, 1, 4) for _ in range(_r(rng, 1, 3))]
+        k = _r(rng, 1, len(shape))
+        args = dict(normalized_shape=tuple(shape[len(shape) - k:]),
+                    elementwise_affine=bool(rng.random() < 0.7), bias=bool(rng.random() < 0.5))
+        cls = "LayerNorm"
+        xshape = shape
+    torch.manual_seed(int(rng.integers(1 << 30)))
+    ref = getattr(torch.nn, cls)(**args).double()
+    with torch.no_grad():  # non-trivial affine parameters
+        for p in ref.parameters():
+            p.copy_(torch.randn(p.shape, dtype=p.dtype))
+    pnames = [k for k, _ in ref.named_parameters()]
+    bnames = [k for k, b in ref.named_buffers() if b.dtype.is_floating_point]
+    arrays = [("g", rng.standard_normal(xshape) * 2 + 0.5)]
+    arrays += [("f", getattr(ref, k).detach().numpy().copy()) for k in pnames + bnames]
+    label = f"nn.{cls}({args}) x{xshape} output_size={out_size}"
+
+    def call(lib, t):
+        m = getattr(lib.nn, cls)(**args).to(t[0].dtype)
+        with lib.no_grad():
+            for k, v in zip(pnames + bnames, t[1:]):
+                getattr(m, k).copy_(v)
+        outs = []
+        for step in range(steps):
+            if steps > 1 and step == steps - 1:
+                m.eval()
+            x = t[0] * (step + 1)
+            outs.append(m(x) if out_size is None else m(x, output_size=out_size))
+        bufs = [b.detach().clone() for _, b in m.named_buffers()]
+        return {"out": (outs, bufs), "leaves": [getattr(m, k) for k in pnames]}
+    return label, arrays, call
+
+
 GENS = {"conv": (gen_conv, 260), "maxpool": (gen_maxpool, 200), "avgpool": (gen_avgpool, 200),
         "adaptive": (gen_adaptive, 150), "layer_norm": (gen_layer_norm, 120),
         "batch_norm": (gen_batch_norm, 150), "group_norm": (gen_group_norm, 120),
-        "class_loss": (gen_class_loss, 300), "embedding": (gen_embedding, 120), "rnn": (gen_rnn, 60)}
+        "class_loss": (gen_class_loss, 300), "embedding": (gen_embedding, 120), "rnn": (gen_rnn, 60),
+        "module": (gen_module, 200)}
 
 # configs that still mismatch because of a ctorch C++ bug: {(family, index): reason}
 KNOWN = {}
