@@ -161,6 +161,12 @@ def _r(rng, lo, hi):
     return int(rng.integers(lo, hi + 1))
 
 
+def _big(rng, lo, hi, big_hi, p=0.25):
+    """Usually a small size in [lo, hi], sometimes a larger one up to big_hi (SIMD bodies and tails,
+    blocked and threaded kernel paths)."""
+    return _r(rng, lo, big_hi if rng.random() < p else hi)
+
+
 def _pick(rng, xs):
     return xs[int(rng.integers(len(xs)))]
 
@@ -182,11 +188,11 @@ def gen_conv(rng):
     d = _r(rng, 1, 2)
     transposed = rng.random() < 0.4
     g = _pick(rng, [1, 1, 2, 3])
-    cin, cout = g * _r(rng, 1, 2), g * _r(rng, 1, 3)
+    cin, cout = g * _big(rng, 1, 2, 12, 0.15), g * _big(rng, 1, 3, 12, 0.15)
     k = [_r(rng, 1, 4) for _ in range(d)]
     s = [_r(rng, 1, 3) for _ in range(d)]
     dil = [_pick(rng, [1, 1, 2, 3]) for _ in range(d)]
-    sp = [_r(rng, 1, 8) for _ in range(d)]
+    sp = [_big(rng, 1, 8, 20 if d == 2 else 60, 0.15) for _ in range(d)]
     batched = rng.random() < 0.8
     n = _r(rng, 1, 3)
     kw = {}
@@ -256,8 +262,8 @@ def gen_maxpool(rng):
     stride = None if rng.random() < 0.3 else _maybe_tuple(rng, [_r(rng, 1, 3) for _ in range(d)])
     pad = [_r(rng, 0, (kk // 2) + (1 if rng.random() < 0.1 else 0)) for kk in k]
     dil = [_pick(rng, [1, 1, 2, 3]) for _ in range(d)]
-    sp = [_r(rng, 1, 9) for _ in range(d)]
-    shape = ([_r(rng, 1, 2)] if rng.random() < 0.8 else []) + [_r(rng, 1, 3)] + sp
+    sp = [_big(rng, 1, 9, 40 if d == 2 else 100, 0.15) for _ in range(d)]
+    shape = ([_r(rng, 1, 2)] if rng.random() < 0.8 else []) + [_big(rng, 1, 3, 17, 0.15)] + sp
     kw = dict(kernel_size=_maybe_tuple(rng, k), stride=stride, padding=_maybe_tuple(rng, pad),
               dilation=_maybe_tuple(rng, dil), ceil_mode=bool(rng.random() < 0.5),
               return_indices=bool(rng.random() < 0.5))
@@ -287,8 +293,8 @@ def gen_avgpool(rng):
     k = [_r(rng, 1, 4) for _ in range(d)]
     stride = None if rng.random() < 0.3 else _maybe_tuple(rng, [_r(rng, 1, 3) for _ in range(d)])
     pad = [_r(rng, 0, (kk // 2) + (1 if rng.random() < 0.1 else 0)) for kk in k]
-    sp = [_r(rng, 1, 9) for _ in range(d)]
-    shape = ([_r(rng, 1, 2)] if rng.random() < 0.8 else []) + [_r(rng, 1, 3)] + sp
+    sp = [_big(rng, 1, 9, 40 if d == 2 else 100, 0.15) for _ in range(d)]
+    shape = ([_r(rng, 1, 2)] if rng.random() < 0.8 else []) + [_big(rng, 1, 3, 17, 0.15)] + sp
     kw = dict(kernel_size=_maybe_tuple(rng, k), stride=stride, padding=_maybe_tuple(rng, pad),
               ceil_mode=bool(rng.random() < 0.5), count_include_pad=bool(rng.random() < 0.5))
     if d == 2 and rng.random() < 0.3:
@@ -315,8 +321,8 @@ def gen_avgpool(rng):
 def gen_adaptive(rng):
     d = _r(rng, 1, 2)
     kind = _pick(rng, ["avg", "max"])
-    sp = [_r(rng, 1, 9) for _ in range(d)]
-    shape = ([_r(rng, 1, 2)] if rng.random() < 0.8 else []) + [_r(rng, 1, 3)] + sp
+    sp = [_big(rng, 1, 9, 40 if d == 2 else 100, 0.15) for _ in range(d)]
+    shape = ([_r(rng, 1, 2)] if rng.random() < 0.8 else []) + [_big(rng, 1, 3, 17, 0.15)] + sp
     # (an output size of 0: torch's forward accepts it, its backward raises; ctorch accepts both)
     osz = [_r(rng, 1, 7) if rng.random() < 0.95 else -1 for _ in range(d)]
     if rng.random() < 0.05 and len(shape) == d + 2:  # empty batch (unbatched C == 0: see the xfail)
@@ -340,6 +346,7 @@ def gen_adaptive(rng):
 
 def gen_layer_norm(rng):
     shape = [_r(rng, 1, 4) for _ in range(_r(rng, 1, 4))]
+    shape[-1] = _big(rng, 1, 4, 70)
     k = _r(rng, 1, len(shape))
     ns = list(shape[len(shape) - k:])
     if rng.random() < 0.08:
@@ -358,7 +365,7 @@ def gen_layer_norm(rng):
 
 
 def gen_batch_norm(rng):
-    shape = [_r(rng, 1, 4), _r(rng, 1, 4)] + [_r(rng, 1, 4) for _ in range(_r(rng, 0, 2))]
+    shape = [_r(rng, 1, 4), _big(rng, 1, 4, 20)] + [_big(rng, 1, 4, 40, 0.15) for _ in range(_r(rng, 0, 2))]
     c = shape[1]
     training = bool(rng.random() < 0.6)
     running = (not training) or rng.random() < 0.6
@@ -385,7 +392,7 @@ def gen_group_norm(rng):
     c = g * _r(rng, 1, 3)
     if rng.random() < 0.08:
         c += 1  # maybe not divisible
-    shape = [_r(rng, 1, 3), c] + [_r(rng, 1, 4) for _ in range(_r(rng, 0, 2))]
+    shape = [_r(rng, 1, 3), c] + [_big(rng, 1, 4, 40, 0.2) for _ in range(_r(rng, 0, 2))]
     affine = bool(rng.random() < 0.7)
     eps = _pick(rng, [1e-5, 1e-3])
     nc = rng.random() < 0.3
@@ -401,7 +408,7 @@ def gen_group_norm(rng):
 
 def gen_class_loss(rng):
     fn = _pick(rng, ["cross_entropy", "cross_entropy", "nll_loss"])
-    c = _r(rng, 1, 5)
+    c = _big(rng, 1, 5, 70)
     layout = _pick(rng, ["C", "NC", "NC", "NCd", "NCdd"])
     n = _r(rng, 0 if rng.random() < 0.05 else 1, 4)
     spatial = {"C": [], "NC": [], "NCd": [_r(rng, 1, 3)], "NCdd": [_r(rng, 1, 3), _r(rng, 1, 3)]}[layout]
@@ -439,8 +446,8 @@ def gen_class_loss(rng):
 
 
 def gen_embedding(rng):
-    num, dim = _r(rng, 1, 6), _r(rng, 1, 4)
-    ishape = [_r(rng, 0, 3) for _ in range(_r(rng, 0, 2))]
+    num, dim = _big(rng, 1, 6, 50), _big(rng, 1, 4, 70)
+    ishape = [_big(rng, 0, 3, 30) for _ in range(_r(rng, 0, 2))]
     idx = rng.integers(0, num, size=ishape)
     if rng.random() < 0.08 and idx.size:
         idx.flat[0] = _pick(rng, [num, -1])  # invalid on purpose
@@ -677,3 +684,21 @@ def test_group_norm_one_value_per_group(shape, groups):
         torch.nn.functional.group_norm(torch.zeros(shape), groups)
     with pytest.raises(ValueError, match="Expected more than 1 value per channel"):
         ctorch.nn.functional.group_norm(ctorch.zeros(shape), groups)
+
+
+@pytest.mark.parametrize("shape,training,wsize", [((1, 3), True, 4), ((1, 0, 1), True, 0), ((5,), True, 5),
+                                                  ((1,), True, 5), ((), True, 5), ((5,), False, 5),
+                                                  ((1, 3), False, 4)])
+def test_batch_norm_check_order(shape, training, wsize):
+    # torch checks the batch size (ValueError) before the per-channel sizes, counts N * prod(spatial)
+    # values per channel whatever C (ctorch divided numel by C: ZeroDivisionError for C == 0), and
+    # fails a < 2-D input with RuntimeError (ctorch raised ValueError)
+    res = []
+    for lib in (torch, ctorch):
+        rm, rv = lib.zeros(wsize), lib.ones(wsize)
+        try:
+            lib.nn.functional.batch_norm(lib.zeros(shape), rm, rv, lib.ones(wsize), training=training)
+            res.append(None)
+        except Exception as e:  # noqa: BLE001
+            res.append(type(e).__name__)
+    assert res[0] == res[1]

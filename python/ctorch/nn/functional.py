@@ -533,19 +533,23 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
                eps=1e-5):
     """Per-channel normalization of input [N, C, *]: batch statistics when training (running stats, if
     given, updated with the unbiased variance), running statistics otherwise."""
+    if training:
+        # PyTorch's _verify_batch_size comes first: N * prod(spatial) values per channel (any C, even
+        # 0; IndexError for a 0-d input like PyTorch's input.size()[0])
+        if input.dim() == 0:
+            raise IndexError("tuple index out of range")
+        if input.shape[0] * _math.prod(input.shape[2:]) == 1:
+            raise ValueError("Expected more than 1 value per channel when training, got input size "
+                             f"{input.shape}")
     if input.dim() < 2:
-        raise ValueError(f"expected 2D or more input (got {input.dim()}D input)")
+        # PyTorch's kernel reads 0 channels here and fails its per-channel size checks
+        raise RuntimeError(f"batch_norm: expected 2D or more input (got {input.dim()}D input)")
     # every per-channel tensor must hold exactly C values (PyTorch checks this before computing)
     for name, t in [("running_mean", running_mean), ("running_var", running_var), ("weight", weight),
                     ("bias", bias)]:
         if t is not None and t.numel() != input.shape[1]:
             raise RuntimeError(f"{name} should contain {input.shape[1]} elements not {t.numel()}")
-    if training:
-        size = input.numel() // input.shape[1]
-        if size <= 1:
-            raise ValueError("Expected more than 1 value per channel when training, got input size "
-                             f"{input.shape}")
-    elif running_mean is None or running_var is None:
+    if not training and (running_mean is None or running_var is None):
         raise RuntimeError("running_mean and running_var must be defined in evaluation mode")
     # fused kernel: batch statistics (running stats updated in place, outside autograd) or running
     # statistics, then the per-channel affine
