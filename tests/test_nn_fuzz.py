@@ -44,6 +44,14 @@ def _make(lib, role, a, dtype):
     if role == "i":
         t = lib.from_numpy(np.array(a, dtype=np.int64, order="C"))  # keeps 0-d arrays 0-d
         return t, t
+    if role == "gt":  # the op sees the transpose of a leaf holding a with its last two dims swapped
+        t = lib.from_numpy(np.array(np.swapaxes(a, -1, -2), dtype=np.float64, order="C"))
+        t = t.to(getattr(lib, dtype)).requires_grad_()
+        return t, t.transpose(-1, -2)
+    if role == "ge":  # the op sees a[:1] expanded along dim 0 (stride 0)
+        t = lib.from_numpy(np.array(a[:1], dtype=np.float64, order="C")).to(getattr(lib, dtype))
+        t.requires_grad_()
+        return t, t.expand(*a.shape)
     t = lib.from_numpy(np.array(a, dtype=np.float64, order="C")).to(getattr(lib, dtype))
     if role in ("g", "gn"):
         t.requires_grad_()
@@ -82,7 +90,7 @@ def _run(lib, arrays, call, dtype, grad_seed):
             loss.backward()
         except Exception as e:  # noqa: BLE001
             err = e
-    grads = [t.grad if (t is not None and r in ("g", "gn")) else None for (r, _), t in zip(arrays, leaves)]
+    grads = [t.grad if (t is not None and r in ("g", "gn", "gt", "ge")) else None for (r, _), t in zip(arrays, leaves)]
     grads += [p.grad for p in extra]
     fs = [t for (r, _), t in zip(arrays, leaves) if r == "f"]
     return err, outs, grads, fs
@@ -179,8 +187,13 @@ def _maybe_tuple(rng, vals):
 
 
 def _x(rng, shape, noncontig):
+    """The input leaf: contiguous, or (noncontig) a stride-2 view, a transposed view (2+ dims) or a
+    stride-0 expansion of dim 0 (2+ dims)."""
     if noncontig:
-        return ("gn", rng.standard_normal(tuple(shape[:-1]) + (2 * shape[-1],)))
+        mode = _pick(rng, ["gn", "gt", "ge"]) if len(shape) >= 2 else "gn"
+        if mode == "gn":
+            return ("gn", rng.standard_normal(tuple(shape[:-1]) + (2 * shape[-1],)))
+        return (mode, rng.standard_normal(tuple(shape)))
     return ("g", rng.standard_normal(tuple(shape)))
 
 
@@ -437,6 +450,10 @@ def gen_class_loss(rng):
     wsize = c + 1 if (weight and rng.random() < 0.08) else c
     nc = rng.random() < 0.3
     arrays = [_x(rng, xshape, nc), tarr, ("f", rng.random(wsize) + 0.1) if weight else ("n", None)]
+    if fn == "nll_loss" and layout == "NCdd" and arrays[0][0] == "gt":
+        # torch 2.13's nll_loss2d backward fails on a transposed input ("grad_input must be
+        # contiguous"); ctorch handles it -- no oracle
+        arrays[0] = ("g", arrays[0][1])
     label = (f"F.{fn}(x{xshape}{' noncontig' if nc else ''}, {'probs' if probs else 'target'}="
              f"{tarr[1].tolist()}, weight={wsize if weight else None}, {kw})")
 
