@@ -370,10 +370,14 @@ def gen_layer_norm(rng):
     arrays = [_x(rng, shape, nc),
               ("g", rng.standard_normal(ns)) if affine != "none" else ("n", None),
               ("g", rng.standard_normal(ns)) if affine == "both" else ("n", None)]
-    label = f"F.layer_norm(x{shape}{' noncontig' if nc else ''}, {ns}, affine={affine}, eps={eps})"
+    mix = rng.random() < 0.05 and affine != "none"
+    label = f"F.layer_norm(x{shape}{' noncontig' if nc else ''}, {ns}, affine={affine}, eps={eps}, mix={mix})"
 
     def call(lib, t):
-        return lib.nn.functional.layer_norm(t[0], ns, t[1], t[2], eps)
+        w = t[1]
+        if mix:  # invalid on purpose: a weight of the other floating dtype
+            w = w.to(lib.float32 if t[0].dtype == lib.float64 else lib.float64)
+        return lib.nn.functional.layer_norm(t[0], ns, w, t[2], eps)
     return label, arrays, call
 
 
@@ -395,8 +399,17 @@ def gen_batch_norm(rng):
     label = (f"F.batch_norm(x{shape}{' noncontig' if nc else ''}, running={running}, affine={affine}, "
              f"training={training}, momentum={momentum}, eps={eps}, wsize={cw})")
 
+    mix = _pick(rng, [None] * 20 + ["weight", "running"])
+    label += f" mix={mix}"
+
     def call(lib, t):
-        return lib.nn.functional.batch_norm(t[0], t[1], t[2], t[3], t[4], training, momentum, eps)
+        a = list(t)
+        other = lib.float32 if t[0].dtype == lib.float64 else lib.float64
+        if mix == "weight" and a[3] is not None:  # invalid on purpose (torch: RuntimeError)
+            a[3] = a[3].to(other)
+        if mix == "running" and a[1] is not None:
+            a[1] = a[1].to(other)
+        return lib.nn.functional.batch_norm(a[0], a[1], a[2], a[3], a[4], training, momentum, eps)
     return label, arrays, call
 
 
@@ -414,8 +427,14 @@ def gen_group_norm(rng):
               ("g", rng.standard_normal(c)) if affine else ("n", None)]
     label = f"F.group_norm(x{shape}{' noncontig' if nc else ''}, {g}, affine={affine}, eps={eps})"
 
+    mix = rng.random() < 0.05 and affine
+    label += f" mix={mix}"
+
     def call(lib, t):
-        return lib.nn.functional.group_norm(t[0], g, t[1], t[2], eps)
+        w = t[1]
+        if mix:  # invalid on purpose: a weight of the other floating dtype
+            w = w.to(lib.float32 if t[0].dtype == lib.float64 else lib.float64)
+        return lib.nn.functional.group_norm(t[0], g, w, t[2], eps)
     return label, arrays, call
 
 
@@ -445,7 +464,7 @@ def gen_class_loss(rng):
         tarr = ("i", target)
         kw["ignore_index"] = ignore_index
     if fn == "cross_entropy" and rng.random() < 0.5:
-        kw["label_smoothing"] = _pick(rng, [0.05, 0.3, 1.0])
+        kw["label_smoothing"] = _pick(rng, [0.05, 0.3, 1.0, 1.5, -0.2])
     weight = rng.random() < 0.4
     wsize = c + 1 if (weight and rng.random() < 0.08) else c
     nc = rng.random() < 0.3
@@ -457,8 +476,14 @@ def gen_class_loss(rng):
     label = (f"F.{fn}(x{xshape}{' noncontig' if nc else ''}, {'probs' if probs else 'target'}="
              f"{tarr[1].tolist()}, weight={wsize if weight else None}, {kw})")
 
+    tdt = _pick(rng, [None] * 20 + ["int32", "uint8", "float"]) if not probs else None
+    label += f" target_dtype={tdt}"
+    if tdt == "uint8" and (target < 0).any():
+        tdt = None
+
     def call(lib, t):
-        return getattr(lib.nn.functional, fn)(t[0], t[1], weight=t[2], **kw)
+        tg = t[1] if tdt is None else t[1].to(getattr(lib, tdt if tdt != "float" else "float32"))
+        return getattr(lib.nn.functional, fn)(t[0], tg, weight=t[2], **kw)
     return label, arrays, call
 
 
@@ -472,8 +497,12 @@ def gen_embedding(rng):
     label = f"F.embedding(idx={idx.tolist()}, w[{num}, {dim}], padding_idx={padding_idx})"
     arrays = [("i", idx), ("g", rng.standard_normal((num, dim)))]
 
+    idt = _pick(rng, [None] * 12 + ["int32", "float32", "uint8"])
+    label += f" index_dtype={idt}"
+
     def call(lib, t):
-        return lib.nn.functional.embedding(t[0], t[1], padding_idx=padding_idx)
+        i = t[0] if idt is None else t[0].to(getattr(lib, idt))
+        return lib.nn.functional.embedding(i, t[1], padding_idx=padding_idx)
     return label, arrays, call
 
 
@@ -718,4 +747,22 @@ def test_batch_norm_check_order(shape, training, wsize):
             res.append(None)
         except Exception as e:  # noqa: BLE001
             res.append(type(e).__name__)
+    assert res[0] == res[1]
+
+
+@pytest.mark.parametrize("fn", ["layer_norm", "group_norm"])
+@pytest.mark.parametrize("xdt,pdt", [("float32", "float64"), ("float64", "float32"), ("float16", "float64"),
+                                     ("float16", "float32"), ("bfloat16", "float32"), ("float32", "float32")])
+def test_norm_mixed_param_dtype(fn, xdt, pdt):
+    # ctorch used to compute with a weight of another dtype (result in the input's dtype); torch's CPU
+    # kernels accept only float32 parameters with a half / bfloat16 input
+    res = []
+    for lib in (torch, ctorch):
+        x = lib.ones(2, 4).to(getattr(lib, xdt))
+        w = lib.ones(4).to(getattr(lib, pdt))
+        args = ([4], w) if fn == "layer_norm" else (2, w)
+        try:
+            res.append(str(getattr(lib.nn.functional, fn)(x, *args).dtype).split(".")[-1])
+        except RuntimeError as e:
+            res.append(str(e))
     assert res[0] == res[1]

@@ -517,6 +517,19 @@ def triplet_margin_loss(anchor, positive, negative, margin=1.0, p=2, eps=1e-6, s
 __all__ += ["layer_norm", "batch_norm", "group_norm"]
 
 
+def _check_norm_param_dtypes(input, *params):
+    """PyTorch's CPU mixed-dtype rule for layer_norm / group_norm: weight and bias share the input's
+    dtype, except float32 parameters with a float16 / bfloat16 input (RuntimeError otherwise)."""
+    for p in params:
+        if p is None or p.dtype == input.dtype:
+            continue
+        if input.dtype in (ctorch.float16, ctorch.bfloat16) and p.dtype == ctorch.float32:
+            continue
+        if input.dtype in (ctorch.float16, ctorch.bfloat16, ctorch.float32):
+            raise RuntimeError("mixed dtype (CPU): expect parameter to have scalar type of Float")
+        raise RuntimeError("mixed dtype (CPU): all inputs must share same datatype.")
+
+
 def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
     """Normalizes over the last len(normalized_shape) dims with biased variance, then weight * x + bias."""
     normalized_shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
@@ -525,6 +538,7 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
         raise RuntimeError(f"Given normalized_shape={list(normalized_shape)}, expected input with shape "
                            f"[*, {', '.join(str(s) for s in normalized_shape)}], but got input of size"
                            f"{list(input.shape)}")
+    _check_norm_param_dtypes(input, weight, bias)
     # fused kernel (saves mean and rstd per row for its backward)
     return ctorch._C.native_layer_norm(input, list(normalized_shape), weight, bias, eps)[0]
 
@@ -570,6 +584,7 @@ def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
     if c % num_groups != 0:
         raise RuntimeError(f"Expected number of channels in input to be divisible by num_groups, but got "
                            f"input of shape {input.shape} and num_groups={num_groups}")
+    _check_norm_param_dtypes(input, weight, bias)
     hxw = _math.prod(input.shape[2:])
     return ctorch._C.native_group_norm(input, weight, bias, n, c, hxw, num_groups, eps)[0]
 
