@@ -766,3 +766,44 @@ def test_norm_mixed_param_dtype(fn, xdt, pdt):
         except RuntimeError as e:
             res.append(str(e))
     assert res[0] == res[1]
+
+
+def _outcome(fn):
+    res = []
+    for lib in (torch, ctorch):
+        try:
+            res.append(round(float(fn(lib)), 4))
+        except Exception as e:  # noqa: BLE001
+            res.append(type(e).__name__)
+    return res
+
+
+@pytest.mark.parametrize("ls", [-0.2, -1.0, 0.0, 0.2])
+def test_cross_entropy_negative_label_smoothing(ls):
+    # torch smooths only when label_smoothing > 0; ctorch's fused kernel applied a negative value
+    # (3.6791 instead of 3.0659 for ls=-0.2 here)
+    res = _outcome(lambda lib: lib.nn.functional.cross_entropy(lib.tensor([[1., 2., 5.]]), lib.tensor([1]),
+                                                               label_smoothing=ls))
+    assert res[0] == res[1]
+
+
+@pytest.mark.parametrize("xshape,tshape", [((2, 3), (2,)), ((2, 3, 4), (2, 4)), ((2, 3, 4, 2), (2, 4, 2)),
+                                           ((2, 3, 1, 2, 2), (2, 1, 2, 2))])
+@pytest.mark.parametrize("fn", ["nll_loss", "cross_entropy"])
+def test_class_loss_uint8_target(fn, xshape, tshape):
+    # torch's nll_loss2d path (input of 3+ dims) takes int64 targets only; ctorch accepted uint8
+    res = _outcome(lambda lib: getattr(lib.nn.functional, fn)(
+        lib.ones(xshape), lib.zeros(tshape, dtype=lib.uint8)))
+    assert res[0] == res[1]
+
+
+@pytest.mark.parametrize("which", ["weight", "bias", "running_mean", "running_var"])
+@pytest.mark.parametrize("training", [True, False])
+def test_batch_norm_mixed_dtype(which, training):
+    # torch's CPU kernel rejects parameters / running stats of another dtype; ctorch computed
+    def fn(lib):
+        a = dict(weight=lib.ones(3), bias=lib.zeros(3), running_mean=lib.zeros(3), running_var=lib.ones(3))
+        a[which] = a[which].double()
+        return lib.nn.functional.batch_norm(lib.randn(4, 3), training=training, **a).sum() * 0
+    res = _outcome(fn)
+    assert res[0] == res[1]

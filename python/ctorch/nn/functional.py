@@ -328,6 +328,8 @@ def _check_class_target(input, target, weight):
     if weight is not None and weight.numel() != n_classes:
         raise RuntimeError(f"weight tensor should be defined either for all {n_classes} classes or no "
                            f"classes but got weight tensor of shape: {list(weight.shape)}")
+    if input.dim() >= 3 and target.dtype != ctorch.int64:  # PyTorch's nll_loss2d takes Long only
+        raise RuntimeError(f"expected scalar type Long but found {_scalar_name(target.dtype)}")
     return n_classes, target
 
 
@@ -351,7 +353,9 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
         raise ValueError(f"Expected 1 or more dimensions (got {input.dim()})")
     if tuple(input.shape) != tuple(target.shape):  # class indices: one fused log_softmax + NLL pass
         _, target = _check_class_target(input, target, weight)
-        return ctorch._C._cross_entropy_loss(input, target, weight, reduction, ignore_index, label_smoothing)
+        # PyTorch smooths only when label_smoothing > 0 (a negative value acts as 0)
+        return ctorch._C._cross_entropy_loss(input, target, weight, reduction, ignore_index,
+                                             max(float(label_smoothing), 0.0))
 
     # class probabilities (a target of the input's shape)
     cdim = 0 if input.dim() == 1 else 1
@@ -563,6 +567,9 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
                     ("bias", bias)]:
         if t is not None and t.numel() != input.shape[1]:
             raise RuntimeError(f"{name} should contain {input.shape[1]} elements not {t.numel()}")
+    # PyTorch's CPU kernel: parameters and running stats of the input's dtype (float32 ones allowed
+    # with a half / bfloat16 input), RuntimeError otherwise
+    _check_norm_param_dtypes(input, weight, bias, running_mean, running_var)
     if not training and (running_mean is None or running_var is None):
         raise RuntimeError("running_mean and running_var must be defined in evaluation mode")
     # fused kernel: batch statistics (running stats updated in place, outside autograd) or running
