@@ -134,7 +134,32 @@ def _cmp(a, b, dtype, what):
 
 
 def check_case(arrays, call, dtype, grad_seed=0):
-    """None when ctorch agrees with torch on this case, else a description of the first difference."""
+    """None when ctorch agrees with torch on this case, else a description of the first difference.
+    A float32 value difference is forgiven when ctorch is at least as close as torch's float32 result
+    to torch's float64 one (ill-conditioned cases, e.g. a normalized group of two nearly equal values)."""
+    msg = _check_case(arrays, call, dtype, grad_seed)
+    if msg is None or dtype != "float32" or "max abs diff" not in msg:
+        return msg
+    _, oc, gc, _ = _run(ctorch, arrays, call, dtype, grad_seed)
+    _, ot, gt, _ = _run(torch, arrays, call, dtype, grad_seed)
+    e64, o64, g64, _ = _run(torch, arrays, call, "float64", grad_seed)
+    if e64 is not None:
+        return msg
+    rtol, atol = TOL["float32"]
+    for c, t, r in zip(oc + gc, ot + gt, o64 + g64):
+        if c is None or t is None or r is None or not t.dtype.is_floating_point:
+            continue
+        x, y, z = _np(c).astype(np.float64), _np(t).astype(np.float64), _np(r)
+        fin = np.isfinite(z)
+        scale = max(1.0, float(np.abs(z[fin]).max())) if fin.any() else 1.0
+        err_c = np.abs(x[fin] - z[fin]).max(initial=0.0)
+        err_t = np.abs(y[fin] - z[fin]).max(initial=0.0)
+        if err_c > max(2 * err_t, atol * scale):
+            return msg + f" (vs float64: ctorch err {err_c:.3g}, torch float32 err {err_t:.3g})"
+    return None
+
+
+def _check_case(arrays, call, dtype, grad_seed=0):
     ec, oc, gc, fc = _run(ctorch, arrays, call, dtype, grad_seed)
     et, ot, gt, ft = _run(torch, arrays, call, dtype, grad_seed)
     if et is not None or ec is not None:
@@ -806,4 +831,22 @@ def test_batch_norm_mixed_dtype(which, training):
         a[which] = a[which].double()
         return lib.nn.functional.batch_norm(lib.randn(4, 3), training=training, **a).sum() * 0
     res = _outcome(fn)
+    assert res[0] == res[1]
+
+
+@pytest.mark.parametrize("xshape,tshape", [((2, 3), (2,)), ((3,), ())])
+@pytest.mark.parametrize("weight,ls", [(False, 0.1), (True, 0.0), (True, 0.1)])
+def test_cross_entropy_uint8_target_weight_smoothing(xshape, tshape, weight, ls):
+    # torch gathers the weights by a uint8 target when smoothing: RuntimeError; ctorch computed
+    res = _outcome(lambda lib: lib.nn.functional.cross_entropy(
+        lib.ones(xshape), lib.zeros(tshape, dtype=lib.uint8), weight=lib.ones(3) if weight else None,
+        label_smoothing=ls))
+    assert res[0] == res[1]
+
+
+@pytest.mark.parametrize("padding_idx", [-4, 3, 5])
+def test_embedding_padding_idx_checked_before_index_dtype(padding_idx):
+    # torch asserts padding_idx first (AssertionError); ctorch raised the index-dtype RuntimeError
+    res = _outcome(lambda lib: lib.nn.functional.embedding(lib.zeros(2), lib.ones(3, 2),
+                                                           padding_idx=padding_idx).sum())
     assert res[0] == res[1]

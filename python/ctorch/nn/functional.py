@@ -353,6 +353,9 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
         raise ValueError(f"Expected 1 or more dimensions (got {input.dim()})")
     if tuple(input.shape) != tuple(target.shape):  # class indices: one fused log_softmax + NLL pass
         _, target = _check_class_target(input, target, weight)
+        if weight is not None and label_smoothing > 0 and target.dtype != ctorch.int64:
+            # PyTorch's smoothing term gathers the weights by the (uint8) target
+            raise RuntimeError("gather(): Expected dtype int32/int64 for index")
         # PyTorch smooths only when label_smoothing > 0 (a negative value acts as 0)
         return ctorch._C._cross_entropy_loss(input, target, weight, reduction, ignore_index,
                                              max(float(label_smoothing), 0.0))
@@ -852,6 +855,13 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0, sca
     """weight[input]: rows of weight looked up by integer indices, output shape input.shape + (D,).
     Positions whose index is padding_idx get no gradient; scale_grad_by_freq divides each row's gradient
     by how often its index occurs in input."""
+    num = weight.size(0)
+    if padding_idx is not None:  # PyTorch checks padding_idx before the index dtype
+        if padding_idx > 0:
+            assert padding_idx < num, "Padding_idx must be within num_embeddings"
+        elif padding_idx < 0:
+            assert padding_idx >= -num, "Padding_idx must be within num_embeddings"
+            padding_idx = num + padding_idx
     if input.dtype not in (ctorch.int64, ctorch.int32):
         name = _TENSOR_TYPE_NAMES.get(str(input.dtype).replace("ctorch.", ""), str(input.dtype))
         raise RuntimeError("Expected tensor for argument #1 'indices' to have one of the following scalar "
@@ -859,13 +869,6 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0, sca
                            "embedding)")
     if sparse:
         raise NotImplementedError("embedding: sparse gradients are not supported by ctorch")
-    num = weight.size(0)
-    if padding_idx is not None:
-        if padding_idx > 0:
-            assert padding_idx < num, "Padding_idx must be within num_embeddings"
-        elif padding_idx < 0:
-            assert padding_idx >= -num, "Padding_idx must be within num_embeddings"
-            padding_idx = num + padding_idx
     if max_norm is not None:
         flat = input.reshape(-1).long()
         if flat.numel() > 0 and (bool((flat < 0).any()) or bool((flat >= num).any())):
