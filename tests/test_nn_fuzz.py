@@ -294,6 +294,19 @@ def _empty_window(d, shape, kw):
     return bool(torch.isinf(y).any())
 
 
+def _ties_nans(rng, arr):
+    """Adversarial values for max-type ops: sometimes small integers (ties: which index wins and gets
+    the gradient), sometimes a few NaNs (propagated by torch's max pooling)."""
+    role, a = arr
+    u = rng.random()
+    if u < 0.3:
+        a = np.round(a).clip(-1, 1)
+    elif u < 0.4 and a.size:
+        a = a.copy()
+        a.flat[rng.integers(0, a.size, size=max(1, a.size // 10))] = np.nan
+    return (role, a)
+
+
 def gen_maxpool(rng):
     d = _r(rng, 1, 2)
     k = [_r(rng, 1, 4) for _ in range(d)]
@@ -323,7 +336,7 @@ def gen_maxpool(rng):
 
     def call(lib, t):
         return getattr(lib.nn.functional, f"max_pool{d}d")(t[0], **kw)
-    return label, [_x(rng, shape, nc)], call
+    return label, [_ties_nans(rng, _x(rng, shape, nc))], call
 
 
 def gen_avgpool(rng):
@@ -379,7 +392,8 @@ def gen_adaptive(rng):
 
     def call(lib, t):
         return getattr(lib.nn.functional, name)(t[0], **kw)
-    return label, [_x(rng, shape, nc)], call
+    x = _x(rng, shape, nc)
+    return label, [_ties_nans(rng, x) if kind == "max" else x], call
 
 
 def gen_layer_norm(rng):
@@ -551,7 +565,7 @@ def gen_rnn(rng):
     ref = getattr(torch.nn, kind)(**cfg).double()
     names = [n for n, _ in ref.named_parameters()]
     params = [("g", p.detach().numpy().copy()) for _, p in ref.named_parameters()]
-    arrays = [("g", rng.standard_normal(xshape))]
+    arrays = [_x(rng, xshape, rng.random() < 0.3)]
     if give_h:
         arrays.append(("g", rng.standard_normal(hshape)))
         if kind == "LSTM":
