@@ -850,11 +850,13 @@ def test_batch_norm_mixed_dtype(which, training):
 
 @pytest.mark.parametrize("xshape,tshape", [((2, 3), (2,)), ((3,), ())])
 @pytest.mark.parametrize("weight,ls", [(False, 0.1), (True, 0.0), (True, 0.1)])
-def test_cross_entropy_uint8_target_weight_smoothing(xshape, tshape, weight, ls):
-    # torch gathers the weights by a uint8 target when smoothing: RuntimeError; ctorch computed
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_cross_entropy_uint8_target_weight_smoothing(xshape, tshape, weight, ls, reduction):
+    # torch's mean reduction gathers the weights by a uint8 target when smoothing: RuntimeError;
+    # ctorch computed
     res = _outcome(lambda lib: lib.nn.functional.cross_entropy(
         lib.ones(xshape), lib.zeros(tshape, dtype=lib.uint8), weight=lib.ones(3) if weight else None,
-        label_smoothing=ls))
+        label_smoothing=ls, reduction=reduction).sum())
     assert res[0] == res[1]
 
 

@@ -353,8 +353,9 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
         raise ValueError(f"Expected 1 or more dimensions (got {input.dim()})")
     if tuple(input.shape) != tuple(target.shape):  # class indices: one fused log_softmax + NLL pass
         _, target = _check_class_target(input, target, weight)
-        if weight is not None and label_smoothing > 0 and target.dtype != ctorch.int64:
-            # PyTorch's smoothing term gathers the weights by the (uint8) target
+        if (weight is not None and label_smoothing > 0 and reduction == "mean"
+                and target.dtype != ctorch.int64):
+            # PyTorch's mean of the smoothing term gathers the weights by the (uint8) target
             raise RuntimeError("gather(): Expected dtype int32/int64 for index")
         # PyTorch smooths only when label_smoothing > 0 (a negative value acts as 0)
         return ctorch._C._cross_entropy_loss(input, target, weight, reduction, ignore_index,
