@@ -9,10 +9,18 @@ Each family draws seeded random configurations (valid and, on purpose, invalid o
   * F.cross_entropy / F.nll_loss (weight, ignore_index, label_smoothing, reductions, spatial targets,
     class-probability targets), F.embedding (padding_idx),
   * nn.LSTM / nn.GRU forward + backward with the weights copied from torch,
-in float32 and float64, runs ctorch and torch on the same data and requires: the same exception class
+  * nn modules with Python logic around the kernels (Conv padding_mode, ConvTranspose output_size,
+    BatchNorm momentum=None / track_running_stats, GroupNorm, LayerNorm bias=False),
+with contiguous, stride-2, transposed and stride-0 (expanded) inputs, in float32 and float64, runs ctorch and torch on the same data and requires: the same exception class
 when torch raises; otherwise the same output shapes/dtypes, outputs within the dtype's tolerance,
 integer outputs (pool indices) equal, the same in-place updates (running stats), and the same gradients
 of every floating leaf for the same random output gradient.
+
+Configs without an oracle are skipped, not compared: a max-pool window entirely in the padding (torch's
+backward writes out of bounds too), a transposed conv with an output size of exactly 0 (torch returns
+an empty tensor or raises depending on its backend), adaptive pooling to an output size of 0 (torch's
+forward accepts it, its backward raises), nll_loss2d on a transposed input (torch's backward raises
+"grad_input must be contiguous"). The minimized reproducers of the bugs found are the tests at the end.
 
 Run as a script (`python tests/test_nn_fuzz.py [n]`) to print every mismatching configuration."""
 import sys
