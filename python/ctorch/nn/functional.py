@@ -328,6 +328,8 @@ def _check_class_target(input, target, weight):
     if weight is not None and weight.numel() != n_classes:
         raise RuntimeError(f"weight tensor should be defined either for all {n_classes} classes or no "
                            f"classes but got weight tensor of shape: {list(weight.shape)}")
+    if input.dim() >= 3 and target.dtype != ctorch.int64:  # PyTorch's nll_loss2d takes Long only
+        raise RuntimeError(f"expected scalar type Long but found {_scalar_name(target.dtype)}")
     return n_classes, target
 
 
@@ -351,7 +353,13 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
         raise ValueError(f"Expected 1 or more dimensions (got {input.dim()})")
     if tuple(input.shape) != tuple(target.shape):  # class indices: one fused log_softmax + NLL pass
         _, target = _check_class_target(input, target, weight)
-        return ctorch._C._cross_entropy_loss(input, target, weight, reduction, ignore_index, label_smoothing)
+        if (weight is not None and label_smoothing > 0 and reduction == "mean"
+                and target.dtype != ctorch.int64):
+            # PyTorch's mean of the smoothing term gathers the weights by the (uint8) target
+            raise RuntimeError("gather(): Expected dtype int32/int64 for index")
+        # PyTorch smooths only when label_smoothing > 0 (a negative value acts as 0)
+        return ctorch._C._cross_entropy_loss(input, target, weight, reduction, ignore_index,
+                                             max(float(label_smoothing), 0.0))
 
     # class probabilities (a target of the input's shape)
     cdim = 0 if input.dim() == 1 else 1
@@ -517,6 +525,19 @@ def triplet_margin_loss(anchor, positive, negative, margin=1.0, p=2, eps=1e-6, s
 __all__ += ["layer_norm", "batch_norm", "group_norm"]
 
 
+def _check_norm_param_dtypes(input, *params):
+    """PyTorch's CPU mixed-dtype rule for layer_norm / group_norm: weight and bias share the input's
+    dtype, except float32 parameters with a float16 / bfloat16 input (RuntimeError otherwise)."""
+    for p in params:
+        if p is None or p.dtype == input.dtype:
+            continue
+        if input.dtype in (ctorch.float16, ctorch.bfloat16) and p.dtype == ctorch.float32:
+            continue
+        if input.dtype in (ctorch.float16, ctorch.bfloat16, ctorch.float32):
+            raise RuntimeError("mixed dtype (CPU): expect parameter to have scalar type of Float")
+        raise RuntimeError("mixed dtype (CPU): all inputs must share same datatype.")
+
+
 def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
     """Normalizes over the last len(normalized_shape) dims with biased variance, then weight * x + bias."""
     normalized_shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
@@ -525,6 +546,7 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
         raise RuntimeError(f"Given normalized_shape={list(normalized_shape)}, expected input with shape "
                            f"[*, {', '.join(str(s) for s in normalized_shape)}], but got input of size"
                            f"{list(input.shape)}")
+    _check_norm_param_dtypes(input, weight, bias)
     # fused kernel (saves mean and rstd per row for its backward)
     return ctorch._C.native_layer_norm(input, list(normalized_shape), weight, bias, eps)[0]
 
@@ -533,19 +555,26 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
                eps=1e-5):
     """Per-channel normalization of input [N, C, *]: batch statistics when training (running stats, if
     given, updated with the unbiased variance), running statistics otherwise."""
+    if training:
+        # PyTorch's _verify_batch_size comes first: N * prod(spatial) values per channel (any C, even
+        # 0; IndexError for a 0-d input like PyTorch's input.size()[0])
+        if input.dim() == 0:
+            raise IndexError("tuple index out of range")
+        if input.shape[0] * _math.prod(input.shape[2:]) == 1:
+            raise ValueError("Expected more than 1 value per channel when training, got input size "
+                             f"{input.shape}")
     if input.dim() < 2:
-        raise ValueError(f"expected 2D or more input (got {input.dim()}D input)")
+        # PyTorch's kernel reads 0 channels here and fails its per-channel size checks
+        raise RuntimeError(f"batch_norm: expected 2D or more input (got {input.dim()}D input)")
     # every per-channel tensor must hold exactly C values (PyTorch checks this before computing)
     for name, t in [("running_mean", running_mean), ("running_var", running_var), ("weight", weight),
                     ("bias", bias)]:
         if t is not None and t.numel() != input.shape[1]:
             raise RuntimeError(f"{name} should contain {input.shape[1]} elements not {t.numel()}")
-    if training:
-        size = input.numel() // input.shape[1]
-        if size <= 1:
-            raise ValueError("Expected more than 1 value per channel when training, got input size "
-                             f"{input.shape}")
-    elif running_mean is None or running_var is None:
+    # PyTorch's CPU kernel: parameters and running stats of the input's dtype (float32 ones allowed
+    # with a half / bfloat16 input), RuntimeError otherwise
+    _check_norm_param_dtypes(input, weight, bias, running_mean, running_var)
+    if not training and (running_mean is None or running_var is None):
         raise RuntimeError("running_mean and running_var must be defined in evaluation mode")
     # fused kernel: batch statistics (running stats updated in place, outside autograd) or running
     # statistics, then the per-channel affine
@@ -559,9 +588,14 @@ def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
     if input.dim() < 2:
         raise RuntimeError(f"Expected at least 2 dimensions for input tensor but received {input.dim()}")
     n, c = input.shape[0], input.shape[1]
+    # PyTorch's _verify_batch_size on the (N * C / G, G, *) view, before the divisibility check
+    if n * c // num_groups * _math.prod(input.shape[2:]) == 1:
+        raise ValueError("Expected more than 1 value per channel when training, got input size "
+                         f"{[n * c // num_groups, num_groups] + list(input.shape[2:])}")
     if c % num_groups != 0:
         raise RuntimeError(f"Expected number of channels in input to be divisible by num_groups, but got "
                            f"input of shape {input.shape} and num_groups={num_groups}")
+    _check_norm_param_dtypes(input, weight, bias)
     hxw = _math.prod(input.shape[2:])
     return ctorch._C.native_group_norm(input, weight, bias, n, c, hxw, num_groups, eps)[0]
 
@@ -822,6 +856,13 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0, sca
     """weight[input]: rows of weight looked up by integer indices, output shape input.shape + (D,).
     Positions whose index is padding_idx get no gradient; scale_grad_by_freq divides each row's gradient
     by how often its index occurs in input."""
+    num = weight.size(0)
+    if padding_idx is not None:  # PyTorch checks padding_idx before the index dtype
+        if padding_idx > 0:
+            assert padding_idx < num, "Padding_idx must be within num_embeddings"
+        elif padding_idx < 0:
+            assert padding_idx >= -num, "Padding_idx must be within num_embeddings"
+            padding_idx = num + padding_idx
     if input.dtype not in (ctorch.int64, ctorch.int32):
         name = _TENSOR_TYPE_NAMES.get(str(input.dtype).replace("ctorch.", ""), str(input.dtype))
         raise RuntimeError("Expected tensor for argument #1 'indices' to have one of the following scalar "
@@ -829,13 +870,6 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0, sca
                            "embedding)")
     if sparse:
         raise NotImplementedError("embedding: sparse gradients are not supported by ctorch")
-    num = weight.size(0)
-    if padding_idx is not None:
-        if padding_idx > 0:
-            assert padding_idx < num, "Padding_idx must be within num_embeddings"
-        elif padding_idx < 0:
-            assert padding_idx >= -num, "Padding_idx must be within num_embeddings"
-            padding_idx = num + padding_idx
     if max_norm is not None:
         flat = input.reshape(-1).long()
         if flat.numel() > 0 and (bool((flat < 0).any()) or bool((flat >= num).any())):
