@@ -191,11 +191,15 @@ void dispatch_max(DType t, const char* op, const F& f) {
 // grad; its own gradient gathers at the same indices.
 Tensor max_pool_backward(const Tensor& grad, const Tensor& self, const Tensor& indices, const char* name);
 
+// src's value at each index of its plane; 0 where the index is outside the plane (a max-pool window
+// lying wholly in the padding).
 Tensor gather_planes(const Tensor& src, const Tensor& indices) {
-  int64_t planes = num_planes(indices);
-  Tensor s = reshape(src, {planes, src.size(-2) * src.size(-1)});
+  int64_t planes = num_planes(indices), isz = src.size(-2) * src.size(-1);
+  Tensor s = reshape(src, {planes, isz});
   Tensor i = reshape(indices, {planes, indices.size(-2) * indices.size(-1)});
-  return reshape(gather(s, 1, i), indices.sizes());
+  Tensor inside = logical_and(ge(i, Scalar(int64_t(0))), lt(i, Scalar(isz)));
+  Tensor picked = gather(s, 1, where(inside, i, zeros_like(i)));
+  return reshape(where(inside, picked, zeros_like(picked)), indices.sizes());
 }
 
 // `self` (the forward input) only gives the shape; it is an input of the node, with a zero
@@ -228,7 +232,9 @@ Tensor max_pool_backward(const Tensor& grad, const Tensor& self, const Tensor& i
             const T* gq = gp + p * osz;
             const int64_t* xq = xp + p * osz;
             T* rq = rp + p * isz;
-            for (int64_t j = 0; j < osz; ++j) rq[xq[j]] += gq[j];
+            // a window lying wholly in the padding has an index outside the plane: no input gets it
+            for (int64_t j = 0; j < osz; ++j)
+              if (xq[j] >= 0 && xq[j] < isz) rq[xq[j]] += gq[j];
           }
         });
       }
@@ -451,8 +457,9 @@ AdaptGeom adaptive_geom(const Tensor& input, IntArrayRef output_size, bool check
                ", ", output_size[1], "}");
   CTORCH_CHECK(input.dim() == 3 || input.dim() == 4, "[", op, "] Expected 3D or 4D tensor, but got ",
                input.sizes());
-  // Adaptive average pooling only needs non-empty planes; max pooling also non-empty channels.
-  for (int64_t d = input.dim() - (check_all_dims ? 3 : 2); d < input.dim(); ++d)
+  // Adaptive average pooling only needs non-empty planes; max pooling every dim after the first
+  // (a batch's channels, or an unbatched input's plane), as PyTorch checks.
+  for (int64_t d = check_all_dims ? 1 : input.dim() - 2; d < input.dim(); ++d)
     CTORCH_CHECK(input.size(d) > 0, "[", op,
                    "] Expected input to have non-zero size for non-batch dimensions, but input has sizes ",
                    input.sizes(), " with dimension ", d, " being empty");
