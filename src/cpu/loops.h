@@ -27,7 +27,8 @@ void unary_loop(const TensorIter& it, const F& f) {
     if (s[0] == sizeof(Out) && s[1] == sizeof(In)) {
       Out* o = reinterpret_cast<Out*>(d[0]);
       const In* x = reinterpret_cast<const In*>(d[1]);
-      if constexpr (std::is_floating_point_v<M>) {
+      // float math, and conversions to float (a bool mask becoming a float factor)
+      if constexpr (std::is_floating_point_v<M> || std::is_floating_point_v<Out>) {
         unary_contiguous_simd(o, x, n, f);
       } else {
         for (int64_t i = 0; i < n; ++i) o[i] = static_cast<Out>(f(static_cast<M>(x[i])));
