@@ -316,55 +316,26 @@ void avg_pool_backward_kernel(const T* grad, T* gin, const PoolGeom& g, const Av
   });
 }
 
-Tensor avg_pool_forward(const Tensor& input, const PoolGeom& g, const AvgOpts& o);
-
-// d(avg_pool2d)/d(input) applied to grad; linear, and its own gradient is avg_pool2d.
-// `self` as in max_pool_backward: the shape, and an input with a zero gradient.
-Tensor avg_pool_backward(const Tensor& grad, const Tensor& self, const PoolGeom& g, const AvgOpts& o) {
-  if (autograd::recording({&grad, &self})) {
-    Tensor r = autograd::untracked([&] { return avg_pool_backward(grad, self, g, o); });
-    autograd::record("AvgPool2DBackwardBackward0", {grad, self}, {r}, {}, [g, o](const autograd::Context& c) {
-      std::vector<Tensor> out(2);
-      PoolGeom gg = g;
-      gg.planes = num_planes(c.grad());
-      if (c.needs_grad(0)) out[0] = avg_pool_forward(c.grad(), gg, o);
-      return out;
-    });
-    return r;
-  }
-  IntArrayRef input_shape = self.sizes();
-  return via_float(grad, [&](const Tensor& g0) {
-    Tensor gc = g0.contiguous();
-    Tensor r = zeros(input_shape, gc.dtype(), gc.device());
+// Average pooling as a linear pool (see linear_pool below).
+struct AvgPool {
+  PoolGeom g;
+  AvgOpts o;
+  static constexpr const char* kName = "avg_pool2d";
+  static constexpr const char* kNode = "AvgPool2DBackward0";
+  static constexpr const char* kAdjointNode = "AvgPool2DBackwardBackward0";
+  int64_t oh() const { return g.oh; }
+  int64_t ow() const { return g.ow; }
+  template <class T> void forward(const T* x, T* y, int64_t planes) const {
     PoolGeom gg = g;
-    gg.planes = num_planes(r);
-    dispatch_floating(gc.dtype(), "avg_pool2d_backward", [&](auto tag) {
-      using T = typename decltype(tag)::type;
-      if constexpr (std::is_same_v<T, float> || std::is_same_v<T, double>)
-        avg_pool_backward_kernel<T>(gc.data<T>(), r.data<T>(), gg, o);
-    });
-    return r;
-  });
-}
-
-Tensor avg_pool_forward(const Tensor& input, const PoolGeom& g, const AvgOpts& o) {
-  if (autograd::recording({&input})) {
-    Tensor r = autograd::untracked([&] { return avg_pool_forward(input, g, o); });
-    autograd::record("AvgPool2DBackward0", {input}, {r}, {input}, [g, o](const autograd::Context& c) {
-                       return autograd::grads(avg_pool_backward(c.grad(), c.saved(0), g, o));
-                     });
-    return r;
+    gg.planes = planes;
+    avg_pool_kernel<T>(x, y, gg, o);
   }
-  return via_float(input.contiguous(), [&](const Tensor& x) {
-    Tensor out = empty(with_plane_shape(x.sizes(), g.oh, g.ow), x.dtype(), x.device());
-    dispatch_floating(x.dtype(), "avg_pool2d", [&](auto tag) {
-      using T = typename decltype(tag)::type;
-      if constexpr (std::is_same_v<T, float> || std::is_same_v<T, double>)
-        avg_pool_kernel<T>(x.data<T>(), out.data<T>(), g, o);
-    });
-    return out;
-  });
-}
+  template <class T> void adjoint(const T* gy, T* gx, int64_t planes) const {
+    PoolGeom gg = g;
+    gg.planes = planes;
+    avg_pool_backward_kernel<T>(gy, gx, gg, o);
+  }
+};
 
 // ---- adaptive pooling: output i covers [floor(i*in/out), ceil((i+1)*in/out)).
 
@@ -472,16 +443,38 @@ AdaptGeom adaptive_geom(const Tensor& input, IntArrayRef output_size, bool check
   return g;
 }
 
-Tensor adaptive_avg_forward(const Tensor& input, const AdaptGeom& g);
+// Adaptive average pooling as a linear pool.
+struct AdaptiveAvgPool {
+  AdaptGeom g;
+  static constexpr const char* kName = "adaptive_avg_pool2d";
+  static constexpr const char* kNode = "AdaptiveAvgPool2DBackward0";
+  static constexpr const char* kAdjointNode = "AdaptiveAvgPool2DBackwardBackward0";
+  int64_t oh() const { return g.oh; }
+  int64_t ow() const { return g.ow; }
+  template <class T> void forward(const T* x, T* y, int64_t planes) const {
+    AdaptGeom gg = g;
+    gg.planes = planes;
+    adaptive_avg_kernel<T>(x, y, gg);
+  }
+  template <class T> void adjoint(const T* gy, T* gx, int64_t planes) const {
+    AdaptGeom gg = g;
+    gg.planes = planes;
+    adaptive_avg_backward_kernel<T>(gy, gx, gg);
+  }
+};
 
-Tensor adaptive_avg_backward(const Tensor& grad, const Tensor& self, const AdaptGeom& g) {
+// Average and adaptive-average pooling are linear maps over planes: each one's gradient is its adjoint
+// kernel, and the adjoint's gradient is the forward again (so double backward works).
+template <class P> Tensor linear_pool(const Tensor& input, const P& p);
+
+// The adjoint applied to grad; `self` as in max_pool_backward: the shape, and an input with a zero gradient.
+template <class P>
+Tensor linear_pool_adjoint(const Tensor& grad, const Tensor& self, const P& p) {
   if (autograd::recording({&grad, &self})) {
-    Tensor r = autograd::untracked([&] { return adaptive_avg_backward(grad, self, g); });
-    autograd::record("AdaptiveAvgPool2DBackwardBackward0", {grad, self}, {r}, {}, [g](const autograd::Context& c) {
+    Tensor r = autograd::untracked([&] { return linear_pool_adjoint(grad, self, p); });
+    autograd::record(P::kAdjointNode, {grad, self}, {r}, {}, [p](const autograd::Context& c) {
       std::vector<Tensor> out(2);
-      AdaptGeom gg = g;
-      gg.planes = num_planes(c.grad());
-      if (c.needs_grad(0)) out[0] = adaptive_avg_forward(c.grad(), gg);
+      if (c.needs_grad(0)) out[0] = linear_pool(c.grad(), p);
       return out;
     });
     return r;
@@ -490,31 +483,30 @@ Tensor adaptive_avg_backward(const Tensor& grad, const Tensor& self, const Adapt
   return via_float(grad, [&](const Tensor& g0) {
     Tensor gc = g0.contiguous();
     Tensor r = zeros(input_shape, gc.dtype(), gc.device());
-    AdaptGeom gg = g;
-    gg.planes = num_planes(r);
-    dispatch_floating(gc.dtype(), "adaptive_avg_pool2d_backward", [&](auto tag) {
+    dispatch_floating(gc.dtype(), P::kName, [&](auto tag) {
       using T = typename decltype(tag)::type;
       if constexpr (std::is_same_v<T, float> || std::is_same_v<T, double>)
-        adaptive_avg_backward_kernel<T>(gc.data<T>(), r.data<T>(), gg);
+        p.template adjoint<T>(gc.data<T>(), r.data<T>(), num_planes(r));
     });
     return r;
   });
 }
 
-Tensor adaptive_avg_forward(const Tensor& input, const AdaptGeom& g) {
+template <class P>
+Tensor linear_pool(const Tensor& input, const P& p) {
   if (autograd::recording({&input})) {
-    Tensor r = autograd::untracked([&] { return adaptive_avg_forward(input, g); });
-    autograd::record("AdaptiveAvgPool2DBackward0", {input}, {r}, {input}, [g](const autograd::Context& c) {
-                       return autograd::grads(adaptive_avg_backward(c.grad(), c.saved(0), g));
-                     });
+    Tensor r = autograd::untracked([&] { return linear_pool(input, p); });
+    autograd::record(P::kNode, {input}, {r}, {input}, [p](const autograd::Context& c) {
+      return autograd::grads(linear_pool_adjoint(c.grad(), c.saved(0), p));
+    });
     return r;
   }
   return via_float(input.contiguous(), [&](const Tensor& x) {
-    Tensor out = empty(with_plane_shape(x.sizes(), g.oh, g.ow), x.dtype(), x.device());
-    dispatch_floating(x.dtype(), "adaptive_avg_pool2d", [&](auto tag) {
+    Tensor out = empty(with_plane_shape(x.sizes(), p.oh(), p.ow()), x.dtype(), x.device());
+    dispatch_floating(x.dtype(), P::kName, [&](auto tag) {
       using T = typename decltype(tag)::type;
       if constexpr (std::is_same_v<T, float> || std::is_same_v<T, double>)
-        adaptive_avg_kernel<T>(x.data<T>(), out.data<T>(), g);
+        p.template forward<T>(x.data<T>(), out.data<T>(), num_planes(x));
     });
     return out;
   });
@@ -580,13 +572,13 @@ Tensor avg_pool2d(const Tensor& input, IntArrayRef kernel_size, IntArrayRef stri
   AvgOpts o;
   o.count_include_pad = count_include_pad;
   o.divisor = divisor_override ? *divisor_override : 0;
-  return avg_pool_forward(input, g, o);
+  return linear_pool(input, AvgPool{g, o});
 }
 
 Tensor adaptive_avg_pool2d(const Tensor& input, IntArrayRef output_size) {
   check_dtype_floating(input, "adaptive_avg_pool2d");
   AdaptGeom g = adaptive_geom(input, output_size, false, "adaptive_avg_pool2d");
-  return adaptive_avg_forward(input, g);
+  return linear_pool(input, AdaptiveAvgPool{g});
 }
 
 std::tuple<Tensor, Tensor> adaptive_max_pool2d(const Tensor& input, IntArrayRef output_size) {
