@@ -243,19 +243,26 @@ Tensor max_pool_backward(const Tensor& grad, const Tensor& self, const Tensor& i
   });
 }
 
-std::tuple<Tensor, Tensor> max_pool_run(const Tensor& input, const PoolGeom& g, const char* op) {
+// Runs kernel(type tag, x, out, indices) of a max pooling over input's planes into [.., oh, ow] values
+// and flat per-plane indices.
+template <class K>
+std::tuple<Tensor, Tensor> max_run(const Tensor& input, int64_t oh, int64_t ow, const char* op, const K& kernel) {
   Tensor x = input.contiguous();
-  DimVector oshape = with_plane_shape(input.sizes(), g.oh, g.ow);
+  DimVector oshape = with_plane_shape(input.sizes(), oh, ow);
   Tensor ind = empty(oshape, DType::Int64, input.device());
   Tensor out = via_float(x, [&](const Tensor& xf) {
     Tensor o = empty(oshape, xf.dtype(), xf.device());
-    dispatch_max(xf.dtype(), op, [&](auto tag) {
-      using T = typename decltype(tag)::type;
-      max_pool_kernel<T>(xf.data<T>(), o.data<T>(), ind.data<int64_t>(), g);
-    });
+    dispatch_max(xf.dtype(), op, [&](auto tag) { kernel(tag, xf, o, ind); });
     return o;
   });
   return {out, ind};
+}
+
+std::tuple<Tensor, Tensor> max_pool_run(const Tensor& input, const PoolGeom& g, const char* op) {
+  return max_run(input, g.oh, g.ow, op, [&](auto tag, const Tensor& x, Tensor& o, Tensor& ind) {
+    using T = typename decltype(tag)::type;
+    max_pool_kernel<T>(x.data<T>(), o.data<T>(), ind.data<int64_t>(), g);
+  });
 }
 
 // ---- average pooling
@@ -584,19 +591,11 @@ Tensor adaptive_avg_pool2d(const Tensor& input, IntArrayRef output_size) {
 std::tuple<Tensor, Tensor> adaptive_max_pool2d(const Tensor& input, IntArrayRef output_size) {
   const char* op = "adaptive_max_pool2d";
   AdaptGeom g = adaptive_geom(input, output_size, true, op);
-  auto run = [&]() -> std::tuple<Tensor, Tensor> {
-    Tensor x = input.contiguous();
-    DimVector oshape = with_plane_shape(input.sizes(), g.oh, g.ow);
-    Tensor ind = empty(oshape, DType::Int64, input.device());
-    Tensor out = via_float(x, [&](const Tensor& xf) {
-      Tensor o = empty(oshape, xf.dtype(), xf.device());
-      dispatch_max(xf.dtype(), op, [&](auto tag) {
-        using T = typename decltype(tag)::type;
-        adaptive_max_kernel<T>(xf.data<T>(), o.data<T>(), ind.data<int64_t>(), g);
-      });
-      return o;
+  auto run = [&] {
+    return max_run(input, g.oh, g.ow, op, [&](auto tag, const Tensor& x, Tensor& o, Tensor& ind) {
+      using T = typename decltype(tag)::type;
+      adaptive_max_kernel<T>(x.data<T>(), o.data<T>(), ind.data<int64_t>(), g);
     });
-    return {out, ind};
   };
   if (autograd::recording({&input})) {
     auto r = autograd::untracked(run);
