@@ -4,7 +4,11 @@ cells RNNCell, LSTMCell, GRUCell, with PyTorch's parameter names (weight_ih_l0, 
 
 Everything is composed from ctorch ops, so autograd needs nothing extra. Per layer and direction the input
 projection x @ W_ih^T of the whole sequence is one matmul; each time step then costs one h @ W_hh^T
-(an addmm onto that step's slice of the projection) plus a few fused elementwise ops."""
+(an addmm onto that step's slice of the projection) plus a few fused elementwise ops.
+
+A PackedSequence input runs the same cells on the packed data (_packed_direction): step t updates only the
+first batch_sizes[t] rows of the state, so a finished sequence keeps its last state, and the reverse
+direction starts each sequence at its own last valid step."""
 import math
 import numbers
 import warnings
@@ -14,6 +18,7 @@ from ctorch.nn import functional as F
 from ctorch.nn import init
 from ctorch.nn.modules.module import Module
 from ctorch.nn.parameter import Parameter
+from ctorch.nn.utils.rnn import PackedSequence
 
 __all__ = ["RNNBase", "RNN", "LSTM", "GRU", "RNNCellBase", "RNNCell", "LSTMCell", "GRUCell"]
 
@@ -105,6 +110,45 @@ def _gru_direction(x, h, w_ih, w_hh, b_ih, b_hh, reverse):
     if reverse:
         outs.reverse()
     return ctorch.stack(outs, 0), h, None
+
+
+def _packed_direction(mode, data, batch_sizes, h, c, w_ih, w_hh, b_ih, b_hh, w_hr, reverse):
+    """One layer, one direction over packed data (N, F) with per-step batch sizes (non-increasing).
+    h / c hold the state of every sequence (B, *); at step t only rows [0, batch_sizes[t]) are active, so
+    the others keep their state: in the forward direction a finished sequence keeps its final state, in
+    the reverse one a sequence that has not started yet still holds h0. Returns (out (N, H_out), h, c)."""
+    gru = mode == "GRU"
+    lstm = mode == "LSTM"
+    bias = b_ih if gru else (None if b_ih is None else b_ih + b_hh)
+    proj = _input_projection(data.unsqueeze(0), w_ih, bias).squeeze(0)
+    w_hh_t = w_hh.t()
+    w_hr_t = None if w_hr is None else w_hr.t()
+    H = w_hh.size(1)
+    act = ctorch.tanh if mode == "RNN_TANH" else ctorch.relu
+    offsets = []
+    offset = 0
+    for b in batch_sizes:
+        offsets.append(offset)
+        offset += b
+    order = range(len(batch_sizes) - 1, -1, -1) if reverse else range(len(batch_sizes))
+    outs = [None] * len(batch_sizes)
+    for t in order:
+        b = batch_sizes[t]
+        xt = proj.narrow(0, offsets[t], b)
+        full = b == h.size(0)
+        h_act = h if full else h.narrow(0, 0, b)
+        if lstm:
+            c_act = c if full else c.narrow(0, 0, b)
+            h_new, c_new = _lstm_cell_math(_hidden_step(xt, h_act, w_hh_t), c_act, w_hr_t)
+            c = c_new if full else ctorch.cat([c_new, c.narrow(0, b, c.size(0) - b)], 0)
+        elif gru:
+            hg = h_act.matmul(w_hh_t) if b_hh is None else ctorch.addmm(b_hh, h_act, w_hh_t)
+            h_new = _gru_cell_math(xt, hg, h_act, H)
+        else:
+            h_new = act(_hidden_step(xt, h_act, w_hh_t))
+        outs[t] = h_new
+        h = h_new if full else ctorch.cat([h_new, h.narrow(0, b, h.size(0) - b)], 0)
+    return ctorch.cat(outs, 0), h, c
 
 
 # ---- multi-layer modules
@@ -224,7 +268,10 @@ class RNNBase(Module):
                                f"got {input.size(-1)}")
 
     def get_expected_hidden_size(self, input, batch_sizes=None):
-        mini_batch = input.size(0) if self.batch_first else input.size(1)
+        if batch_sizes is not None:
+            mini_batch = int(batch_sizes[0])
+        else:
+            mini_batch = input.size(0) if self.batch_first else input.size(1)
         num_directions = 2 if self.bidirectional else 1
         h = self.proj_size if self.proj_size > 0 else self.hidden_size
         return (self.num_layers * num_directions, mini_batch, h)
@@ -244,10 +291,11 @@ class RNNBase(Module):
 
     # ---- the stacked recurrence
 
-    def _run(self, input, h0, c0):
-        """input (T, B, F) (batch_first already undone), h0 / c0 (L * D, B, *) or None for c0 unless LSTM.
-        Returns output (T, B, D * H_out), h_n, c_n (None unless LSTM)."""
-        if input.size(0) == 0:
+    def _run(self, input, h0, c0, batch_sizes=None):
+        """input (T, B, F) (batch_first already undone), or packed data (N, F) with batch_sizes (a list);
+        h0 / c0 (L * D, B, *) or None for c0 unless LSTM.
+        Returns output (T, B, D * H_out) or (N, D * H_out), h_n, c_n (None unless LSTM)."""
+        if batch_sizes is None and input.size(0) == 0:
             raise RuntimeError("Expected sequence length to be larger than 0 in RNN")
         num_directions = 2 if self.bidirectional else 1
         h0s = h0.unbind(0)
@@ -260,7 +308,13 @@ class RNNBase(Module):
                 idx = layer * num_directions + direction
                 w_ih, w_hh, b_ih, b_hh, w_hr = self._layer_params(layer, direction)
                 reverse = direction == 1
-                if self.mode == "LSTM":
+                if batch_sizes is not None:
+                    out, h, c = _packed_direction(self.mode, layer_input, batch_sizes, h0s[idx],
+                                                  c0s[idx] if c0s is not None else None, w_ih, w_hh,
+                                                  b_ih, b_hh, w_hr, reverse)
+                    if c is not None:
+                        c_n.append(c)
+                elif self.mode == "LSTM":
                     out, h, c = _lstm_direction(layer_input, h0s[idx], c0s[idx], w_ih, w_hh, b_ih, b_hh,
                                                 w_hr, reverse)
                     c_n.append(c)
@@ -271,7 +325,7 @@ class RNNBase(Module):
                                                reverse)
                 outs.append(out)
                 h_n.append(h)
-            layer_input = outs[0] if num_directions == 1 else ctorch.cat(outs, 2)
+            layer_input = outs[0] if num_directions == 1 else ctorch.cat(outs, layer_input.dim() - 1)
             # PyTorch: dropout on every layer's output but the last, in training mode only
             if self.dropout > 0 and self.training and layer < self.num_layers - 1:
                 layer_input = F.dropout(layer_input, self.dropout, True)
@@ -279,9 +333,6 @@ class RNNBase(Module):
 
     def _prepare(self, input):
         """(input as (T, B, F), is_batched, batch_dim) after PyTorch's dimension check."""
-        if not isinstance(input, ctorch.Tensor):
-            raise TypeError(f"{type(self).__name__}: expected a Tensor input, got {type(input).__name__} "
-                            "(PackedSequence is not supported by ctorch)")
         if input.dim() not in (2, 3):
             label = "RNN" if self.mode.startswith("RNN") else self.mode
             raise ValueError(f"{label}: Expected input to be 2D or 3D, got {input.dim()}D "
@@ -292,6 +343,33 @@ class RNNBase(Module):
             input = input.unsqueeze(batch_dim)
         return input, is_batched, batch_dim
 
+    def _forward_packed(self, packed, hx):
+        """Forward on a PackedSequence: hx (original batch order) is permuted into sorted order on the
+        way in, the final states back on the way out, as PyTorch does. hx is a tensor, or (h, c) for
+        LSTM, or None. Returns (PackedSequence output, h_n, c_n)."""
+        data, batch_sizes_t, sorted_indices, unsorted_indices = packed
+        batch_sizes = [int(b) for b in batch_sizes_t.tolist()]
+        lstm = self.mode == "LSTM"
+        max_batch = batch_sizes[0]
+        num_directions = 2 if self.bidirectional else 1
+        if hx is None:
+            def zeros(size):
+                return ctorch.zeros(self.num_layers * num_directions, max_batch, size, dtype=data.dtype,
+                                    device=data.device)
+            real_hidden_size = self.proj_size if self.proj_size > 0 else self.hidden_size
+            hx = (zeros(real_hidden_size), zeros(self.hidden_size)) if lstm else zeros(self.hidden_size)
+        else:
+            hx = self.permute_hidden(hx, sorted_indices)
+        self.check_forward_args(data, hx, batch_sizes)
+        h0, c0 = hx if lstm else (hx, None)
+        output, h_n, c_n = self._run(data, h0, c0, batch_sizes)
+        output = PackedSequence(output, batch_sizes_t, sorted_indices, unsorted_indices)
+        if lstm:
+            h_n, c_n = self.permute_hidden((h_n, c_n), unsorted_indices)
+        else:
+            h_n = self.permute_hidden(h_n, unsorted_indices)
+        return output, h_n, c_n
+
     def _zeros(self, input, size):
         max_batch_size = input.size(0) if self.batch_first else input.size(1)
         num_directions = 2 if self.bidirectional else 1
@@ -300,6 +378,9 @@ class RNNBase(Module):
 
     def _forward_single_state(self, input, hx):
         """RNN and GRU forward: one state tensor."""
+        if isinstance(input, PackedSequence):
+            output, hidden, _ = self._forward_packed(input, hx)
+            return output, hidden
         input, is_batched, batch_dim = self._prepare(input)
         if hx is not None:
             if not is_batched:
@@ -373,7 +454,10 @@ class LSTM(RNNBase):
         super().__init__("LSTM", *args, **kwargs)
 
     def get_expected_cell_size(self, input, batch_sizes=None):
-        mini_batch = input.size(0) if self.batch_first else input.size(1)
+        if batch_sizes is not None:
+            mini_batch = int(batch_sizes[0])
+        else:
+            mini_batch = input.size(0) if self.batch_first else input.size(1)
         num_directions = 2 if self.bidirectional else 1
         return (self.num_layers * num_directions, mini_batch, self.hidden_size)
 
@@ -390,6 +474,9 @@ class LSTM(RNNBase):
         return hx[0].index_select(1, permutation), hx[1].index_select(1, permutation)
 
     def forward(self, input, hx=None):
+        if isinstance(input, PackedSequence):
+            output, h_n, c_n = self._forward_packed(input, hx)
+            return output, (h_n, c_n)
         input, is_batched, batch_dim = self._prepare(input)
         if hx is None:
             real_hidden_size = self.proj_size if self.proj_size > 0 else self.hidden_size
