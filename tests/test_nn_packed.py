@@ -181,6 +181,8 @@ CASES = [
     ("LSTM", 2, False, [4, 2, 2], True, {"proj_size": 3}),
     ("GRU", 1, False, [1, 4, 2], False, {}),
     ("GRU", 2, True, [3, 1, 4, 2], False, {"batch_first": True}),
+    ("LSTM", 1, True, [2, 3, 3], False, {"bias": False, "batch_first": True}),
+    ("GRU", 1, True, [2, 2, 1], True, {"bias": False}),
 ]
 
 
