@@ -1,10 +1,8 @@
 """Convolution layers: Conv1d, Conv2d, ConvTranspose1d, ConvTranspose2d (PyTorch's arguments, weight
 layouts, default initialisation and reprs) over the C++ conv ops."""
-import math
-
 import ctorch
 from ctorch.nn import functional as F
-from ctorch.nn import init
+from ctorch.nn.modules.linear import _reset_weight_and_bias
 from ctorch.nn.modules.module import Module
 from ctorch.nn.parameter import Parameter
 
@@ -79,14 +77,7 @@ class _ConvNd(Module):
         self.reset_parameters()
 
     def reset_parameters(self):
-        # PyTorch's default: kaiming_uniform_(a=sqrt(5)) gives U(-1/sqrt(fan_in), 1/sqrt(fan_in)),
-        # and the bias draws from the same range
-        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
-        if self.bias is not None:
-            fan_in, _ = init._calculate_fan_in_and_fan_out(self.weight)
-            if fan_in != 0:
-                bound = 1 / math.sqrt(fan_in)
-                init.uniform_(self.bias, -bound, bound)
+        _reset_weight_and_bias(self.weight, self.bias)
 
     def extra_repr(self):
         s = (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
