@@ -547,6 +547,7 @@ Tensor cross_entropy_loss(const Tensor& input, const Tensor& target, const Tenso
   const char* op = "cross_entropy";
   ClassLayout l = class_layout(input, target, op);
   CTORCH_CHECK(label_smoothing <= 1.0, "label_smoothing must be between 0.0 and 1.0. Got: ", label_smoothing);
+  label_smoothing = std::max(label_smoothing, 0.0);  // PyTorch smooths only when > 0 (negative acts as 0)
   DType work = compute_dtype(input.dtype());
   Tensor t = flat_target(target);
   check_targets(t.data<int64_t>(), t.numel(), l.C, ignore_index);

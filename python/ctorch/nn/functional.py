@@ -357,9 +357,7 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
                 and target.dtype != ctorch.int64):
             # PyTorch's mean of the smoothing term gathers the weights by the (uint8) target
             raise RuntimeError("gather(): Expected dtype int32/int64 for index")
-        # PyTorch smooths only when label_smoothing > 0 (a negative value acts as 0)
-        return ctorch._C._cross_entropy_loss(input, target, weight, reduction, ignore_index,
-                                             max(float(label_smoothing), 0.0))
+        return ctorch._C._cross_entropy_loss(input, target, weight, reduction, ignore_index, label_smoothing)
 
     # class probabilities (a target of the input's shape)
     cdim = 0 if input.dim() == 1 else 1
