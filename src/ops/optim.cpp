@@ -6,6 +6,8 @@
 
 namespace ctorch {
 
+namespace {
+// Every tensor a defined, contiguous CPU float32/float64 tensor of param's dtype and size.
 bool fused_step_supported(const Tensor& param, const std::vector<Tensor>& others) {
   auto ok = [&](const Tensor& t) {
     return t.defined() && t.device().is_cpu() && t.is_contiguous() && t.dtype() == param.dtype() &&
@@ -17,7 +19,6 @@ bool fused_step_supported(const Tensor& param, const std::vector<Tensor>& others
   return true;
 }
 
-namespace {
 // Runs f(T* p, const T* g, ..., begin, end) over chunks of the parameter, for float and double.
 template <class F>
 void over_chunks(const Tensor& param, const F& f) {
@@ -64,16 +65,16 @@ void sgd_chunk_for(const SgdOptions& o, bool first, T* p, const T* g, T* m, int6
 }
 }  // namespace
 
-void sgd_step_(Tensor& param, const Tensor& grad, Tensor& buf, const SgdOptions& o, bool first_step) {
-  CTORCH_CHECK(fused_step_supported(param, o.momentum != 0 ? std::vector<Tensor>{grad, buf}
-                                                           : std::vector<Tensor>{grad}),
-               "[sgd_step_] tensors must be contiguous CPU float tensors of one dtype and size");
+bool sgd_step_(Tensor& param, const Tensor& grad, Tensor& buf, const SgdOptions& o, bool first_step) {
+  if (!fused_step_supported(param, o.momentum != 0 ? std::vector<Tensor>{grad, buf} : std::vector<Tensor>{grad}))
+    return false;
   over_chunks(param, [&](auto tag, int64_t b, int64_t e) {
     using T = decltype(tag);
     T* m = o.momentum != 0 ? buf.data<T>() : nullptr;
     if (o.weight_decay != 0) sgd_chunk_for<true>(o, first_step, param.data<T>(), grad.data<T>(), m, b, e);
     else sgd_chunk_for<false>(o, first_step, param.data<T>(), grad.data<T>(), m, b, e);
   });
+  return true;
 }
 
 namespace {
@@ -97,12 +98,11 @@ void adam_chunk(T* __restrict p, const T* __restrict g, T* __restrict m, T* __re
 }
 }  // namespace
 
-void adam_step_(Tensor& param, const Tensor& grad, Tensor& exp_avg, Tensor& exp_avg_sq,
+bool adam_step_(Tensor& param, const Tensor& grad, Tensor& exp_avg, Tensor& exp_avg_sq,
                 Tensor& max_exp_avg_sq, const AdamOptions& o, double step) {
   std::vector<Tensor> others{grad, exp_avg, exp_avg_sq};
   if (o.amsgrad) others.push_back(max_exp_avg_sq);
-  CTORCH_CHECK(fused_step_supported(param, others),
-               "[adam_step_] tensors must be contiguous CPU float tensors of one dtype and size");
+  if (!fused_step_supported(param, others)) return false;
   const double bias_correction1 = 1 - std::pow(o.beta1, step);
   const double bias_correction2_sqrt = std::sqrt(1 - std::pow(o.beta2, step));
   const Decay decay = o.weight_decay == 0 ? Decay::None : o.decoupled_weight_decay ? Decay::Decoupled : Decay::L2;
@@ -121,6 +121,7 @@ void adam_step_(Tensor& param, const Tensor& grad, Tensor& exp_avg, Tensor& exp_
         return o.amsgrad ? run(adam_chunk<Decay::Decoupled, true, T>) : run(adam_chunk<Decay::Decoupled, false, T>);
     }
   });
+  return true;
 }
 
 }  // namespace ctorch

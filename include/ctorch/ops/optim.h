@@ -1,13 +1,12 @@
 // Fused optimizer updates: each parameter is updated in one pass over its memory instead of the
-// several elementwise ops (and temporaries) of the textbook formula. The caller (ctorch.optim) checks
-// eligibility with fused_step_supported; the arithmetic follows PyTorch's single-tensor updates.
+// several elementwise ops (and temporaries) of the textbook formula; the arithmetic follows PyTorch's
+// single-tensor updates. Each step applies when every tensor is a contiguous CPU float32/float64 tensor
+// of param's dtype and size; otherwise it returns false and touches nothing (ctorch.optim then takes
+// its elementwise path).
 #pragma once
 #include "ctorch/core/tensor.h"
 
 namespace ctorch {
-
-// True when every tensor is a defined, contiguous CPU float32/float64 tensor of param's dtype and size.
-CTORCH_API bool fused_step_supported(const Tensor& param, const std::vector<Tensor>& others);
 
 struct SgdOptions {
   double lr, momentum, dampening, weight_decay;
@@ -15,7 +14,7 @@ struct SgdOptions {
 };
 // param -= lr * update; momentum_buf (when momentum != 0) is updated in place, or seeded with the
 // gradient when first_step.
-CTORCH_API void sgd_step_(Tensor& param, const Tensor& grad, Tensor& momentum_buf, const SgdOptions& o,
+CTORCH_API bool sgd_step_(Tensor& param, const Tensor& grad, Tensor& momentum_buf, const SgdOptions& o,
                           bool first_step);
 
 struct AdamOptions {
@@ -23,7 +22,7 @@ struct AdamOptions {
   bool decoupled_weight_decay, maximize, amsgrad;
 };
 // One Adam/AdamW step number `step` (1-based); max_exp_avg_sq is used only with amsgrad.
-CTORCH_API void adam_step_(Tensor& param, const Tensor& grad, Tensor& exp_avg, Tensor& exp_avg_sq,
+CTORCH_API bool adam_step_(Tensor& param, const Tensor& grad, Tensor& exp_avg, Tensor& exp_avg_sq,
                            Tensor& max_exp_avg_sq, const AdamOptions& o, double step);
 
 }  // namespace ctorch
