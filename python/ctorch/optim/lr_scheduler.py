@@ -1,1080 +1,723 @@
-"""Learning-rate schedulers (ctorch.optim.lr_scheduler), ported from PyTorch's torch.optim.lr_scheduler.
+"""ctorch.optim.lr_scheduler: learning-rate schedules for ctorch optimizers.
 
-Same classes, arguments, chainable (recursive) update formulas, closed forms for step(epoch),
-state_dict contents and warnings as PyTorch, so lr sequences match PyTorch's exactly.
-PyTorch is BSD-licensed; this is an adaptation of its implementation onto ctorch's Optimizer.
+The public interface follows the documented ``torch.optim.lr_scheduler`` API (class names, constructor
+arguments, ``step`` / ``get_last_lr`` / ``state_dict`` / ``load_state_dict``, the bookkeeping keys
+written into the optimizer's param groups). Each scheduler is written here as a small rule:
+
+* ``_next(lr, base_lr, group)`` -- the chainable update: the new lr of a group from its current lr, so
+  schedulers can be stacked (``ChainedScheduler``) and the epoch-by-epoch sequence equals the documented
+  recurrences exactly;
+* ``_at(base_lr)`` -- an optional closed form, used when ``step(epoch)`` is given an explicit epoch
+  (a deprecated calling convention that still works).
+
+Schedulers that need the whole parameter group (cyclic momentum, per-phase bounds) override ``get_lr``.
 """
-
 from __future__ import annotations
 
 import math
-import types
 import warnings
+import weakref
 from bisect import bisect_right
 from collections import Counter
-from functools import partial, wraps
-from math import inf
-from typing import Any, Literal, SupportsFloat, TYPE_CHECKING, cast
-from weakref import ref
 
-from ctorch import Tensor
 from ctorch.optim.optimizer import Optimizer
 
-if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable, Sequence
+__all__ = ["LRScheduler", "LambdaLR", "MultiplicativeLR", "StepLR", "MultiStepLR", "ConstantLR", "LinearLR",
+           "ExponentialLR", "SequentialLR", "CosineAnnealingLR", "ChainedScheduler", "ReduceLROnPlateau",
+           "CyclicLR", "CosineAnnealingWarmRestarts", "OneCycleLR", "PolynomialLR"]
 
-__all__ = [
-    'LambdaLR',
-    'MultiplicativeLR',
-    'StepLR',
-    'MultiStepLR',
-    'ConstantLR',
-    'LinearLR',
-    'ExponentialLR',
-    'SequentialLR',
-    'CosineAnnealingLR',
-    'ChainedScheduler',
-    'ReduceLROnPlateau',
-    'CyclicLR',
-    'CosineAnnealingWarmRestarts',
-    'OneCycleLR',
-    'PolynomialLR',
-    'LRScheduler',
-]
+_EPOCH_ARG_DEPRECATED = (
+    "The epoch parameter in `scheduler.step()` is deprecated; call `scheduler.step()` without arguments. "
+    "Where a closed form of the schedule exists it is used for the given epoch.")
+_ORDER_WARNING = (
+    "Detected call of `lr_scheduler.step()` before `optimizer.step()`. Call `optimizer.step()` first, "
+    "then `lr_scheduler.step()`; otherwise the first value of the schedule is skipped.")
+_STEP_REPLACED_WARNING = (
+    "`optimizer.step` was replaced after the learning rate scheduler was created, so the scheduler cannot "
+    "tell whether it ran; make sure to call `optimizer.step()` before `lr_scheduler.step()`.")
 
 
-def _to_scalar(x):
-    # A 1-element tensor lr is written back as a Python number.
-    return x.item() if isinstance(x, Tensor) else x
-
-
-EPOCH_DEPRECATION_WARNING = 'The epoch parameter in `scheduler.step()` was not necessary and is being deprecated where possible. Please use `scheduler.step()` to step the scheduler. During the deprecation, if epoch is different from None, the closed form is used instead of the new chainable form, where available. Please open an issue if you are unable to replicate your use case: https://github.com/pytorch/pytorch/issues/new/choose.'
-
-
-def _format_param(name: str, optimizer: Optimizer, param):
-
-    def _copy(_param):
-        return _param.clone() if isinstance(_param, Tensor) else _param
-
-    if isinstance(param, (list, tuple)):
-        if len(param) != len(optimizer.param_groups):
-            raise ValueError(
-                f'{name} must have the same length as optimizer.param_groups. {name} has {len(param)} values, param_groups has {len(optimizer.param_groups)}.'
-            )
-    else:
-        param = [param] * len(optimizer.param_groups)
-    return list(map(_copy, param))
-
-
-def _param_groups_val_list(optimizer: Optimizer, key: str) -> list[Any]:
-    return [group[key].clone() if isinstance(group[key], Tensor) else group[key] for group in optimizer.param_groups]
-
-
-def _update_param_group_val(param_group: dict[str, Any], key: str, val: float | Tensor) -> None:
-    if isinstance(param_group[key], Tensor):
-        param_group[key].fill_(_to_scalar(val))
-    else:
-        param_group[key] = val
-
-
-def _check_optimizer(optimizer) -> None:
+# ----------------------------------------------------------------------------------------------- helpers
+def _check_optimizer(optimizer):
     if not isinstance(optimizer, Optimizer):
-        raise TypeError(f'{type(optimizer).__name__} is not an Optimizer')
+        raise TypeError(f"{type(optimizer).__name__} is not an Optimizer")
 
 
-def _lr_lambdas_per_group(optimizer: Optimizer, lr_lambda) -> list[Callable[[int], float]]:
-    # LambdaLR / MultiplicativeLR: one function shared by all groups, or a list with one per group.
-    if not isinstance(lr_lambda, list) and (not isinstance(lr_lambda, tuple)):
-        return [lr_lambda] * len(optimizer.param_groups)
-    if len(lr_lambda) != len(optimizer.param_groups):
-        raise ValueError(f'Expected {len(optimizer.param_groups)} lr_lambdas, but got {len(lr_lambda)}')
-    return list(lr_lambda)
+def _per_group(name, optimizer, value):
+    """One value per param group: a list/tuple must match the groups, a scalar is repeated."""
+    n = len(optimizer.param_groups)
+    if isinstance(value, (list, tuple)):
+        if len(value) != n:
+            raise ValueError(f"{name} must have the same length as optimizer.param_groups. "
+                             f"{name} has {len(value)} values, param_groups has {n}.")
+        return list(value)
+    return [value] * n
 
 
-def _pack_lr_lambda(fn) -> dict[str, Any] | None:
-    # Plain functions are not saved; a callable object's attributes are.
-    return None if isinstance(fn, types.FunctionType) else fn.__dict__.copy()
+def _group_values(optimizer, key):
+    return [group[key] for group in optimizer.param_groups]
 
 
-def _unpack_lr_lambda(fn, saved: dict[str, Any] | None) -> None:
-    if saved is not None:
-        fn.__dict__.update(saved)
+def _momentum_key(optimizer):
+    """'betas' (Adam-style beta1) or 'momentum' -- the key a momentum-cycling scheduler drives."""
+    if "betas" in optimizer.defaults:
+        return "betas"
+    if "momentum" in optimizer.defaults:
+        return "momentum"
+    raise ValueError("optimizer must support momentum or beta1 with `cycle_momentum` option enabled")
 
 
-def _state_dict_packing(scheduler: LRScheduler, key: str, pack: Callable) -> dict[str, Any]:
-    """The scheduler's __dict__ without the optimizer, its list attribute `key` saved as [pack(item), ...]."""
-    state_dict = {k: value for k, value in scheduler.__dict__.items() if k not in ('optimizer', key)}
-    state_dict[key] = [pack(item) for item in getattr(scheduler, key)]
-    return state_dict
-
-
-def _load_state_dict_unpacking(scheduler: LRScheduler, state_dict: dict[str, Any], key: str, unpack: Callable) -> None:
-    """Inverse of _state_dict_packing: unpack(item, saved) restores each item of `key` in place."""
-    packed = state_dict.pop(key)
-    scheduler.__dict__.update(state_dict)
-    state_dict[key] = packed  # the caller's dict is left as it was given
-    items = getattr(scheduler, key)
-    for idx, saved in enumerate(packed):
-        unpack(items[idx], saved)
-
-
-def _check_schedulers(combiner: LRScheduler, schedulers, optimizer: Optimizer) -> None:
-    # SequentialLR / ChainedScheduler: each scheduler must be a plain one of the same optimizer.
-    for scheduler_idx, scheduler in enumerate(schedulers):
-        if not hasattr(scheduler, 'optimizer'):
-            raise TypeError(
-                f'{combiner.__class__.__name__} at index {scheduler_idx} should have `optimizer` as its attribute.'
-            )
-        if isinstance(scheduler, ReduceLROnPlateau):
-            raise ValueError(
-                f'{combiner.__class__.__name__} does not support `ReduceLROnPlateau` scheduler as it requires additional kwargs to be specified when calling `step`, but got one at index {scheduler_idx} in the given schedulers sequence.'
-            )
-        if optimizer != scheduler.optimizer:
-            raise ValueError(
-                f'{combiner.__class__.__name__} expects all schedulers to belong to the same optimizer, but got scheduler {scheduler.__class__.__name__} at index {scheduler_idx} has {scheduler.optimizer}, which is different from {optimizer.__class__.__name__}.'
-            )
-
-
-def _uses_beta1(optimizer: Optimizer) -> bool:
-    # CyclicLR / OneCycleLR with cycle_momentum: cycle group['momentum'], or beta1 for Adam-like optimizers.
-    if 'momentum' not in optimizer.defaults and 'betas' not in optimizer.defaults:
-        raise ValueError('optimizer must support momentum or beta1 with `cycle_momentum` option enabled')
-    return 'betas' in optimizer.defaults
-
-
-def _set_momentum(group: dict[str, Any], momentum: float, use_beta1: bool) -> None:
-    if use_beta1:
-        group['betas'] = (momentum, *group['betas'][1:])
+def _set_momentum(group, key, value):
+    if key == "betas":
+        group["betas"] = (value, *group["betas"][1:])
     else:
-        group['momentum'] = momentum
+        group["momentum"] = value
 
 
-def _init_cycle_momentum(optimizer: Optimizer, max_momentums, base_momentums, use_beta1: bool) -> None:
-    # A fresh run starts at max_momentum; both bounds are kept in each group (as PyTorch does).
-    for m_momentum, b_momentum, group in zip(max_momentums, base_momentums, optimizer.param_groups):
-        _set_momentum(group, m_momentum, use_beta1)
-        group['max_momentum'] = m_momentum
-        group['base_momentum'] = b_momentum
+def _start_momentum_cycle(optimizer, base_momentum, max_momentum, fresh):
+    key = _momentum_key(optimizer)
+    bases = _per_group("base_momentum", optimizer, base_momentum)
+    maxes = _per_group("max_momentum", optimizer, max_momentum)
+    if fresh:
+        for group, lo, hi in zip(optimizer.param_groups, bases, maxes):
+            _set_momentum(group, key, hi)
+            group["max_momentum"], group["base_momentum"] = hi, lo
+    return key
 
 
+def _track_optimizer_steps(optimizer):
+    """Replace ``optimizer.step`` (once) by a wrapper that records that it has run."""
+    if getattr(optimizer.step, "_counts_for_lr_scheduler", False):
+        return
+    ref = weakref.ref(optimizer)
+    unbound = type(optimizer).step
+
+    def step(*args, **kwargs):
+        opt = ref()
+        opt._opt_called = True
+        return unbound(opt, *args, **kwargs)
+
+    step._counts_for_lr_scheduler = True
+    step.__doc__ = unbound.__doc__
+    optimizer.step = step
+
+
+def _save_lambdas(fns):
+    # Plain functions and lambdas are not saved; callable objects save their attributes.
+    return [None if isinstance(fn, type(_save_lambdas)) or not hasattr(fn, "__dict__") else dict(fn.__dict__)
+            for fn in fns]
+
+
+def _load_lambdas(fns, saved):
+    for fn, attrs in zip(fns, saved):
+        if attrs is not None:
+            fn.__dict__.update(attrs)
+
+
+def _cosine_mix(lo, hi, t, period):
+    """hi at t = 0 down to lo at t = period along half a cosine."""
+    return lo + (hi - lo) * (1 + math.cos(math.pi * t / period)) / 2
+
+
+# ------------------------------------------------------------------------------------------------ base
 class LRScheduler:
-    """Base class: sets each group's initial_lr, keeps base_lrs/last_epoch, and steps once on construction."""
+    """Base class. Subclasses give ``_next`` (chainable rule) and optionally ``_at`` (closed form), or
+    override ``get_lr``. The constructor stores ``initial_lr`` in each group and takes the first step,
+    so ``get_last_lr()`` is the epoch-0 lr straight away."""
 
-    _get_lr_called_within_step: bool = False
-    _is_initial: bool = False
+    _in_step = False
+    _initial = False  # True during the constructor's step: chainable rules keep the current lr
 
-    def __init__(self, optimizer: Optimizer, last_epoch: int = -1) -> None:
+    def __init__(self, optimizer, last_epoch=-1):
         _check_optimizer(optimizer)
         self.optimizer = optimizer
-        if last_epoch == -1:
-            for group in optimizer.param_groups:
-                initial_lr = group['lr']
-                if isinstance(initial_lr, Tensor):
-                    initial_lr = initial_lr.clone()
-                group.setdefault('initial_lr', initial_lr)
-        else:
-            for i, group in enumerate(optimizer.param_groups):
-                if 'initial_lr' not in group:
-                    raise KeyError(
-                        f"param 'initial_lr' is not specified in param_groups[{i}] when resuming scheduler with last_epoch >= 0.\nThis typically happens when:\n1. You're trying to resume training from a checkpoint but haven't properly loaded the optimizer state\n2. You're using last_epoch >= 0 for a fresh training run (not recommended)"
-                    )
-        self.base_lrs: list[float | Tensor] = _param_groups_val_list(optimizer, 'initial_lr')
+        for i, group in enumerate(optimizer.param_groups):
+            if last_epoch == -1:
+                group.setdefault("initial_lr", group["lr"])
+            elif "initial_lr" not in group:
+                raise KeyError(f"param 'initial_lr' is not specified in param_groups[{i}] when resuming a "
+                               "scheduler with last_epoch >= 0 (load the optimizer's state first)")
+        self.base_lrs = _group_values(optimizer, "initial_lr")
         self.last_epoch = last_epoch
-
-        # Wrap optimizer.step (once) to record that it ran, so that calling scheduler.step() first warns
-        # as in PyTorch; a weak reference avoids a cycle through the bound method.
-        def patch_track_step_called(opt: Optimizer):
-            if hasattr(opt.step, '_wrapped_by_lr_sched'):
-                return opt.step
-
-            def wrap_step(step_fn):
-                opt_ref = ref(self.optimizer)
-                func = step_fn.__func__
-
-                @wraps(func)
-                def wrapper(*args, **kwargs):
-                    opt = opt_ref()
-                    opt._opt_called = True
-                    return func.__get__(opt, opt.__class__)(*args, **kwargs)
-
-                wrapper._wrapped_by_lr_sched = True
-                return wrapper
-
-            opt.step = wrap_step(opt.step)
-
-        patch_track_step_called(self.optimizer)
+        _track_optimizer_steps(optimizer)
         self._initial_step()
 
-    def _initial_step(self) -> None:
-        # The constructor's step sets the epoch-0 lr (last_epoch -1 -> 0) without the ordering warning.
+    def _initial_step(self):
         self._step_count = 0
-        with _initial_mode(self):
+        self._initial = True
+        try:
             self.step()
+        finally:
+            self._initial = False
 
-    def state_dict(self) -> dict[str, Any]:
-        return {key: value for key, value in self.__dict__.items() if key != 'optimizer'}
+    # state ------------------------------------------------------------------------------------------
+    def state_dict(self):
+        return {k: v for k, v in self.__dict__.items() if k != "optimizer"}
 
-    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+    def load_state_dict(self, state_dict):
         self.__dict__.update(state_dict)
 
-    def get_last_lr(self) -> list[float | Tensor]:
+    def get_last_lr(self):
         return self._last_lr
 
-    def get_lr(self) -> list[float | Tensor]:
+    # stepping ---------------------------------------------------------------------------------------
+    def get_lr(self):
+        if not self._in_step:
+            warnings.warn("To get the last learning rate computed by the scheduler, please use `get_last_lr()`.",
+                          UserWarning, stacklevel=2)
+        return [self._next(group["lr"], base, group) for group, base in zip(self.optimizer.param_groups,
+                                                                              self.base_lrs)]
+
+    def _next(self, lr, base_lr, group):
         raise NotImplementedError
 
-    def step(self, epoch: int | None = None) -> None:
-        if self._step_count == 1:
-            if not hasattr(self.optimizer.step, '_wrapped_by_lr_sched'):
-                warnings.warn(
-                    'Seems like `optimizer.step()` has been overridden after learning rate scheduler initialization. Please, make sure to call `optimizer.step()` before `lr_scheduler.step()`. See more details at https://pytorch.org/docs/stable/optim.html#how-to-adjust-learning-rate',
-                    UserWarning,
-                    stacklevel=2,
-                )
-            elif not getattr(self.optimizer, '_opt_called', False):
-                warnings.warn(
-                    'Detected call of `lr_scheduler.step()` before `optimizer.step()`. In PyTorch 1.1.0 and later, you should call them in the opposite order: `optimizer.step()` before `lr_scheduler.step()`.  Failure to do this will result in PyTorch skipping the first value of the learning rate schedule. See more details at https://pytorch.org/docs/stable/optim.html#how-to-adjust-learning-rate',
-                    UserWarning,
-                    stacklevel=2,
-                )
+    def _warn_if_out_of_order(self):
+        if self._step_count != 1:
+            return
+        if not getattr(self.optimizer.step, "_counts_for_lr_scheduler", False):
+            warnings.warn(_STEP_REPLACED_WARNING, UserWarning, stacklevel=3)
+        elif not getattr(self.optimizer, "_opt_called", False):
+            warnings.warn(_ORDER_WARNING, UserWarning, stacklevel=3)
+
+    def _compute(self, epoch):
+        """Advance ``last_epoch`` and return the new lrs."""
+        if epoch is None:
+            self.last_epoch += 1
+            return self.get_lr()
+        warnings.warn(_EPOCH_ARG_DEPRECATED, UserWarning, stacklevel=3)
+        self.last_epoch = epoch
+        if hasattr(self, "_at"):
+            return [self._at(base) for base in self.base_lrs]
+        return self.get_lr()
+
+    def step(self, epoch=None):
+        self._warn_if_out_of_order()
         self._step_count += 1
-        if epoch is not None:
-            warnings.warn(EPOCH_DEPRECATION_WARNING, UserWarning, stacklevel=2)
-        self._update_lr(epoch)
-
-    def _update_lr(self, epoch: int | None = None) -> None:
-        with _enable_get_lr_call(self):
-            if epoch is None:
-                self.last_epoch += 1
-                values = self.get_lr()
-            else:
-                self.last_epoch = epoch
-                if hasattr(self, '_get_closed_form_lr'):
-                    values = cast(list[float | Tensor], self._get_closed_form_lr())
-                else:
-                    values = self.get_lr()
-        for param_group, lr in zip(self.optimizer.param_groups, values):
-            _update_param_group_val(param_group, 'lr', lr)
-        self._last_lr: list[float | Tensor] = _param_groups_val_list(self.optimizer, 'lr')
-
-
-def _warn_get_lr_called_within_step(lr_scheduler: LRScheduler) -> None:
-    if not lr_scheduler._get_lr_called_within_step:
-        warnings.warn(
-            'To get the last learning rate computed by the scheduler, please use `get_last_lr()`.',
-            UserWarning,
-            stacklevel=2,
-        )
+        self._in_step = True
+        try:
+            lrs = self._compute(epoch)
+        finally:
+            self._in_step = False
+        for group, lr in zip(self.optimizer.param_groups, lrs):
+            group["lr"] = lr
+        self._last_lr = _group_values(self.optimizer, "lr")
 
 
 class _LRScheduler(LRScheduler):
-    """Deprecated alias kept for code written against older PyTorch."""
-
-    pass
+    """Old name of LRScheduler, kept for compatibility."""
 
 
-class _enable_get_lr_call:
-    """Marks get_lr() as called from step() (a direct call warns: use get_last_lr())."""
+# ------------------------------------------------------------------------------- multiplicative rules
+class _LambdaScheduler(LRScheduler):
+    """Shared by LambdaLR / MultiplicativeLR: one function of the epoch per group."""
 
-
-    def __init__(self, o: LRScheduler) -> None:
-        self.o = o
-
-    def __enter__(self):
-        self.o._get_lr_called_within_step = True
-        return self
-
-    def __exit__(self, type, value, traceback) -> None:
-        self.o._get_lr_called_within_step = False
-
-
-class _initial_mode:
-    """Marks the constructor's initial step, where chainable schedulers keep the current lr."""
-
-
-    def __init__(self, o: LRScheduler) -> None:
-        self.o = o
-
-    def __enter__(self):
-        self.o._is_initial = True
-
-    def __exit__(self, type, value, traceback):
-        self.o._is_initial = False
-
-
-class LambdaLR(LRScheduler):
-    """lr = base_lr * lr_lambda(epoch)."""
-
-
-    def __init__(
-        self,
-        optimizer: Optimizer,
-        lr_lambda: Callable[[int], float] | list[Callable[[int], float]],
-        last_epoch: int = -1,
-    ) -> None:
-        self.optimizer = optimizer
-        self.lr_lambdas = _lr_lambdas_per_group(optimizer, lr_lambda)
-        super().__init__(optimizer, last_epoch)
-
-    def state_dict(self) -> dict[str, Any]:
-        return _state_dict_packing(self, 'lr_lambdas', _pack_lr_lambda)
-
-    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        _load_state_dict_unpacking(self, state_dict, 'lr_lambdas', _unpack_lr_lambda)
-
-    def get_lr(self) -> list[float | Tensor]:
-        _warn_get_lr_called_within_step(self)
-        return [base_lr * lmbda(self.last_epoch) for lmbda, base_lr in zip(self.lr_lambdas, self.base_lrs)]
-
-
-class MultiplicativeLR(LRScheduler):
-    """lr = previous lr * lr_lambda(epoch) (from epoch 1 on)."""
-
-
-    def __init__(
-        self,
-        optimizer: Optimizer,
-        lr_lambda: Callable[[int], float] | list[Callable[[int], float]],
-        last_epoch: int = -1,
-    ) -> None:
-        self.optimizer = optimizer
-        self.lr_lambdas = _lr_lambdas_per_group(optimizer, lr_lambda)
-        for lr_lambda in self.lr_lambdas:
-            if not callable(lr_lambda):
-                raise TypeError(f'lr_lambda should be a function, but got {type(lr_lambda).__name__}')
-        super().__init__(optimizer, last_epoch)
-
-    def state_dict(self) -> dict[str, Any]:
-        return _state_dict_packing(self, 'lr_lambdas', _pack_lr_lambda)
-
-    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        _load_state_dict_unpacking(self, state_dict, 'lr_lambdas', _unpack_lr_lambda)
-
-    def get_lr(self) -> list[float | Tensor]:
-        _warn_get_lr_called_within_step(self)
-        if not self._is_initial:
-            return [
-                group['lr'] * lmbda(self.last_epoch)
-                for lmbda, group in zip(self.lr_lambdas, self.optimizer.param_groups)
-            ]
+    def __init__(self, optimizer, lr_lambda, last_epoch=-1):
+        _check_optimizer(optimizer)
+        n = len(optimizer.param_groups)
+        if isinstance(lr_lambda, (list, tuple)):
+            if len(lr_lambda) != n:
+                raise ValueError(f"Expected {n} lr_lambdas, but got {len(lr_lambda)}")
+            self.lr_lambdas = list(lr_lambda)
         else:
-            return _param_groups_val_list(self.optimizer, 'lr')
+            self.lr_lambdas = [lr_lambda] * n
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self):
+        if not self._in_step:
+            warnings.warn("To get the last learning rate computed by the scheduler, please use `get_last_lr()`.",
+                          UserWarning, stacklevel=2)
+        return [self._next(g["lr"], base, fn) for g, base, fn in
+                zip(self.optimizer.param_groups, self.base_lrs, self.lr_lambdas)]
+
+    def state_dict(self):
+        state = super().state_dict()
+        state["lr_lambdas"] = _save_lambdas(self.lr_lambdas)
+        return state
+
+    def load_state_dict(self, state_dict):
+        state = dict(state_dict)
+        saved = state.pop("lr_lambdas")
+        super().load_state_dict(state)
+        _load_lambdas(self.lr_lambdas, saved)
+
+
+class LambdaLR(_LambdaScheduler):
+    """lr = initial lr * lr_lambda(epoch)."""
+
+    def _next(self, lr, base_lr, fn):
+        return base_lr * fn(self.last_epoch)
+
+
+class MultiplicativeLR(_LambdaScheduler):
+    """lr is multiplied by lr_lambda(epoch) at every step after the first."""
+
+    def _next(self, lr, base_lr, fn):
+        return lr if self._initial else lr * fn(self.last_epoch)
 
 
 class StepLR(LRScheduler):
-    """Multiply the lr by gamma every step_size epochs."""
+    """lr decays by gamma every step_size epochs."""
 
-
-    def __init__(self, optimizer: Optimizer, step_size: int, gamma: float = 0.1, last_epoch: int = -1) -> None:
-        self.step_size = step_size
-        self.gamma = gamma
+    def __init__(self, optimizer, step_size, gamma=0.1, last_epoch=-1):
+        self.step_size, self.gamma = step_size, gamma
         super().__init__(optimizer, last_epoch)
 
-    def get_lr(self) -> list[float | Tensor]:
-        _warn_get_lr_called_within_step(self)
-        if self.last_epoch == 0 or self.last_epoch % self.step_size != 0:
-            return _param_groups_val_list(self.optimizer, 'lr')
-        return [group['lr'] * self.gamma for group in self.optimizer.param_groups]
+    def _next(self, lr, base_lr, group):
+        e = self.last_epoch
+        return lr * self.gamma if e > 0 and e % self.step_size == 0 else lr
 
-    def _get_closed_form_lr(self) -> list[float | Tensor]:
-        return [base_lr * self.gamma ** (self.last_epoch // self.step_size) for base_lr in self.base_lrs]
+    def _at(self, base_lr):
+        return base_lr * self.gamma ** (self.last_epoch // self.step_size)
 
 
 class MultiStepLR(LRScheduler):
-    """Multiply the lr by gamma at each milestone (repeated milestones multiply repeatedly)."""
+    """lr decays by gamma at each milestone (a milestone listed k times decays by gamma**k)."""
 
-
-    def __init__(
-        self, optimizer: Optimizer, milestones: Iterable[int], gamma: float = 0.1, last_epoch: int = -1
-    ) -> None:
-        self.milestones = Counter(milestones)
-        self.gamma = gamma
+    def __init__(self, optimizer, milestones, gamma=0.1, last_epoch=-1):
+        self.milestones, self.gamma = Counter(milestones), gamma
         super().__init__(optimizer, last_epoch)
 
-    def get_lr(self) -> list[float | Tensor]:
-        _warn_get_lr_called_within_step(self)
-        if self.last_epoch not in self.milestones:
-            return _param_groups_val_list(self.optimizer, 'lr')
-        return [group['lr'] * self.gamma ** self.milestones[self.last_epoch] for group in self.optimizer.param_groups]
+    def _next(self, lr, base_lr, group):
+        return lr * self.gamma ** self.milestones[self.last_epoch] if self.last_epoch in self.milestones else lr
 
-    def _get_closed_form_lr(self):
-        milestones = sorted(self.milestones.elements())
-        return [base_lr * self.gamma ** bisect_right(milestones, self.last_epoch) for base_lr in self.base_lrs]
+    def _at(self, base_lr):
+        passed = bisect_right(sorted(self.milestones.elements()), self.last_epoch)
+        return base_lr * self.gamma ** passed
 
 
 class ConstantLR(LRScheduler):
-    """lr = base_lr * factor until total_iters, then base_lr."""
+    """lr is scaled by factor until epoch total_iters, then restored."""
 
-
-    def __init__(
-        self, optimizer: Optimizer, factor: float = 1.0 / 3, total_iters: int = 5, last_epoch: int = -1
-    ) -> None:
-        if factor > 1.0 or factor < 0:
-            raise ValueError('Constant multiplicative factor expected to be between 0 and 1.')
-        self.factor = factor
-        self.total_iters = total_iters
+    def __init__(self, optimizer, factor=1.0 / 3, total_iters=5, last_epoch=-1):
+        if not 0 <= factor <= 1:
+            raise ValueError("Constant multiplicative factor expected to be between 0 and 1.")
+        self.factor, self.total_iters = factor, total_iters
         super().__init__(optimizer, last_epoch)
 
-    def get_lr(self) -> list[float | Tensor]:
-        _warn_get_lr_called_within_step(self)
+    def _next(self, lr, base_lr, group):
         if self.last_epoch == 0:
-            return [group['lr'] * self.factor for group in self.optimizer.param_groups]
-        if self.last_epoch != self.total_iters:
-            return _param_groups_val_list(self.optimizer, 'lr')
-        return [group['lr'] * (1.0 / self.factor) for group in self.optimizer.param_groups]
+            return lr * self.factor
+        return lr * (1.0 / self.factor) if self.last_epoch == self.total_iters else lr
 
-    def _get_closed_form_lr(self):
-        return [
-            base_lr * (self.factor + (self.last_epoch >= self.total_iters) * (1 - self.factor))
-            for base_lr in self.base_lrs
-        ]
+    def _at(self, base_lr):
+        return base_lr * (self.factor + (self.last_epoch >= self.total_iters) * (1 - self.factor))
 
 
 class LinearLR(LRScheduler):
-    """Linear ramp of the factor from start_factor to end_factor over total_iters epochs."""
+    """The lr factor moves linearly from start_factor to end_factor over total_iters epochs."""
 
-
-    def __init__(
-        self,
-        optimizer: Optimizer,
-        start_factor: float = 1.0 / 3,
-        end_factor: float = 1.0,
-        total_iters: int = 5,
-        last_epoch: int = -1,
-    ) -> None:
-        if start_factor > 1.0 or start_factor <= 0:
-            raise ValueError('Starting multiplicative factor expected to be greater than 0 and less or equal to 1.')
-        if end_factor > 1.0 or end_factor < 0:
-            raise ValueError('Ending multiplicative factor expected to be between 0 and 1.')
-        self.start_factor = start_factor
-        self.end_factor = end_factor
-        self.total_iters = total_iters
+    def __init__(self, optimizer, start_factor=1.0 / 3, end_factor=1.0, total_iters=5, last_epoch=-1):
+        if not 0 < start_factor <= 1:
+            raise ValueError("Starting multiplicative factor expected to be greater than 0 and less or equal to 1.")
+        if not 0 <= end_factor <= 1:
+            raise ValueError("Ending multiplicative factor expected to be between 0 and 1.")
+        self.start_factor, self.end_factor, self.total_iters = start_factor, end_factor, total_iters
         super().__init__(optimizer, last_epoch)
 
-    def get_lr(self) -> list[float | Tensor]:
-        _warn_get_lr_called_within_step(self)
-        if self.last_epoch == 0:
-            return [group['lr'] * self.start_factor for group in self.optimizer.param_groups]
-        if self._is_initial or self.last_epoch > self.total_iters:
-            return _param_groups_val_list(self.optimizer, 'lr')
-        return [
-            group['lr']
-            * (
-                1.0
-                + (self.end_factor - self.start_factor)
-                / (self.total_iters * self.start_factor + (self.last_epoch - 1) * (self.end_factor - self.start_factor))
-            )
-            for group in self.optimizer.param_groups
-        ]
+    def _next(self, lr, base_lr, group):
+        e, s, d = self.last_epoch, self.start_factor, self.end_factor - self.start_factor
+        if e == 0:
+            return lr * s
+        if self._initial or e > self.total_iters:
+            return lr
+        # ratio of the factor at epoch e to the factor at epoch e - 1
+        return lr * (1.0 + d / (self.total_iters * s + (e - 1) * d))
 
-    def _get_closed_form_lr(self):
-        return [
-            base_lr
-            * (
-                self.start_factor
-                + (self.end_factor - self.start_factor) * min(self.total_iters, self.last_epoch) / self.total_iters
-            )
-            for base_lr in self.base_lrs
-        ]
+    def _at(self, base_lr):
+        d = self.end_factor - self.start_factor
+        return base_lr * (self.start_factor + d * min(self.total_iters, self.last_epoch) / self.total_iters)
 
 
 class ExponentialLR(LRScheduler):
-    """Multiply the lr by gamma every epoch."""
+    """lr decays by gamma every epoch."""
 
-
-    def __init__(self, optimizer: Optimizer, gamma: float, last_epoch: int = -1) -> None:
+    def __init__(self, optimizer, gamma, last_epoch=-1):
         self.gamma = gamma
         super().__init__(optimizer, last_epoch)
 
-    def get_lr(self) -> list[float | Tensor]:
-        _warn_get_lr_called_within_step(self)
-        if self._is_initial:
-            return _param_groups_val_list(self.optimizer, 'lr')
-        return [group['lr'] * self.gamma for group in self.optimizer.param_groups]
+    def _next(self, lr, base_lr, group):
+        return lr if self._initial else lr * self.gamma
 
-    def _get_closed_form_lr(self):
-        return [base_lr * self.gamma**self.last_epoch for base_lr in self.base_lrs]
-
-
-class SequentialLR(LRScheduler):
-    """Hand over between schedulers at the milestones (each restarts from epoch 0)."""
-
-
-    def __init__(
-        self, optimizer: Optimizer, schedulers: list[LRScheduler], milestones: list[int], last_epoch: int = -1
-    ) -> None:
-        if len(schedulers) < 1:
-            raise ValueError(f'{self.__class__.__name__} expects at least one scheduler, but got no scheduler.')
-        _check_schedulers(self, schedulers, optimizer)
-        if len(milestones) != len(schedulers) - 1:
-            raise ValueError(
-                f'Sequential Schedulers expects number of schedulers provided to be one more than the number of milestone points, but got number of schedulers {len(schedulers)} and the number of milestones to be equal to {len(milestones)}'
-            )
-        self._schedulers = schedulers
-        self._milestones = milestones
-        self.last_epoch = last_epoch + 1
-        self.optimizer = optimizer
-        for group in self.optimizer.param_groups:
-            _update_param_group_val(group, 'lr', group['initial_lr'])
-        self.recursive_undo()
-        idx = bisect_right(self._milestones, 0)
-        self._schedulers[idx]._initial_step()
-        self._last_lr = schedulers[idx].get_last_lr()
-
-    def recursive_undo(self, sched=None) -> None:
-        scheds = self if sched is None else sched
-        if hasattr(scheds, '_schedulers'):
-            for s in scheds._schedulers:
-                self.recursive_undo(s)
-        elif hasattr(scheds, 'last_epoch'):
-            scheds.last_epoch -= 1
-
-    def step(self) -> None:
-        self.last_epoch += 1
-        idx = bisect_right(self._milestones, self.last_epoch)
-        scheduler = self._schedulers[idx]
-        if idx > 0 and self._milestones[idx - 1] == self.last_epoch:
-            scheduler._update_lr(0)
-        else:
-            scheduler.step()
-        self._last_lr = scheduler.get_last_lr()
-
-    def state_dict(self) -> dict[str, Any]:
-        return _state_dict_packing(self, '_schedulers', lambda s: s.state_dict())
-
-    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        _load_state_dict_unpacking(self, state_dict, '_schedulers', lambda s, saved: s.load_state_dict(saved))
+    def _at(self, base_lr):
+        return base_lr * self.gamma ** self.last_epoch
 
 
 class PolynomialLR(LRScheduler):
-    """Polynomial decay to 0 over total_iters epochs."""
+    """lr decays as (1 - epoch / total_iters) ** power, reaching 0 at total_iters."""
 
-
-    def __init__(self, optimizer: Optimizer, total_iters: int = 5, power: float = 1.0, last_epoch: int = -1) -> None:
-        self.total_iters = total_iters
-        self.power = power
+    def __init__(self, optimizer, total_iters=5, power=1.0, last_epoch=-1):
+        self.total_iters, self.power = total_iters, power
         super().__init__(optimizer, last_epoch)
 
-    def get_lr(self) -> list[float | Tensor]:
-        _warn_get_lr_called_within_step(self)
-        if self._is_initial or self.last_epoch > self.total_iters:
-            return _param_groups_val_list(self.optimizer, 'lr')
-        decay_factor = (
-            (1.0 - self.last_epoch / self.total_iters) / (1.0 - (self.last_epoch - 1) / self.total_iters)
-        ) ** self.power
-        return [group['lr'] * decay_factor for group in self.optimizer.param_groups]
+    def _next(self, lr, base_lr, group):
+        e, n = self.last_epoch, self.total_iters
+        if self._initial or e > n:
+            return lr
+        return lr * ((1.0 - e / n) / (1.0 - (e - 1) / n)) ** self.power
 
-    def _get_closed_form_lr(self) -> list[float | Tensor]:
-        return [
-            base_lr * (1.0 - min(self.total_iters, self.last_epoch) / self.total_iters) ** self.power
-            for base_lr in self.base_lrs
-        ]
+    def _at(self, base_lr):
+        return base_lr * (1.0 - min(self.total_iters, self.last_epoch) / self.total_iters) ** self.power
 
 
 class CosineAnnealingLR(LRScheduler):
-    """Cosine annealing from base_lr to eta_min over T_max epochs, then back up (period 2*T_max).
+    """Cosine annealing from the initial lr to eta_min over T_max epochs, in its chainable (recursive)
+    form: eta_{t+1} = eta_min + (eta_t - eta_min) * (1 + cos(pi (t+1) / T_max)) / (1 + cos(pi t / T_max))."""
 
-    step() uses PyTorch's recursive form (the ratio of consecutive cosine factors applied to the
-    current lr), so values equal PyTorch's bit for bit and compose with other schedulers; step(epoch)
-    uses the closed form."""
-
-
-    def __init__(self, optimizer: Optimizer, T_max: int, eta_min: float = 0.0, last_epoch: int = -1) -> None:
-        self.T_max = T_max
-        self.eta_min = eta_min
+    def __init__(self, optimizer, T_max, eta_min=0.0, last_epoch=-1):
+        self.T_max, self.eta_min = T_max, eta_min
         super().__init__(optimizer, last_epoch)
 
-    def get_lr(self) -> list[float | Tensor]:
-        _warn_get_lr_called_within_step(self)
-        if self._is_initial:
-            return _param_groups_val_list(self.optimizer, 'lr')
-        elif self._step_count == 1 and self.last_epoch > 0:
-            return [
-                self.eta_min + (base_lr - self.eta_min) * (1 + math.cos(self.last_epoch * math.pi / self.T_max)) / 2
-                for base_lr, group in zip(self.base_lrs, self.optimizer.param_groups)
-            ]
-        elif (self.last_epoch - 1 - self.T_max) % (2 * self.T_max) == 0:
-            return [
-                group['lr'] + (base_lr - self.eta_min) * (1 - math.cos(math.pi / self.T_max)) / 2
-                for base_lr, group in zip(self.base_lrs, self.optimizer.param_groups)
-            ]
-        return [
-            (1 + math.cos(math.pi * self.last_epoch / self.T_max))
-            / (1 + math.cos(math.pi * (self.last_epoch - 1) / self.T_max))
-            * (group['lr'] - self.eta_min)
-            + self.eta_min
-            for group in self.optimizer.param_groups
-        ]
+    def _next(self, lr, base_lr, group):
+        e, T, lo = self.last_epoch, self.T_max, self.eta_min
+        if self._initial:
+            return lr
+        if (e - 1 - T) % (2 * T) == 0:  # leaving the minimum, where the ratio form divides by zero
+            return lr + (base_lr - lo) * (1 - math.cos(math.pi / T)) / 2
+        return (1 + math.cos(math.pi * e / T)) / (1 + math.cos(math.pi * (e - 1) / T)) * (lr - lo) + lo
 
-    def _get_closed_form_lr(self) -> list[float | Tensor]:
-        return [
-            self.eta_min + (base_lr - self.eta_min) * (1 + math.cos(math.pi * self.last_epoch / self.T_max)) / 2
-            for base_lr in self.base_lrs
-        ]
+    def _at(self, base_lr):
+        return _cosine_mix(self.eta_min, base_lr, self.last_epoch, self.T_max)
 
 
-class ChainedScheduler(LRScheduler):
-    """Step several schedulers of one optimizer together (their factors multiply)."""
+class CosineAnnealingWarmRestarts(LRScheduler):
+    """Cosine annealing restarted every T_i epochs, with T_0 the first period and T_{i+1} = T_i * T_mult.
+    ``step`` accepts fractional epochs (e.g. ``epoch + batch / batches``)."""
+
+    def __init__(self, optimizer, T_0, T_mult=1, eta_min=0.0, last_epoch=-1):
+        if not isinstance(T_0, int) or T_0 <= 0:
+            raise ValueError(f"Expected positive integer T_0, but got {T_0}")
+        if not isinstance(T_mult, int) or T_mult < 1:
+            raise ValueError(f"Expected integer T_mult >= 1, but got {T_mult}")
+        if not isinstance(eta_min, (float, int)):
+            raise ValueError(f"Expected float or int eta_min, but got {eta_min} of type {type(eta_min)}")
+        self.T_0, self.T_i, self.T_mult, self.eta_min = T_0, T_0, T_mult, eta_min
+        self.T_cur = last_epoch
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self):
+        if not self._in_step:
+            warnings.warn("To get the last learning rate computed by the scheduler, please use `get_last_lr()`.",
+                          UserWarning, stacklevel=2)
+        return [_cosine_mix(self.eta_min, base, self.T_cur, self.T_i) for base in self.base_lrs]
+
+    def _compute(self, epoch):
+        if epoch is None and self.last_epoch < 0:
+            epoch = 0
+        if epoch is None:
+            epoch = self.last_epoch + 1
+            self.T_cur += 1
+            if self.T_cur >= self.T_i:
+                self.T_cur -= self.T_i
+                self.T_i *= self.T_mult
+        elif epoch < 0:
+            raise ValueError(f"Expected non-negative epoch, but got {epoch}")
+        elif epoch < self.T_0:
+            self.T_i, self.T_cur = self.T_0, epoch
+        elif self.T_mult == 1:
+            self.T_i, self.T_cur = self.T_0, epoch % self.T_0
+        else:  # periods T_0 * T_mult**k: find the restart n with sum_{k<n} T_0 T_mult**k <= epoch
+            n = int(math.log(epoch / self.T_0 * (self.T_mult - 1) + 1, self.T_mult))
+            self.T_cur = epoch - self.T_0 * (self.T_mult ** n - 1) / (self.T_mult - 1)
+            self.T_i = self.T_0 * self.T_mult ** n
+        self.last_epoch = math.floor(epoch)
+        return self.get_lr()
 
 
-    def __init__(self, schedulers: Sequence[LRScheduler], optimizer: Optimizer | None = None) -> None:
+# ---------------------------------------------------------------------------------- cyclic schedules
+class CyclicLR(LRScheduler):
+    """Cyclical learning rate (Smith, 2017): lr moves between base_lr and max_lr in cycles of
+    step_size_up + step_size_down iterations, the amplitude scaled by ``mode`` / ``scale_fn``; with
+    cycle_momentum the momentum (or beta1) moves the opposite way between max and base momentum."""
+
+    def __init__(self, optimizer, base_lr, max_lr, step_size_up=2000, step_size_down=None, mode="triangular",
+                 gamma=1.0, scale_fn=None, scale_mode="cycle", cycle_momentum=True, base_momentum=0.8,
+                 max_momentum=0.9, last_epoch=-1):
+        _check_optimizer(optimizer)
+        base_lrs = _per_group("base_lr", optimizer, base_lr)
+        if last_epoch == -1:
+            for group, lr in zip(optimizer.param_groups, base_lrs):
+                group["lr"] = lr
+        self.max_lrs = _per_group("max_lr", optimizer, max_lr)
+        up = float(step_size_up)
+        down = float(step_size_down) if step_size_down is not None else up
+        self.total_size = up + down
+        self.step_ratio = up / self.total_size
+        if mode not in ("triangular", "triangular2", "exp_range") and scale_fn is None:
+            raise ValueError("mode is invalid and scale_fn is None")
+        self.mode, self.gamma = mode, gamma
+        self._scale_fn_custom = scale_fn
+        self.scale_mode = scale_mode if scale_fn is not None else \
+            ("iterations" if mode == "exp_range" else "cycle")
+        self.cycle_momentum = cycle_momentum
+        if cycle_momentum:
+            self._momentum_key = _start_momentum_cycle(optimizer, base_momentum, max_momentum, last_epoch == -1)
+            self.base_momentums = _group_values(optimizer, "base_momentum")
+            self.max_momentums = _group_values(optimizer, "max_momentum")
+        super().__init__(optimizer, last_epoch)
+        self.base_lrs = base_lrs
+
+    def scale_fn(self, x):
+        if self._scale_fn_custom is not None:
+            return self._scale_fn_custom(x)
+        if self.mode == "triangular":
+            return 1.0
+        if self.mode == "triangular2":
+            return 1 / (2.0 ** (x - 1))
+        return self.gamma ** x
+
+    def get_lr(self):
+        if not self._in_step:
+            warnings.warn("To get the last learning rate computed by the scheduler, please use `get_last_lr()`.",
+                          UserWarning, stacklevel=2)
+        cycle = math.floor(1 + self.last_epoch / self.total_size)
+        x = 1.0 + self.last_epoch / self.total_size - cycle  # position within the cycle, in [0, 1)
+        rise = x / self.step_ratio if x <= self.step_ratio else (x - 1) / (self.step_ratio - 1)
+        scale = self.scale_fn(cycle if self.scale_mode == "cycle" else self.last_epoch)
+        lrs = [lo + (hi - lo) * rise * scale for lo, hi in zip(self.base_lrs, self.max_lrs)]
+        if self.cycle_momentum:
+            for group, lo, hi in zip(self.optimizer.param_groups, self.base_momentums, self.max_momentums):
+                _set_momentum(group, self._momentum_key, hi - (hi - lo) * rise * scale)
+        return lrs
+
+    def state_dict(self):
+        state = super().state_dict()
+        if callable(self._scale_fn_custom) and isinstance(self._scale_fn_custom, type(_save_lambdas)):
+            state["_scale_fn_custom"] = None  # functions are not saved; pass scale_fn again on load
+        return state
+
+    def load_state_dict(self, state_dict):
+        fn = self._scale_fn_custom
+        super().load_state_dict(state_dict)
+        if self._scale_fn_custom is None:
+            self._scale_fn_custom = fn
+
+
+class OneCycleLR(LRScheduler):
+    """1cycle policy (Smith & Topin): lr rises from max_lr / div_factor to max_lr over pct_start of the
+    steps, then anneals to max_lr / (div_factor * final_div_factor) (three_phase: first back down to the
+    initial lr, then to the minimum); momentum moves inversely. Stepped once per batch."""
+
+    def __init__(self, optimizer, max_lr, total_steps=None, epochs=None, steps_per_epoch=None, pct_start=0.3,
+                 anneal_strategy="cos", cycle_momentum=True, base_momentum=0.85, max_momentum=0.95,
+                 div_factor=25.0, final_div_factor=1e4, three_phase=False, last_epoch=-1):
+        _check_optimizer(optimizer)
+        if total_steps is not None:
+            if not isinstance(total_steps, int) or total_steps <= 0:
+                raise ValueError(f"Expected positive integer total_steps, but got {total_steps}")
+            self.total_steps = total_steps
+        elif epochs is not None and steps_per_epoch is not None:
+            for name, v in (("epochs", epochs), ("steps_per_epoch", steps_per_epoch)):
+                if not isinstance(v, int) or v <= 0:
+                    raise ValueError(f"Expected positive integer {name}, but got {v}")
+            self.total_steps = epochs * steps_per_epoch
+        else:
+            raise ValueError("You must define either total_steps OR (epochs AND steps_per_epoch)")
+        if not isinstance(pct_start, float) or not 0 <= pct_start <= 1:
+            raise ValueError(f"Expected float between 0 and 1 pct_start, but got {pct_start}")
+        if anneal_strategy not in ("cos", "linear"):
+            raise ValueError(f"anneal_strategy must be one of 'cos' or 'linear', instead got {anneal_strategy}")
+        self.anneal_strategy = anneal_strategy
+        # Each phase: (last step of the phase, lr from/to group keys, momentum from/to group keys).
+        rise = pct_start * self.total_steps
+        if three_phase:
+            self._phases = [(float(rise) - 1, "initial_lr", "max_lr", "max_momentum", "base_momentum"),
+                            (float(2 * rise) - 2, "max_lr", "initial_lr", "base_momentum", "max_momentum"),
+                            (self.total_steps - 1, "initial_lr", "min_lr", "max_momentum", "max_momentum")]
+        else:
+            self._phases = [(float(rise) - 1, "initial_lr", "max_lr", "max_momentum", "base_momentum"),
+                            (self.total_steps - 1, "max_lr", "min_lr", "base_momentum", "max_momentum")]
+        max_lrs = _per_group("max_lr", optimizer, max_lr)
+        if last_epoch == -1:
+            for group, hi in zip(optimizer.param_groups, max_lrs):
+                group["initial_lr"] = hi / div_factor
+                group["max_lr"] = hi
+                group["min_lr"] = group["initial_lr"] / final_div_factor
+        self.cycle_momentum = cycle_momentum
+        if cycle_momentum:
+            self._momentum_key = _start_momentum_cycle(optimizer, base_momentum, max_momentum, last_epoch == -1)
+        super().__init__(optimizer, last_epoch)
+
+    def _anneal(self, start, end, pct):
+        if self.anneal_strategy == "cos":
+            return end + (start - end) / 2.0 * (math.cos(math.pi * pct) + 1)
+        return (end - start) * pct + start
+
+    def get_lr(self):
+        if not self._in_step:
+            warnings.warn("To get the last learning rate computed by the scheduler, please use `get_last_lr()`.",
+                          UserWarning, stacklevel=2)
+        t = self.last_epoch
+        if t > self.total_steps:
+            raise ValueError(f"Tried to step {t} times. The specified number of total steps is {self.total_steps}")
+        lrs = []
+        for group in self.optimizer.param_groups:
+            start = 0.0
+            for i, (end, lr_from, lr_to, m_from, m_to) in enumerate(self._phases):
+                if t <= end or i == len(self._phases) - 1:
+                    pct = (t - start) / (end - start)
+                    break
+                start = end
+            lrs.append(self._anneal(group[lr_from], group[lr_to], pct))
+            if self.cycle_momentum:
+                _set_momentum(group, self._momentum_key, self._anneal(group[m_from], group[m_to], pct))
+        return lrs
+
+
+# ------------------------------------------------------------------------------------------ combiners
+def _check_subschedulers(owner, schedulers, optimizer):
+    for i, sched in enumerate(schedulers):
+        if isinstance(sched, ReduceLROnPlateau):
+            raise ValueError(f"{owner} does not support `ReduceLROnPlateau` scheduler as it requires additional "
+                             f"kwargs to be specified when calling `step`, but got one at index {i} in the given "
+                             "schedulers sequence.")
+        if sched.optimizer is not optimizer:
+            raise ValueError(f"{owner} expects all schedulers to belong to the same optimizer, but got scheduler "
+                             f"{type(sched).__name__} at index {i} with a different optimizer")
+
+
+class _Combiner(LRScheduler):
+    """State handling shared by SequentialLR and ChainedScheduler: sub-schedulers are saved as their
+    own state dicts."""
+
+    def state_dict(self):
+        state = {k: v for k, v in self.__dict__.items() if k not in ("optimizer", "_schedulers")}
+        state["_schedulers"] = [s.state_dict() for s in self._schedulers]
+        return state
+
+    def load_state_dict(self, state_dict):
+        state = dict(state_dict)
+        saved = state.pop("_schedulers")
+        self.__dict__.update(state)
+        for sched, s in zip(self._schedulers, saved):
+            sched.load_state_dict(s)
+
+
+def _rewind(sched):
+    """Undo the construction step of a (possibly composite) scheduler."""
+    for sub in getattr(sched, "_schedulers", ()):
+        _rewind(sub)
+    if hasattr(sched, "last_epoch"):
+        sched.last_epoch -= 1
+
+
+class SequentialLR(_Combiner):
+    """Runs schedulers[i] between milestones[i-1] and milestones[i]; each later scheduler starts at its
+    own epoch 0 when its milestone is reached."""
+
+    def __init__(self, optimizer, schedulers, milestones, last_epoch=-1):
+        _check_optimizer(optimizer)
         if len(schedulers) < 1:
-            raise ValueError(
-                f'{self.__class__.__name__} expects at least one scheduler to be chained, but got no scheduler.'
-            )
-        optimizer = optimizer or schedulers[0].optimizer
-        _check_schedulers(self, schedulers, optimizer)
-        self._schedulers = schedulers
+            raise ValueError("SequentialLR expects at least one scheduler")
+        _check_subschedulers("SequentialLR", schedulers, optimizer)
+        if len(milestones) != len(schedulers) - 1:
+            raise ValueError("Sequential Schedulers expects number of schedulers provided to be one more than the "
+                             f"number of milestone points, but got number of schedulers {len(schedulers)} and the "
+                             f"number of milestones to be equal to {len(milestones)}")
         self.optimizer = optimizer
-        self._last_lr = _param_groups_val_list(self._schedulers[-1].optimizer, 'lr')
+        self._schedulers = list(schedulers)
+        self._milestones = list(milestones)
+        self.last_epoch = last_epoch + 1
+        # The sub-schedulers' constructors already stepped: put the lrs back and start the first one afresh.
+        for group in optimizer.param_groups:
+            group["lr"] = group["initial_lr"]
+        for sched in self._schedulers:
+            _rewind(sched)
+        self._schedulers[0]._initial_step()
+        self._last_lr = self._schedulers[0].get_last_lr()
 
-    def step(self) -> None:
-        for scheduler in self._schedulers:
-            scheduler.step()
-        self._last_lr = _param_groups_val_list(self._schedulers[-1].optimizer, 'lr')
+    def step(self):
+        self.last_epoch += 1
+        i = bisect_right(self._milestones, self.last_epoch)
+        sched = self._schedulers[i]
+        if i > 0 and self._milestones[i - 1] == self.last_epoch:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                sched.step(0)  # a scheduler taking over starts from its own epoch 0
+        else:
+            sched.step()
+        self._last_lr = sched.get_last_lr()
 
-    def state_dict(self) -> dict[str, Any]:
-        return _state_dict_packing(self, '_schedulers', lambda s: s.state_dict())
 
-    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        _load_state_dict_unpacking(self, state_dict, '_schedulers', lambda s, saved: s.load_state_dict(saved))
+class ChainedScheduler(_Combiner):
+    """Steps every scheduler in turn each epoch, so their (chainable) updates compose."""
+
+    def __init__(self, schedulers, optimizer=None):
+        if len(schedulers) < 1:
+            raise ValueError("ChainedScheduler expects at least one scheduler to be chained")
+        optimizer = optimizer if optimizer is not None else schedulers[0].optimizer
+        _check_subschedulers("ChainedScheduler", schedulers, optimizer)
+        self.optimizer = optimizer
+        self._schedulers = list(schedulers)
+        self._last_lr = _group_values(optimizer, "lr")
+
+    def step(self):
+        for sched in self._schedulers:
+            sched.step()
+        self._last_lr = _group_values(self.optimizer, "lr")
 
 
+# ------------------------------------------------------------------------------------------- plateau
 class ReduceLROnPlateau(LRScheduler):
-    """Reduce the lr by factor after patience epochs without improvement of a metric."""
+    """Multiplies the lr by factor once a metric has not improved for more than patience epochs, then
+    waits cooldown epochs; never below min_lr, and changes smaller than eps are skipped."""
 
-
-    def __init__(
-        self,
-        optimizer: Optimizer,
-        mode: Literal['min', 'max'] = 'min',
-        factor: float = 0.1,
-        patience: int = 10,
-        threshold: float = 0.0001,
-        threshold_mode: Literal['rel', 'abs'] = 'rel',
-        cooldown: int = 0,
-        min_lr: list[float] | float = 0,
-        eps: float = 1e-08,
-    ) -> None:
+    def __init__(self, optimizer, mode="min", factor=0.1, patience=10, threshold=1e-4, threshold_mode="rel",
+                 cooldown=0, min_lr=0, eps=1e-8):
         if factor >= 1.0:
-            raise ValueError('Factor should be < 1.0.')
-        self.factor = factor
+            raise ValueError("Factor should be < 1.0.")
+        if mode not in ("min", "max"):
+            raise ValueError(f"mode {mode} is unknown!")
+        if threshold_mode not in ("rel", "abs"):
+            raise ValueError(f"threshold mode {threshold_mode} is unknown!")
         _check_optimizer(optimizer)
         self.optimizer = optimizer
         if isinstance(min_lr, (list, tuple)):
             if len(min_lr) != len(optimizer.param_groups):
-                raise ValueError(f'expected {len(optimizer.param_groups)} min_lrs, got {len(min_lr)}')
-            self.default_min_lr = None
-            self.min_lrs = list(min_lr)
+                raise ValueError(f"expected {len(optimizer.param_groups)} min_lrs, got {len(min_lr)}")
+            self.default_min_lr, self.min_lrs = None, list(min_lr)
         else:
-            self.default_min_lr = min_lr
-            self.min_lrs = [min_lr] * len(optimizer.param_groups)
-        self.patience = patience
-        self.cooldown = cooldown
-        self.eps = eps
+            self.default_min_lr, self.min_lrs = min_lr, [min_lr] * len(optimizer.param_groups)
+        for group in optimizer.param_groups:
+            group.setdefault("initial_lr", group["lr"])
+        self.factor, self.patience, self.cooldown, self.eps = factor, patience, cooldown, eps
+        self.mode, self.threshold, self.threshold_mode = mode, threshold, threshold_mode
         self.last_epoch = 0
-        self._last_lr = _param_groups_val_list(self.optimizer, 'lr')
-        self._init_is_better(mode=mode, threshold=threshold, threshold_mode=threshold_mode)
+        self._last_lr = _group_values(optimizer, "lr")
         self._reset()
 
-    def _reset(self) -> None:
-        self.best = self.mode_worse
+    def _reset(self):
+        self.best = math.inf if self.mode == "min" else -math.inf
         self.cooldown_counter = 0
         self.num_bad_epochs = 0
 
-    def step(self, metrics: SupportsFloat, epoch=None) -> None:
+    @property
+    def in_cooldown(self):
+        return self.cooldown_counter > 0
+
+    def is_better(self, a, best):
+        if self.mode == "min":
+            return a < (best * (1.0 - self.threshold) if self.threshold_mode == "rel" else best - self.threshold)
+        return a > (best * (1.0 + self.threshold) if self.threshold_mode == "rel" else best + self.threshold)
+
+    def step(self, metrics, epoch=None):
         current = float(metrics)
         if epoch is None:
             epoch = self.last_epoch + 1
         else:
-            warnings.warn(EPOCH_DEPRECATION_WARNING, UserWarning, stacklevel=2)
+            warnings.warn(_EPOCH_ARG_DEPRECATED, UserWarning, stacklevel=2)
         self.last_epoch = epoch
-        if self._is_better(current, self.best):
-            self.best = current
-            self.num_bad_epochs = 0
+        if self.is_better(current, self.best):
+            self.best, self.num_bad_epochs = current, 0
         else:
             self.num_bad_epochs += 1
         if self.in_cooldown:
             self.cooldown_counter -= 1
             self.num_bad_epochs = 0
         if self.num_bad_epochs > self.patience:
-            self._reduce_lr(epoch)
-            self.cooldown_counter = self.cooldown
-            self.num_bad_epochs = 0
-        self._last_lr = _param_groups_val_list(self.optimizer, 'lr')
-
-    def _reduce_lr(self, epoch) -> None:
-        if len(self.optimizer.param_groups) != len(self.min_lrs):
-            if self.default_min_lr is None:
-                raise RuntimeError(
-                    f'The number of param groups in the `optimizer` ({len(self.optimizer.param_groups)}) differs from when `ReduceLROnPlateau` was initialized ({len(self.min_lrs)}), usually due to a new param group being added to the optimizer. Please modify the `min_lrs` field to match the length of the `optimizer` param groups.'
-                )
-            else:
-                self.min_lrs = [self.default_min_lr] * len(self.optimizer.param_groups)
-        for i, param_group in enumerate(self.optimizer.param_groups):
-            old_lr = float(param_group['lr'])
-            new_lr = max(old_lr * self.factor, self.min_lrs[i])
-            if old_lr - new_lr > self.eps:
-                _update_param_group_val(param_group, 'lr', new_lr)
-
-    @property
-    def in_cooldown(self):
-        return self.cooldown_counter > 0
-
-    def _is_better(self, a, best):
-        if self.mode == 'min' and self.threshold_mode == 'rel':
-            rel_epsilon = 1.0 - self.threshold
-            return a < best * rel_epsilon
-        elif self.mode == 'min' and self.threshold_mode == 'abs':
-            return a < best - self.threshold
-        elif self.mode == 'max' and self.threshold_mode == 'rel':
-            rel_epsilon = self.threshold + 1.0
-            return a > best * rel_epsilon
-        else:
-            return a > best + self.threshold
-
-    def _init_is_better(self, mode, threshold, threshold_mode) -> None:
-        if mode not in {'min', 'max'}:
-            raise ValueError('mode ' + mode + ' is unknown!')
-        if threshold_mode not in {'rel', 'abs'}:
-            raise ValueError('threshold mode ' + threshold_mode + ' is unknown!')
-        if mode == 'min':
-            self.mode_worse = inf
-        else:
-            self.mode_worse = -inf
-        self.mode = mode
-        self.threshold = threshold
-        self.threshold_mode = threshold_mode
-
-    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        self.__dict__.update(state_dict)
-        self._init_is_better(mode=self.mode, threshold=self.threshold, threshold_mode=self.threshold_mode)
-
-
-class CyclicLR(LRScheduler):
-    """Cyclical lr between base_lr and max_lr (triangular, triangular2, exp_range or scale_fn),
-    cycling momentum (or Adam's beta1) inversely when cycle_momentum."""
-
-
-    def __init__(
-        self,
-        optimizer: Optimizer,
-        base_lr: float | list[float],
-        max_lr: float | list[float],
-        step_size_up: int = 2000,
-        step_size_down: int | None = None,
-        mode: Literal['triangular', 'triangular2', 'exp_range'] = 'triangular',
-        gamma: float = 1.0,
-        scale_fn: Callable[[float], float] | None = None,
-        scale_mode: Literal['cycle', 'iterations'] = 'cycle',
-        cycle_momentum: bool = True,
-        base_momentum: float = 0.8,
-        max_momentum: float = 0.9,
-        last_epoch: int = -1,
-    ) -> None:
-        _check_optimizer(optimizer)
-        self.optimizer = optimizer
-        base_lrs = _format_param('base_lr', optimizer, base_lr)
-        if last_epoch == -1:
-            for lr, group in zip(base_lrs, optimizer.param_groups):
-                _update_param_group_val(group, 'lr', lr)
-        self.max_lrs = _format_param('max_lr', optimizer, max_lr)
-        step_size_up = float(step_size_up)
-        step_size_down = float(step_size_down) if step_size_down is not None else step_size_up
-        self.total_size = step_size_up + step_size_down
-        self.step_ratio = step_size_up / self.total_size
-        if mode not in ['triangular', 'triangular2', 'exp_range'] and scale_fn is None:
-            raise ValueError('mode is invalid and scale_fn is None')
-        self.mode = mode
-        self.gamma = gamma
-        self._scale_fn_ref: Callable[[float], float]
-        self._scale_fn_custom = scale_fn
-        self.scale_mode = scale_mode
-        self._init_scale_fn()
-        self.cycle_momentum = cycle_momentum
-        if cycle_momentum:
-            self.use_beta1 = _uses_beta1(optimizer)
-            self.base_momentums = _format_param('base_momentum', optimizer, base_momentum)
-            self.max_momentums = _format_param('max_momentum', optimizer, max_momentum)
-            if last_epoch == -1:
-                _init_cycle_momentum(optimizer, self.max_momentums, self.base_momentums, self.use_beta1)
-        super().__init__(optimizer, last_epoch)
-        self.base_lrs = base_lrs
-
-    def _init_scale_fn(self) -> None:
-        if self._scale_fn_custom is not None:
-            return
-        if self.mode == 'triangular':
-            self._scale_fn_ref = self._triangular_scale_fn
-            self.scale_mode = 'cycle'
-        elif self.mode == 'triangular2':
-            self._scale_fn_ref = self._triangular2_scale_fn
-            self.scale_mode = 'cycle'
-        elif self.mode == 'exp_range':
-            self._scale_fn_ref = partial(self._exp_range_scale_fn, self.gamma)
-            self.scale_mode = 'iterations'
-
-    def scale_fn(self, x) -> float:
-        if self._scale_fn_custom is not None:
-            return self._scale_fn_custom(x)
-        else:
-            return self._scale_fn_ref(x)
-
-    @staticmethod
-    def _triangular_scale_fn(x: float) -> float:
-        return 1.0
-
-    @staticmethod
-    def _triangular2_scale_fn(x: float) -> float:
-        return 1 / 2.0 ** (x - 1)
-
-    @staticmethod
-    def _exp_range_scale_fn(gamma: float, x: float) -> float:
-        return gamma**x
-
-    def get_lr(self) -> list[float | Tensor]:
-        _warn_get_lr_called_within_step(self)
-        cycle = math.floor(1 + self.last_epoch / self.total_size)
-        x = 1.0 + self.last_epoch / self.total_size - cycle
-        if x <= self.step_ratio:
-            scale_factor = x / self.step_ratio
-        else:
-            scale_factor = (x - 1) / (self.step_ratio - 1)
-        lrs = []
-        for base_lr, max_lr in zip(self.base_lrs, self.max_lrs):
-            base_height = (max_lr - base_lr) * scale_factor
-            if self.scale_mode == 'cycle':
-                lr = base_lr + base_height * self.scale_fn(cycle)
-            else:
-                lr = base_lr + base_height * self.scale_fn(self.last_epoch)
-            lrs.append(lr)
-        if self.cycle_momentum:
-            momentums = []
-            for base_momentum, max_momentum in zip(self.base_momentums, self.max_momentums):
-                base_height = (max_momentum - base_momentum) * scale_factor
-                if self.scale_mode == 'cycle':
-                    momentum = max_momentum - base_height * self.scale_fn(cycle)
-                else:
-                    momentum = max_momentum - base_height * self.scale_fn(self.last_epoch)
-                momentums.append(momentum)
-            for param_group, momentum in zip(self.optimizer.param_groups, momentums):
-                _set_momentum(param_group, momentum, self.use_beta1)
-        return lrs
-
-    def state_dict(self) -> dict[str, Any]:
-        state = super().state_dict()
-        state.pop('_scale_fn_ref', None)
-        fn = state.pop('_scale_fn_custom')
-        state['_scale_fn_custom'] = None
-        if fn is not None and (not isinstance(fn, types.FunctionType)):
-            state['_scale_fn_custom'] = fn.__dict__.copy()
-        return state
-
-    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        fn = state_dict.pop('_scale_fn_custom')
-        super().load_state_dict(state_dict)
-        if fn is not None:
-            self._scale_fn_custom.__dict__.update(fn)
-        self._init_scale_fn()
-
-
-class CosineAnnealingWarmRestarts(LRScheduler):
-    """Cosine annealing restarted every T_i epochs, T_i growing by T_mult after each restart."""
-
-
-    def __init__(
-        self, optimizer: Optimizer, T_0: int, T_mult: int = 1, eta_min: float = 0.0, last_epoch: int = -1
-    ) -> None:
-        if T_0 <= 0 or not isinstance(T_0, int):
-            raise ValueError(f'Expected positive integer T_0, but got {T_0}')
-        if T_mult < 1 or not isinstance(T_mult, int):
-            raise ValueError(f'Expected integer T_mult >= 1, but got {T_mult}')
-        if not isinstance(eta_min, (float, int)):
-            raise ValueError(f'Expected float or int eta_min, but got {eta_min} of type {type(eta_min)}')
-        self.T_0 = T_0
-        self.T_i = T_0
-        self.T_mult = T_mult
-        self.eta_min = eta_min
-        self.T_cur = last_epoch
-        super().__init__(optimizer, last_epoch)
-
-    def get_lr(self) -> list[float | Tensor]:
-        _warn_get_lr_called_within_step(self)
-        return [
-            self.eta_min + (base_lr - self.eta_min) * (1 + math.cos(math.pi * self.T_cur / self.T_i)) / 2
-            for base_lr in self.base_lrs
-        ]
-
-    def step(self, epoch=None) -> None:
-        if epoch is None and self.last_epoch < 0:
-            epoch = 0
-        if epoch is None:
-            epoch = self.last_epoch + 1
-            self.T_cur = self.T_cur + 1
-            if self.T_cur >= self.T_i:
-                self.T_cur = self.T_cur % self.T_i
-                self.T_i = self.T_i * self.T_mult
-        else:
-            if epoch < 0:
-                raise ValueError(f'Expected non-negative epoch, but got {epoch}')
-            if epoch >= self.T_0:
-                if self.T_mult == 1:
-                    self.T_cur = epoch % self.T_0
-                else:
-                    n = int(math.log(epoch / self.T_0 * (self.T_mult - 1) + 1, self.T_mult))
-                    self.T_cur = epoch - self.T_0 * (self.T_mult**n - 1) / (self.T_mult - 1)
-                    self.T_i = self.T_0 * self.T_mult**n
-            else:
-                self.T_i = self.T_0
-                self.T_cur = epoch
-        self.last_epoch = math.floor(epoch)
-        with _enable_get_lr_call(self):
-            for param_group, lr in zip(self.optimizer.param_groups, self.get_lr()):
-                _update_param_group_val(param_group, 'lr', lr)
-        self._last_lr = _param_groups_val_list(self.optimizer, 'lr')
-
-
-class OneCycleLR(LRScheduler):
-    """The 1cycle policy: lr up from max_lr/div_factor to max_lr, then down to initial_lr/final_div_factor
-    (cos or linear annealing; optional third phase), momentum (or beta1) cycled inversely."""
-
-
-    def __init__(
-        self,
-        optimizer: Optimizer,
-        max_lr: float | list[float],
-        total_steps: int | None = None,
-        epochs: int | None = None,
-        steps_per_epoch: int | None = None,
-        pct_start: float = 0.3,
-        anneal_strategy: Literal['cos', 'linear'] = 'cos',
-        cycle_momentum: bool = True,
-        base_momentum: float | list[float] = 0.85,
-        max_momentum: float | list[float] = 0.95,
-        div_factor: float = 25.0,
-        final_div_factor: float = 10000.0,
-        three_phase: bool = False,
-        last_epoch: int = -1,
-    ) -> None:
-        _check_optimizer(optimizer)
-        self.optimizer = optimizer
-        if total_steps is not None:
-            if total_steps <= 0 or not isinstance(total_steps, int):
-                raise ValueError(f'Expected positive integer total_steps, but got {total_steps}')
-            self.total_steps = total_steps
-        elif epochs is not None and steps_per_epoch is not None:
-            if not isinstance(epochs, int) or epochs <= 0:
-                raise ValueError(f'Expected positive integer epochs, but got {epochs}')
-            if not isinstance(steps_per_epoch, int) or steps_per_epoch <= 0:
-                raise ValueError(f'Expected positive integer steps_per_epoch, but got {steps_per_epoch}')
-            self.total_steps = epochs * steps_per_epoch
-        else:
-            raise ValueError('You must define either total_steps OR (epochs AND steps_per_epoch)')
-        self._schedule_phases: list
-        if three_phase:
-            self._schedule_phases = [
-                {
-                    'end_step': float(pct_start * self.total_steps) - 1,
-                    'start_lr': 'initial_lr',
-                    'end_lr': 'max_lr',
-                    'start_momentum': 'max_momentum',
-                    'end_momentum': 'base_momentum',
-                },
-                {
-                    'end_step': float(2 * pct_start * self.total_steps) - 2,
-                    'start_lr': 'max_lr',
-                    'end_lr': 'initial_lr',
-                    'start_momentum': 'base_momentum',
-                    'end_momentum': 'max_momentum',
-                },
-                {
-                    'end_step': self.total_steps - 1,
-                    'start_lr': 'initial_lr',
-                    'end_lr': 'min_lr',
-                    'start_momentum': 'max_momentum',
-                    'end_momentum': 'max_momentum',
-                },
-            ]
-        else:
-            self._schedule_phases = [
-                {
-                    'end_step': float(pct_start * self.total_steps) - 1,
-                    'start_lr': 'initial_lr',
-                    'end_lr': 'max_lr',
-                    'start_momentum': 'max_momentum',
-                    'end_momentum': 'base_momentum',
-                },
-                {
-                    'end_step': self.total_steps - 1,
-                    'start_lr': 'max_lr',
-                    'end_lr': 'min_lr',
-                    'start_momentum': 'base_momentum',
-                    'end_momentum': 'max_momentum',
-                },
-            ]
-        if pct_start < 0 or pct_start > 1 or (not isinstance(pct_start, float)):
-            raise ValueError(f'Expected float between 0 and 1 pct_start, but got {pct_start}')
-        if anneal_strategy not in ['cos', 'linear']:
-            raise ValueError(f"anneal_strategy must be one of 'cos' or 'linear', instead got {anneal_strategy}")
-        else:
-            self._anneal_func_type = anneal_strategy
-        max_lrs = _format_param('max_lr', self.optimizer, max_lr)
-        if last_epoch == -1:
-            for idx, group in enumerate(self.optimizer.param_groups):
-                group['initial_lr'] = max_lrs[idx] / div_factor
-                group['max_lr'] = max_lrs[idx]
-                group['min_lr'] = group['initial_lr'] / final_div_factor
-        self.cycle_momentum = cycle_momentum
-        if self.cycle_momentum:
-            self.use_beta1 = _uses_beta1(self.optimizer)
-            max_momentums = _format_param('max_momentum', optimizer, max_momentum)
-            base_momentums = _format_param('base_momentum', optimizer, base_momentum)
-            if last_epoch == -1:
-                _init_cycle_momentum(optimizer, max_momentums, base_momentums, self.use_beta1)
-        super().__init__(optimizer, last_epoch)
-
-    def _anneal_func(self, *args, **kwargs):
-        if hasattr(self, '_anneal_func_type'):
-            if self._anneal_func_type == 'cos':
-                return self._annealing_cos(*args, **kwargs)
-            elif self._anneal_func_type == 'linear':
-                return self._annealing_linear(*args, **kwargs)
-            else:
-                raise ValueError(f'Unknown _anneal_func_type: {self._anneal_func_type}')
-        else:
-            return self.anneal_func(*args, **kwargs)
-
-    @staticmethod
-    def _annealing_cos(start, end, pct):
-        cos_out = math.cos(math.pi * pct) + 1
-        return end + (start - end) / 2.0 * cos_out
-
-    @staticmethod
-    def _annealing_linear(start, end, pct):
-        return (end - start) * pct + start
-
-    def get_lr(self) -> list[float | Tensor]:
-        _warn_get_lr_called_within_step(self)
-        lrs = []
-        step_num = self.last_epoch
-        if step_num > self.total_steps:
-            raise ValueError(
-                f'Tried to step {step_num} times. The specified number of total steps is {self.total_steps}'
-            )
-        for group in self.optimizer.param_groups:
-            start_step = 0.0
-            for i, phase in enumerate(self._schedule_phases):
-                end_step = phase['end_step']
-                if step_num <= end_step or i == len(self._schedule_phases) - 1:
-                    pct = (step_num - start_step) / (end_step - start_step)
-                    computed_lr = self._anneal_func(group[phase['start_lr']], group[phase['end_lr']], pct)
-                    if self.cycle_momentum:
-                        computed_momentum = self._anneal_func(
-                            group[phase['start_momentum']], group[phase['end_momentum']], pct
-                        )
-                    break
-                start_step = phase['end_step']
-            lrs.append(computed_lr)
-            if self.cycle_momentum:
-                _set_momentum(group, computed_momentum, self.use_beta1)
-        return lrs
+            for group, floor in zip(self.optimizer.param_groups, self.min_lrs):
+                old = float(group["lr"])
+                new = max(old * self.factor, floor)
+                if old - new > self.eps:
+                    group["lr"] = new
+            self.cooldown_counter, self.num_bad_epochs = self.cooldown, 0
+        self._last_lr = _group_values(self.optimizer, "lr")
