@@ -1,39 +1,230 @@
-// CUDA runtime plumbing: device count, allocation and copies. No driver means zero devices.
+// CUDA runtime plumbing behind ctorch/cuda.h: devices, streams, events, the per-device caching
+// allocator, pinned host memory and copies. No driver means zero devices, never an import error.
 #include <cuda_runtime.h>
-#include "ctorch/core/device.h"
-#include "ctorch/core/error.h"
+#include <memory>
+#include <mutex>
+#include <vector>
+#include "core/caching_allocator.h"
+#include "core/cuda_kernel.h"
+#include "core/cuda_memory.h"
+#include "kernels/launch.cuh"
 
-namespace ctorch {
+namespace ctorch::cuda {
+
+void check_error(cudaError_t err, const char* what) {
+  if (err == cudaSuccess) return;
+  cudaGetLastError();  // clear a non-sticky error so the process stays usable
+  if (err == cudaErrorMemoryAllocation)
+    throw_error(ErrorKind::OutOfMemory, str_cat("CUDA out of memory (", what, ")"));
+  CTORCH_FAIL("CUDA error: ", cudaGetErrorString(err), " (", what, ")");
+}
+
+bool is_built() { return true; }
+
+int device_count() {
+  static const int count = [] {
+    int n = 0;
+    // No driver (cudaErrorInsufficientDriver / NoDevice) simply means no usable GPU.
+    if (cudaGetDeviceCount(&n) != cudaSuccess) { cudaGetLastError(); return 0; }
+    return n;
+  }();
+  return count;
+}
 
 namespace {
-void check(cudaError_t err, const char* what) {
-  CTORCH_CHECK(err == cudaSuccess, "[cuda] ", what, " failed: ", cudaGetErrorString(err));
+void check_ordinal(int device) {
+  int n = device_count();
+  CTORCH_CHECK(n > 0, "Found no NVIDIA driver or CUDA device on your system (ctorch.cuda.is_available() is False)");
+  CTORCH_CHECK(device >= 0 && device < n, "CUDA error: invalid device ordinal ", device, " (",
+               n, " CUDA device", n == 1 ? "" : "s", " available)");
+}
+
+// Makes `device` current for the scope (kernels launch on the current device).
+struct DeviceGuard {
+  int prev = -1;
+  explicit DeviceGuard(int device) {
+    CTORCH_CUDA_CHECK(cudaGetDevice(&prev));
+    if (prev != device) CTORCH_CUDA_CHECK(cudaSetDevice(device)); else prev = -1;
+  }
+  ~DeviceGuard() { if (prev >= 0) cudaSetDevice(prev); }
+};
+
+constexpr int kMaxDevices = 64;
+thread_local StreamHandle t_current_stream[kMaxDevices] = {};
+}  // namespace
+
+int current_device() {
+  check_ordinal(0);
+  int d = 0;
+  CTORCH_CUDA_CHECK(cudaGetDevice(&d));
+  return d;
+}
+
+void set_device(int device) {
+  check_ordinal(device);
+  CTORCH_CUDA_CHECK(cudaSetDevice(device));
+}
+
+int resolve_device(int index) {
+  if (index < 0) return current_device();
+  check_ordinal(index);
+  return index;
+}
+
+DeviceProperties device_properties(int device) {
+  check_ordinal(device);
+  cudaDeviceProp p;
+  CTORCH_CUDA_CHECK(cudaGetDeviceProperties(&p, device));
+  DeviceProperties r;
+  r.name = p.name;
+  r.major = p.major;
+  r.minor = p.minor;
+  r.total_memory = int64_t(p.totalGlobalMem);
+  r.multi_processor_count = p.multiProcessorCount;
+  r.warp_size = p.warpSize;
+  r.l2_cache_size = p.l2CacheSize;
+  return r;
+}
+
+void synchronize(int device) {
+  DeviceGuard g(resolve_device(device));
+  CTORCH_CUDA_CHECK(cudaDeviceSynchronize());
+}
+
+StreamHandle current_stream(int device) {
+  return device >= 0 && device < kMaxDevices ? t_current_stream[device] : nullptr;
+}
+void set_current_stream(int device, StreamHandle stream) {
+  check_ordinal(device);
+  CTORCH_CHECK(device < kMaxDevices, "[cuda] device index ", device, " is too large");
+  t_current_stream[device] = stream;
+}
+
+StreamHandle stream_create(int device, int priority) {
+  DeviceGuard g(resolve_device(device));
+  int lo = 0, hi = 0;  // numerically lower is higher priority; clamp like PyTorch
+  CTORCH_CUDA_CHECK(cudaDeviceGetStreamPriorityRange(&lo, &hi));
+  int p = priority < hi ? hi : (priority > lo ? lo : priority);
+  cudaStream_t s;
+  CTORCH_CUDA_CHECK(cudaStreamCreateWithPriority(&s, cudaStreamNonBlocking, p));
+  return s;
+}
+void stream_destroy(StreamHandle s) { if (s) cudaStreamDestroy(static_cast<cudaStream_t>(s)); }
+bool stream_query(StreamHandle s) {
+  cudaError_t e = cudaStreamQuery(static_cast<cudaStream_t>(s));
+  if (e == cudaErrorNotReady) { cudaGetLastError(); return false; }
+  CTORCH_CUDA_CHECK(e);
+  return true;
+}
+void stream_synchronize(StreamHandle s) {
+  CTORCH_CUDA_CHECK(cudaStreamSynchronize(static_cast<cudaStream_t>(s)));
+}
+void stream_wait_event(StreamHandle s, EventHandle e) {
+  CTORCH_CUDA_CHECK(cudaStreamWaitEvent(static_cast<cudaStream_t>(s), static_cast<cudaEvent_t>(e), 0));
+}
+
+EventHandle event_create(bool enable_timing, bool blocking) {
+  check_ordinal(0);
+  unsigned flags = (enable_timing ? 0u : unsigned(cudaEventDisableTiming)) |
+                   (blocking ? unsigned(cudaEventBlockingSync) : 0u);
+  cudaEvent_t e;
+  CTORCH_CUDA_CHECK(cudaEventCreateWithFlags(&e, flags));
+  return e;
+}
+void event_destroy(EventHandle e) { if (e) cudaEventDestroy(static_cast<cudaEvent_t>(e)); }
+void event_record(EventHandle e, StreamHandle s) {
+  CTORCH_CUDA_CHECK(cudaEventRecord(static_cast<cudaEvent_t>(e), static_cast<cudaStream_t>(s)));
+}
+bool event_query(EventHandle e) {
+  cudaError_t err = cudaEventQuery(static_cast<cudaEvent_t>(e));
+  if (err == cudaErrorNotReady) { cudaGetLastError(); return false; }
+  CTORCH_CUDA_CHECK(err);
+  return true;
+}
+void event_synchronize(EventHandle e) {
+  CTORCH_CUDA_CHECK(cudaEventSynchronize(static_cast<cudaEvent_t>(e)));
+}
+float event_elapsed_ms(EventHandle start, EventHandle end) {
+  float ms = 0;
+  CTORCH_CUDA_CHECK(cudaEventElapsedTime(&ms, static_cast<cudaEvent_t>(start),
+                                         static_cast<cudaEvent_t>(end)));
+  return ms;
+}
+
+// ---- the caching allocator, one per device, created on first use
+namespace {
+void* raw_device_alloc(size_t nbytes, void* ctx) {
+  DeviceGuard g(int(reinterpret_cast<intptr_t>(ctx)));
+  void* p = nullptr;
+  if (cudaMalloc(&p, nbytes) != cudaSuccess) { cudaGetLastError(); return nullptr; }
+  return p;
+}
+void raw_device_free(void* p, void* ctx) {
+  DeviceGuard g(int(reinterpret_cast<intptr_t>(ctx)));
+  cudaFree(p);
+}
+
+CachingAllocator& allocator(int device) {
+  static std::mutex m;
+  static std::vector<std::unique_ptr<CachingAllocator>> per_device(device_count());
+  std::lock_guard<std::mutex> lock(m);
+  auto& a = per_device.at(device);
+  if (!a) {
+    a = std::make_unique<CachingAllocator>(
+        CachingAllocator::Backend{raw_device_alloc, raw_device_free,
+                                  reinterpret_cast<void*>(intptr_t(device))},
+        "CUDA device " + std::to_string(device));
+  }
+  return *a;
 }
 }  // namespace
 
-int cuda_device_count() {
-  int n = 0;
-  // No driver (cudaErrorInsufficientDriver / NoDevice) simply means no usable GPU.
-  if (cudaGetDeviceCount(&n) != cudaSuccess) { cudaGetLastError(); return 0; }
-  return n;
+MemoryStats memory_stats(int device) { return allocator(resolve_device(device)).stats(); }
+void reset_peak_memory_stats(int device) { allocator(resolve_device(device)).reset_peak(); }
+void empty_cache() {
+  for (int d = 0; d < device_count(); ++d) allocator(d).empty_cache();
 }
-bool cuda_built() { return true; }
+std::string memory_summary(int device) { return allocator(resolve_device(device)).summary(); }
 
-void* cuda_malloc(size_t nbytes, int device) {
-  CTORCH_CHECK(device < cuda_device_count(), "[cuda] invalid device ordinal ", device,
-               " (", cuda_device_count(), " CUDA devices available)");
-  check(cudaSetDevice(device), "cudaSetDevice");
+}  // namespace ctorch::cuda
+
+namespace ctorch {
+
+void* cuda_malloc(size_t nbytes, int device, void** ctx) {
+  device = cuda::resolve_device(device);
+  *ctx = reinterpret_cast<void*>(intptr_t(device));
+  return cuda::allocator(device).allocate(nbytes, cuda::current_stream(device));
+}
+void cuda_free(void* ctx, void* data) {
+  cuda::allocator(int(reinterpret_cast<intptr_t>(ctx))).free(data);
+}
+
+void* cuda_host_alloc(size_t nbytes) {
+  cuda::check_ordinal(0);
   void* p = nullptr;
-  if (nbytes) check(cudaMalloc(&p, nbytes), "cudaMalloc");
+  if (nbytes) CTORCH_CUDA_CHECK(cudaHostAlloc(&p, nbytes, cudaHostAllocDefault));
   return p;
 }
-void cuda_free(void*, void* data) { if (data) cudaFree(data); }
+void cuda_host_free(void*, void* data) { if (data) cudaFreeHost(data); }
 
-void cuda_memcpy(void* dst, const void* src, size_t nbytes, Device dst_dev, Device src_dev) {
-  cudaMemcpyKind kind = dst_dev.is_cuda() ? (src_dev.is_cuda() ? cudaMemcpyDeviceToDevice
-                                                               : cudaMemcpyHostToDevice)
-                                          : cudaMemcpyDeviceToHost;
-  check(cudaMemcpy(dst, src, nbytes, kind), "cudaMemcpy");
+void cuda_memcpy(void* dst, const void* src, size_t nbytes, Device dst_dev, Device src_dev,
+                 bool non_blocking) {
+  if (nbytes == 0) return;
+  const int device = dst_dev.is_cuda() ? dst_dev.index : src_dev.index;
+  cuda::DeviceGuard g(device);
+  cudaStream_t s = static_cast<cudaStream_t>(cuda::current_stream(device));
+  if (dst_dev.is_cuda() && src_dev.is_cuda() && dst_dev.index != src_dev.index) {
+    CTORCH_CUDA_CHECK(cudaMemcpyPeerAsync(dst, dst_dev.index, src, src_dev.index, nbytes, s));
+  } else {
+    cudaMemcpyKind kind = dst_dev.is_cuda() ? (src_dev.is_cuda() ? cudaMemcpyDeviceToDevice
+                                                                 : cudaMemcpyHostToDevice)
+                                            : cudaMemcpyDeviceToHost;
+    CTORCH_CUDA_CHECK(cudaMemcpyAsync(dst, src, nbytes, kind, s));
+  }
+  // Device-to-device copies stay ordered on the stream; anything touching host memory waits
+  // unless the caller asked not to (pinned memory).
+  if (!non_blocking && !(dst_dev.is_cuda() && src_dev.is_cuda()))
+    CTORCH_CUDA_CHECK(cudaStreamSynchronize(s));
 }
 
 }  // namespace ctorch

@@ -1,6 +1,11 @@
 // The one throw site for ctorch errors (keeps the throw code out of every caller).
 #include "ctorch/core/error.h"
+#include "core/cuda_kernel.h"
 
 namespace ctorch {
 void throw_error(ErrorKind kind, const std::string& msg) { throw Error(kind, msg); }
+void cuda_kernel_missing(const char* name) {
+  throw Error(ErrorKind::Runtime, std::string("[cuda] no CUDA kernel is registered for ") + name +
+                                      " (ctorch was built without CUDA)");
+}
 }  // namespace ctorch

@@ -5,7 +5,9 @@
 #include <map>
 #include <mutex>
 #include <new>
+#include "core/cuda_memory.h"
 #include "ctorch/core/error.h"
+#include "ctorch/cuda.h"
 
 namespace ctorch {
 
@@ -93,16 +95,13 @@ void cpu_free(void* ctx, void* data) {
 
 void cpu_empty_cache() { block_cache().clear(); }
 
-// Defined in kernels/ when CUDA is built, else in cuda_stub.cpp.
-void* cuda_malloc(size_t nbytes, int device);
-void cuda_free(void* ctx, void* data);
-
 Storage allocate_storage(size_t nbytes, Device device) {
   auto s = std::make_shared<StorageImpl>();
   s->nbytes = nbytes;
   s->device = device;
   if (device.is_cuda()) {
-    s->data = cuda_malloc(nbytes, device.index < 0 ? 0 : device.index);
+    s->device.index = cuda::resolve_device(device.index);
+    s->data = cuda_malloc(nbytes, s->device.index, &s->ctx);
     s->deleter = cuda_free;
     return s;
   }
@@ -117,6 +116,15 @@ Storage allocate_storage(size_t nbytes, Device device) {
   g_count.fetch_add(1, std::memory_order_relaxed);
   int64_t peak = g_peak.load();
   while (now > peak && !g_peak.compare_exchange_weak(peak, now)) {}
+  return s;
+}
+
+Storage allocate_pinned_storage(size_t nbytes) {
+  auto s = std::make_shared<StorageImpl>();
+  s->data = cuda_host_alloc(nbytes);
+  s->nbytes = nbytes;
+  s->deleter = cuda_host_free;
+  s->pinned = true;
   return s;
 }
 

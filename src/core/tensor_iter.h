@@ -20,6 +20,10 @@ class CTORCH_API TensorIter {
   int ndim() const { return static_cast<int>(shape_.size()); }
   // Whether every operand is contiguous or a broadcast scalar over one flat dim.
   bool is_flat() const { return ndim() <= 1; }
+  // The coalesced layout, innermost dim first (what a CUDA kernel turns into offsets).
+  int64_t size(int d) const { return shape_[d]; }
+  int64_t stride(int operand, int d) const { return strides_[operand][d]; }  // bytes
+  char* data(int operand) const { return data_[operand]; }
 
   // fn(char** data, const int64_t* strides, int64_t n): a 1-D loop of n elements where operand k
   // starts at data[k] and steps strides[k] bytes. Runs on several threads when the work is large.

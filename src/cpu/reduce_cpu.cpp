@@ -8,7 +8,7 @@
 #include <memory>
 #include <type_traits>
 #include <vector>
-#include "cpu/dispatch.h"
+#include "core/dispatch.h"
 #include "cpu/parallel.h"
 #include "ops/math.h"
 

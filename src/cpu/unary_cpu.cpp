@@ -1,6 +1,6 @@
 // CPU kernels for the unary ops of ops.def, and dtype conversion.
 #include <cmath>
-#include "cpu/dispatch.h"
+#include "core/dispatch.h"
 #include "cpu/kernels.h"
 #include "cpu/loops.h"
 #include "ops/math.h"

@@ -2,7 +2,7 @@
 #include <cmath>
 #include <algorithm>
 #include "autograd/function.h"
-#include "cpu/dispatch.h"
+#include "core/dispatch.h"
 #include "cpu/parallel.h"
 #include "ctorch/ops.h"
 

@@ -10,7 +10,7 @@
 #include <type_traits>
 #include "autograd/function.h"
 #include "core/tensor_iter.h"
-#include "cpu/dispatch.h"
+#include "core/dispatch.h"
 #include "cpu/parallel.h"
 #include "ctorch/ops.h"
 #include "ops/elementwise_run.h"

@@ -5,7 +5,7 @@
 #include <climits>
 #include "autograd/function.h"
 #include "cpu/blas.h"
-#include "cpu/dispatch.h"
+#include "core/dispatch.h"
 #include "cpu/parallel.h"
 #include "ctorch/ops.h"
 #include "ops/elementwise_run.h"

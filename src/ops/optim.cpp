@@ -1,7 +1,7 @@
 // Fused optimizer updates (see ctorch/ops/optim.h): one parallel pass per parameter.
 #include "ctorch/ops/optim.h"
 #include <cmath>
-#include "cpu/dispatch.h"
+#include "core/dispatch.h"
 #include "cpu/parallel.h"
 
 namespace ctorch {

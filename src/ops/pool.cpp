@@ -8,7 +8,7 @@
 #include <limits>
 #include <type_traits>
 #include "autograd/function.h"
-#include "cpu/dispatch.h"
+#include "core/dispatch.h"
 #include "cpu/parallel.h"
 #include "ctorch/ops.h"
 #include "ops/elementwise_run.h"

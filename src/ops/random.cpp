@@ -23,7 +23,7 @@
 #include <immintrin.h>
 #endif
 #include "autograd/function.h"
-#include "cpu/dispatch.h"
+#include "core/dispatch.h"
 #include "cpu/parallel.h"
 #include "ctorch/ops.h"
 #include "ops/elementwise_run.h"

@@ -2,7 +2,7 @@
 // batch; under create_graph the backward is the same math in differentiable ops.
 #include "ctorch/ops/rnn.h"
 #include "autograd/function.h"
-#include "cpu/dispatch.h"
+#include "core/dispatch.h"
 #include "cpu/loops.h"
 #include "cpu/parallel.h"
 #include "ctorch/ops.h"

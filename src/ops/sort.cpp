@@ -4,7 +4,7 @@
 #include <cmath>
 #include <vector>
 #include "autograd/function.h"
-#include "cpu/dispatch.h"
+#include "core/dispatch.h"
 #include "cpu/parallel.h"
 #include "ctorch/ops.h"
 #include "ops/elementwise_run.h"

@@ -83,6 +83,10 @@ using namespace ctorch::python;
 PYBIND11_MODULE(_C, m) {
   m.doc() = "ctorch native core";
 
+  // ctorch.cuda.OutOfMemoryError, a RuntimeError as in PyTorch.
+  static py::handle oom_error = PyErr_NewExceptionWithDoc(
+      "ctorch.OutOfMemoryError", "A device allocation could not be met.", PyExc_RuntimeError, nullptr);
+  m.attr("OutOfMemoryError") = oom_error;
   py::register_exception_translator([](std::exception_ptr p) {
     try {
       if (p) std::rethrow_exception(p);
@@ -92,6 +96,7 @@ PYBIND11_MODULE(_C, m) {
         case ErrorKind::Value: PyErr_SetString(PyExc_ValueError, e.what()); return;
         case ErrorKind::Type: PyErr_SetString(PyExc_TypeError, e.what()); return;
         case ErrorKind::NotImplemented: PyErr_SetString(PyExc_NotImplementedError, e.what()); return;
+        case ErrorKind::OutOfMemory: PyErr_SetString(oom_error.ptr(), e.what()); return;
         default: PyErr_SetString(PyExc_RuntimeError, e.what()); return;
       }
     } catch (const std::bad_alloc&) {
@@ -122,8 +127,6 @@ PYBIND11_MODULE(_C, m) {
     CTORCH_CHECK(n > 0, "set_num_threads expects a positive integer, got ", n);
     set_num_threads(n);
   });
-  m.def("_cuda_device_count", &cuda_device_count);
-  m.def("_cuda_built", &cuda_built);
   m.def("_parse_device", [](const std::string& s) {
     Device d(s);
     return py::make_tuple(d.is_cpu() ? "cpu" : "cuda", d.index < 0 ? py::object(py::none()) : py::int_(d.index));
@@ -148,4 +151,5 @@ PYBIND11_MODULE(_C, m) {
   bind_conv(m);
   bind_pool(m);
   bind_nn(m);
+  bind_cuda(m);
 }

@@ -21,8 +21,4 @@ struct CTORCH_API Device {
   bool operator!=(const Device& o) const { return !(*this == o); }
 };
 
-// Number of usable CUDA devices (0 without a driver or a CUDA build), and whether CUDA was built.
-CTORCH_API int cuda_device_count();
-CTORCH_API bool cuda_built();
-
 }  // namespace ctorch

@@ -7,7 +7,7 @@
 
 namespace ctorch {
 
-enum class ErrorKind { Runtime, Index, Value, Type, NotImplemented };
+enum class ErrorKind { Runtime, Index, Value, Type, NotImplemented, OutOfMemory };
 
 class CTORCH_API Error : public std::runtime_error {
  public:

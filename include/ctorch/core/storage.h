@@ -18,6 +18,7 @@ struct CTORCH_API StorageImpl {
   void* ctx = nullptr;
   // Bumped by every in-place write; shared by all views so autograd can detect stale saves.
   std::atomic<uint32_t> version{0};
+  bool pinned = false;  // page-locked host memory (copies to a GPU can be asynchronous)
 
   StorageImpl() = default;
   StorageImpl(const StorageImpl&) = delete;
@@ -28,6 +29,8 @@ using Storage = std::shared_ptr<StorageImpl>;
 
 // A fresh, uninitialised buffer of `nbytes` (64-byte aligned on the CPU).
 CTORCH_API Storage allocate_storage(size_t nbytes, Device device);
+// Page-locked host memory from the CUDA driver (raises without CUDA).
+CTORCH_API Storage allocate_pinned_storage(size_t nbytes);
 // Borrowed memory: `deleter(ctx, data)` runs when the last view is gone.
 CTORCH_API Storage wrap_storage(void* data, size_t nbytes, Device device,
                                 StorageImpl::Deleter deleter, void* ctx);

@@ -7,11 +7,16 @@
 namespace ctorch {
 
 // ---- copies and conversions (src/ops/copy.cpp)
-CTORCH_API Tensor to(const Tensor& t, DType dtype, Device device, bool copy = false);
+// non_blocking: a copy between pinned host memory and a GPU does not wait for the GPU.
+CTORCH_API Tensor to(const Tensor& t, DType dtype, Device device, bool copy = false,
+                     bool non_blocking = false);
 CTORCH_API Tensor contiguous(const Tensor& t);
 CTORCH_API Tensor clone(const Tensor& t);
 // Copies `src` (broadcast to dst's shape, any dtype) into dst.
-CTORCH_API Tensor& copy_(Tensor& dst, const Tensor& src);
+CTORCH_API Tensor& copy_(Tensor& dst, const Tensor& src, bool non_blocking = false);
+// A copy in page-locked host memory (a CPU tensor), and whether a tensor lives in such memory.
+CTORCH_API Tensor pin_memory(const Tensor& t);
+CTORCH_API bool is_pinned(const Tensor& t);
 CTORCH_API Scalar item(const Tensor& t);
 
 // ---- views: never copy (src/ops/shape.cpp)
