@@ -12,7 +12,7 @@
 
 namespace ctorch {
 
-class CachingAllocator {
+class CTORCH_API CachingAllocator {
  public:
   struct Backend {
     void* (*raw_alloc)(size_t nbytes, void* ctx);  // nullptr when the memory is not there
