@@ -44,16 +44,19 @@ def train_step(lib, model, x, y):
     return step
 
 
-def workloads(lib):
+def workloads(lib, device="cpu"):
+    """The three workloads on `device` (benchmarks/cuda.py runs them on the GPU)."""
     nn = lib.nn
     lib.manual_seed(0)
-    mlp = nn.Sequential(nn.Linear(784, 512), nn.ReLU(), nn.Linear(512, 256), nn.ReLU(), nn.Linear(256, 10))
+    mlp = nn.Sequential(nn.Linear(784, 512), nn.ReLU(), nn.Linear(512, 256), nn.ReLU(),
+                        nn.Linear(256, 10)).to(device)
     lenet = nn.Sequential(
         nn.Conv2d(1, 6, 5), nn.ReLU(), nn.MaxPool2d(2),
         nn.Conv2d(6, 16, 5), nn.ReLU(), nn.MaxPool2d(2),
-        nn.Flatten(), nn.Linear(256, 120), nn.ReLU(), nn.Linear(120, 84), nn.ReLU(), nn.Linear(84, 10))
-    conv = nn.Conv2d(3, 64, 3, padding=1)
-    image = lib.randn(32, 3, 32, 32, requires_grad=True)
+        nn.Flatten(), nn.Linear(256, 120), nn.ReLU(), nn.Linear(120, 84), nn.ReLU(),
+        nn.Linear(84, 10)).to(device)
+    conv = nn.Conv2d(3, 64, 3, padding=1).to(device)
+    image = lib.randn(32, 3, 32, 32, device=device, requires_grad=True)
 
     def conv_fwd_bwd():
         image.grad = None
@@ -61,8 +64,10 @@ def workloads(lib):
         conv(image).sum().backward()
 
     return {
-        "mlp step": train_step(lib, mlp, lib.randn(128, 784), lib.randint(0, 10, (128,))),
-        "lenet step": train_step(lib, lenet, lib.randn(64, 1, 28, 28), lib.randint(0, 10, (64,))),
+        "mlp step": train_step(lib, mlp, lib.randn(128, 784, device=device),
+                               lib.randint(0, 10, (128,), device=device)),
+        "lenet step": train_step(lib, lenet, lib.randn(64, 1, 28, 28, device=device),
+                                 lib.randint(0, 10, (64,), device=device)),
         "conv2d": conv_fwd_bwd,
     }
 

@@ -1,13 +1,43 @@
 #!/usr/bin/env bash
-# One call on a GPU machine: build with CUDA, run the CUDA tests and the benchmarks.
-#   device run: bash scripts/gpu_check.sh      (writes logs under $OUT when set)
+# One call on a GPU machine: build with CUDA for sm_90, run the C++ tests, the CUDA tests, the
+# whole pytest suite, the digits example on the GPU and benchmarks/cuda.py (vs PyTorch CUDA).
+# Logs go to $OUT (or /tmp/gpu_check). The GPU image has no package index: first, here,
+#   python3 -m pip download --no-deps --only-binary=:all: --python-version 3.12 \
+#     --platform manylinux_2_28_x86_64 -d .whl scipy-openblas32==0.3.34.481.3
+# then: device run, carry [".whl"], command "bash scripts/gpu_check.sh"  (budget: ~8 minutes).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 out=${OUT:-/tmp/gpu_check}
 mkdir -p "$out"
+t0=$SECONDS
+stamp() { echo "== $1 ($((SECONDS - t0)) s)"; }
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv | tee "$out/gpu.txt"
-export CTORCH_CUDA=ON
-python3 -m pip install -q --no-build-isolation . 2>&1 | tail -5 | tee "$out/build.log"
-python3 -c "import ctorch; print('cuda available:', ctorch.cuda.is_available(), 'devices:', ctorch.cuda.device_count())" | tee -a "$out/build.log"
-python3 -m pytest -q tests/test_cuda.py 2>&1 | tee "$out/test_cuda.log" | tail -15
-python3 benchmarks/run.py --quick 2>&1 | tee "$out/bench.log"
+if ls .whl/*.whl > /dev/null 2>&1; then
+  python3 -m pip install -q --no-index --no-deps --no-compile --target /tmp/site .whl/*.whl
+  export PYTHONPATH=/tmp/site
+fi
+
+stamp build
+{ cmake -S . -B build/gpu -G Ninja -DCMAKE_BUILD_TYPE=Release -DCTORCH_CUDA=ON \
+    -DCTORCH_CUDA_ARCHITECTURES=90-real -DCTORCH_TESTS=ON -DCTORCH_DEV_PACKAGE_DIR="$PWD/python/ctorch" \
+    -Dpybind11_DIR="$(python3 -m pybind11 --cmakedir)" && cmake --build build/gpu -j 16; } \
+  > "$out/build.log" 2>&1 || { tail -60 "$out/build.log"; exit 1; }
+export PYTHONPATH="$PWD/python${PYTHONPATH:+:$PYTHONPATH}"
+python3 -c "import ctorch; print('ctorch', ctorch.__version__, 'cuda available:', ctorch.cuda.is_available(),
+      ctorch.cuda.get_device_name() if ctorch.cuda.is_available() else '')" | tee -a "$out/build.log"
+
+stamp "C++ tests"
+build/gpu/cpp_tests/ctorch_tests --gtest_brief=1 2>&1 | tail -5 | tee "$out/gtest.log"
+
+stamp "CUDA tests"
+python3 -m pytest -q -p no:cacheprovider tests/test_cuda*.py 2>&1 | tee "$out/test_cuda.log" | tail -30
+
+stamp "whole suite (CUDA-parametrized cases included)"
+python3 -m pytest -q -p no:cacheprovider -n 8 tests 2>&1 | tee "$out/test_all.log" | tail -20
+
+stamp "digits example on the GPU"
+python3 examples/train_digits.py --device cuda 2>&1 | tee "$out/digits.log" | tail -4
+
+stamp "benchmarks/cuda.py"
+python3 benchmarks/cuda.py 2>&1 | tee "$out/bench.log"
+stamp done
