@@ -33,7 +33,18 @@ struct FakeDevice {
     std::free(p);
   }
   static std::map<void*, size_t>& sizes() { static std::map<void*, size_t> m; return m; }
-  CachingAllocator::Backend backend() { return {alloc, release, this}; }
+  // Events: the fake streams' work "finishes" when the test says so.
+  bool work_done = false;
+  int64_t events = 0, waits = 0;
+  static void* record(void*, void* ctx) { ++static_cast<FakeDevice*>(ctx)->events; return ctx; }
+  static bool done(void*, void* ctx) { return static_cast<FakeDevice*>(ctx)->work_done; }
+  static void wait(void*, void* ctx) {
+    auto* d = static_cast<FakeDevice*>(ctx);
+    ++d->waits;
+    d->work_done = true;
+  }
+  static void destroy(void*, void* ctx) { --static_cast<FakeDevice*>(ctx)->events; }
+  CachingAllocator::Backend backend() { return {alloc, release, record, done, wait, destroy, this}; }
 };
 constexpr size_t MiB = size_t(1) << 20;
 void* const kStreamA = nullptr;
@@ -148,4 +159,34 @@ TEST(CachingAllocator, FreeOfForeignPointerIsAnError) {
   CachingAllocator a(dev.backend(), "fake");
   int x;
   EXPECT_THROW(a.free(&x), Error);
+}
+
+TEST(CachingAllocator, RecordedStreamDelaysReuseUntilItsWorkIsDone) {
+  FakeDevice dev{size_t(1) << 30};
+  CachingAllocator a(dev.backend(), "fake");
+  void* p = a.allocate(1000, kStreamA);
+  a.record_stream(p, kStreamB);
+  a.record_stream(p, kStreamA);  // its own stream needs no event
+  a.free(p);
+  EXPECT_EQ(dev.events, 1);
+  void* q = a.allocate(1000, kStreamA);  // stream B may still read p: not handed out
+  EXPECT_NE(p, q);
+  dev.work_done = true;
+  void* r = a.allocate(1000, kStreamA);
+  EXPECT_EQ(p, r);
+  EXPECT_EQ(dev.events, 0);  // released
+  a.free(q);
+  a.free(r);
+}
+
+TEST(CachingAllocator, OutOfMemoryWaitsForPendingBlocksFirst) {
+  FakeDevice dev{24 * MiB};
+  CachingAllocator a(dev.backend(), "fake");
+  void* p = a.allocate(20 * MiB, kStreamA);
+  a.record_stream(p, kStreamB);
+  a.free(p);
+  void* q = a.allocate(20 * MiB, kStreamA);  // only fits in p's block, once stream B is done
+  EXPECT_EQ(p, q);
+  EXPECT_EQ(dev.waits, 1);
+  a.free(q);
 }

@@ -164,6 +164,17 @@ void raw_device_free(void* p, void* ctx) {
   cudaFree(p);
 }
 
+void* record_event(void* stream, void* ctx) {
+  DeviceGuard g(int(reinterpret_cast<intptr_t>(ctx)));
+  cudaEvent_t e;
+  CTORCH_CUDA_CHECK(cudaEventCreateWithFlags(&e, cudaEventDisableTiming));
+  CTORCH_CUDA_CHECK(cudaEventRecord(e, static_cast<cudaStream_t>(stream)));
+  return e;
+}
+bool event_done(void* e, void*) { return event_query(e); }
+void wait_event(void* e, void*) { event_synchronize(e); }
+void destroy_event(void* e, void*) { event_destroy(e); }
+
 CachingAllocator& allocator(int device) {
   static std::mutex m;
   static std::vector<std::unique_ptr<CachingAllocator>> per_device(device_count());
@@ -171,7 +182,8 @@ CachingAllocator& allocator(int device) {
   auto& a = per_device.at(device);
   if (!a) {
     a = std::make_unique<CachingAllocator>(
-        CachingAllocator::Backend{raw_device_alloc, raw_device_free,
+        CachingAllocator::Backend{raw_device_alloc, raw_device_free, record_event, event_done,
+                                  wait_event, destroy_event,
                                   reinterpret_cast<void*>(intptr_t(device))},
         "CUDA device " + std::to_string(device));
   }
@@ -185,6 +197,9 @@ void empty_cache() {
   for (int d = 0; d < device_count(); ++d) allocator(d).empty_cache();
 }
 std::string memory_summary(int device) { return allocator(resolve_device(device)).summary(); }
+void record_stream(void* data, int device, StreamHandle stream) {
+  allocator(resolve_device(device)).record_stream(data, stream);
+}
 
 }  // namespace ctorch::cuda
 

@@ -55,5 +55,8 @@ CTORCH_API MemoryStats memory_stats(int device);
 CTORCH_API void reset_peak_memory_stats(int device);
 CTORCH_API void empty_cache();  // returns unused cached segments of every device to the driver
 CTORCH_API std::string memory_summary(int device);
+// The memory at `data` (a CUDA storage's start) is also used by work queued on `stream`: its
+// block is not reused after it is freed until that work is done (Tensor.record_stream).
+CTORCH_API void record_stream(void* data, int device, StreamHandle stream);
 
 }  // namespace ctorch::cuda

@@ -61,11 +61,19 @@ CachingAllocator::Block* CachingAllocator::new_segment(size_t size, void* stream
 void* CachingAllocator::allocate(size_t nbytes, void* stream) {
   if (nbytes == 0) return nullptr;
   std::lock_guard<std::mutex> lock(mutex_);
+  collect_pending();
   const size_t size = round_up(nbytes, kMinBlock);
   const bool small = size <= kSmallRequest;
   Pool& pool = small ? small_pool_ : large_pool_;
   Block* b = find_free(pool, size, stream);
   if (!b) b = new_segment(size, stream, small);
+  if (!b && !pending_.empty()) {  // blocks held back for other streams: wait for them
+    for (Pending& p : pending_)
+      for (void* e : p.events) backend_.wait_event(e, backend_.ctx);
+    collect_pending();
+    b = find_free(pool, size, stream);
+    if (!b) b = new_segment(size, stream, small);
+  }
   if (!b) {
     ++stats_.num_ooms;
     throw_error(ErrorKind::OutOfMemory, str_cat(
@@ -92,6 +100,16 @@ void* CachingAllocator::allocate(size_t nbytes, void* stream) {
   return b->ptr;
 }
 
+void CachingAllocator::record_stream(void* ptr, void* stream) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  auto it = live_.find(ptr);
+  CTORCH_CHECK(it != live_.end(), "[cuda] record_stream: the tensor's memory is not from the caching allocator");
+  Block* b = it->second;
+  if (stream != b->stream &&
+      std::find(b->other_streams.begin(), b->other_streams.end(), stream) == b->other_streams.end())
+    b->other_streams.push_back(stream);
+}
+
 void CachingAllocator::free(void* ptr) {
   if (!ptr) return;
   std::lock_guard<std::mutex> lock(mutex_);
@@ -99,9 +117,33 @@ void CachingAllocator::free(void* ptr) {
   CTORCH_CHECK(it != live_.end(), "[cuda] free of a pointer the caching allocator does not own");
   Block* b = it->second;
   live_.erase(it);
-  b->in_use = false;
   stats_.allocated -= int64_t(b->size);
   ++stats_.num_frees;
+  if (!b->other_streams.empty()) {
+    Pending p{b, {}};
+    for (void* s : b->other_streams) p.events.push_back(backend_.record_event(s, backend_.ctx));
+    b->other_streams.clear();
+    pending_.push_back(std::move(p));
+    return;
+  }
+  release_block(b);
+}
+
+void CachingAllocator::collect_pending() {
+  for (size_t i = 0; i < pending_.size();) {
+    Pending& p = pending_[i];
+    bool done = std::all_of(p.events.begin(), p.events.end(),
+                            [&](void* e) { return backend_.event_done(e, backend_.ctx); });
+    if (!done) { ++i; continue; }
+    for (void* e : p.events) backend_.destroy_event(e, backend_.ctx);
+    release_block(p.block);
+    pending_[i] = std::move(pending_.back());
+    pending_.pop_back();
+  }
+}
+
+void CachingAllocator::release_block(Block* b) {
+  b->in_use = false;
   Pool& pool = pool_of(b);
   // Merge with free neighbours of the same segment so large requests can reuse the space.
   if (Block* p = b->prev; p && !p->in_use) {
@@ -138,6 +180,7 @@ void CachingAllocator::release_free_segments() {
 
 void CachingAllocator::empty_cache() {
   std::lock_guard<std::mutex> lock(mutex_);
+  collect_pending();
   release_free_segments();
 }
 
@@ -163,7 +206,7 @@ std::string CachingAllocator::summary() const {
       "|  reserved now:  ", mib(stats_.reserved), "  (peak ", mib(stats_.peak_reserved), ") in ",
       stats_.num_segments, " segments\n",
       "|  cached free:   ", mib(int64_t(cached)), " in ", blocks, " blocks\n",
-      "|  live blocks:   ", live_.size(), "\n",
+      "|  live blocks:   ", live_.size(), " (+", pending_.size(), " freed, waiting for other streams)\n",
       "|  requests: ", stats_.num_allocs, " allocs, ", stats_.num_frees, " frees, ",
       stats_.num_alloc_retries, " retries after freeing the cache, ", stats_.num_ooms,
       " out-of-memory errors\n");

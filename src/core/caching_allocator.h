@@ -8,6 +8,7 @@
 #include <set>
 #include <string>
 #include <unordered_map>
+#include <vector>
 #include "ctorch/cuda.h"
 
 namespace ctorch {
@@ -17,6 +18,12 @@ class CTORCH_API CachingAllocator {
   struct Backend {
     void* (*raw_alloc)(size_t nbytes, void* ctx);  // nullptr when the memory is not there
     void (*raw_free)(void* ptr, void* ctx);
+    // Marks the work queued on `stream` so far; whether that work is done; blocks until it is;
+    // releases the mark.
+    void* (*record_event)(void* stream, void* ctx);
+    bool (*event_done)(void* event, void* ctx);
+    void (*wait_event)(void* event, void* ctx);
+    void (*destroy_event)(void* event, void* ctx);
     void* ctx;
   };
   // Requests up to kSmallRequest bytes share kSmallSegment segments; larger ones get their own
@@ -35,6 +42,9 @@ class CTORCH_API CachingAllocator {
   // A block of at least nbytes for work queued on `stream`; nullptr for 0 bytes. When the
   // backend runs out, frees the cached segments and retries, then throws ErrorKind::OutOfMemory.
   void* allocate(size_t nbytes, void* stream);
+  // The block at ptr is also used by work on `stream` (Tensor.record_stream): when freed, it is
+  // reused only after the work queued there by then has finished.
+  void record_stream(void* ptr, void* stream);
   void free(void* ptr);
   void empty_cache();  // returns segments that hold no live block
   cuda::MemoryStats stats() const;
@@ -50,6 +60,11 @@ class CTORCH_API CachingAllocator {
     bool in_use = false;
     Block* prev = nullptr;  // neighbours within the same segment
     Block* next = nullptr;
+    std::vector<void*> other_streams;  // from record_stream
+  };
+  struct Pending {  // freed, waiting for other streams' work
+    Block* block;
+    std::vector<void*> events;
   };
   struct Order {  // by stream, then size (best fit), then address
     bool operator()(const Block* a, const Block* b) const;
@@ -59,6 +74,8 @@ class CTORCH_API CachingAllocator {
   Block* find_free(Pool& pool, size_t size, void* stream);
   Block* new_segment(size_t size, void* stream, bool small);
   void release_free_segments();
+  void release_block(Block* b);  // back into its pool, merged with free neighbours
+  void collect_pending();        // releases the pending blocks whose events have completed
   Pool& pool_of(const Block* b) { return b->small ? small_pool_ : large_pool_; }
 
   Backend backend_;
@@ -66,6 +83,7 @@ class CTORCH_API CachingAllocator {
   mutable std::mutex mutex_;
   Pool small_pool_, large_pool_;
   std::unordered_map<void*, Block*> live_;
+  std::vector<Pending> pending_;
   cuda::MemoryStats stats_;
 };
 

@@ -37,6 +37,7 @@ MemoryStats memory_stats(int) { no_cuda(); }
 void reset_peak_memory_stats(int) { no_cuda(); }
 void empty_cache() {}
 std::string memory_summary(int) { no_cuda(); }
+void record_stream(void*, int, StreamHandle) { no_cuda(); }
 }  // namespace cuda
 
 void* cuda_malloc(size_t, int, void**) { no_cuda(); }

@@ -73,7 +73,12 @@ void bind_cuda(py::module_& m) {
 
   tensor_class()
       .def("pin_memory", [](const Tensor& t) { return nogil([&] { return pin_memory(t); }); })
-      .def("is_pinned", [](const Tensor& t) { return is_pinned(t); });
+      .def("is_pinned", [](const Tensor& t) { return is_pinned(t); })
+      .def("_record_stream", [](const Tensor& t, uintptr_t s) {
+        CTORCH_CHECK(t.device().is_cuda(), "record_stream: expected a CUDA tensor, got one on ",
+                     t.device().str());
+        cuda::record_stream(t.storage()->data, t.device().index, int_handle(s));
+      });
 }
 
 }  // namespace ctorch::python
