@@ -144,7 +144,9 @@ void max_pool_backward_impl(const Tensor& grad, const Tensor& ind, const Tensor&
   zero_fill(gin);
   if (grad.size(-2) * grad.size(-1) == 0) return;
   dispatch_float(grad.dtype(), "max_pool_backward",
-                 [&](auto tag) { max_pool_backward_typed<typename decltype(tag)::type>(grad, ind, gin); });
+                 [&](auto tag) {
+    max_pool_backward_typed<typename decltype(tag)::type>(grad, ind, gin);
+  });
 }
 
 // ---- average pooling: the CPU's avg_windows per output element.
@@ -185,7 +187,9 @@ void avg_pool2d_typed(const Tensor& x, const Tensor& out, const PoolGeom& g, con
   });
 }
 void avg_pool2d_impl(const Tensor& x, const Tensor& out, const PoolGeom& g, const AvgOpts& o) {
-  dispatch_float(x.dtype(), "avg_pool2d", [&](auto tag) { avg_pool2d_typed<typename decltype(tag)::type>(x, out, g, o); });
+  dispatch_float(x.dtype(), "avg_pool2d", [&](auto tag) {
+    avg_pool2d_typed<typename decltype(tag)::type>(x, out, g, o);
+  });
 }
 
 // Input (y, x) lies in the window of output (oy, ox) iff oy*sh - ph <= y < oy*sh - ph + kh (likewise
@@ -223,7 +227,9 @@ void avg_pool2d_backward_typed(const Tensor& grad, const Tensor& gin, const Pool
   });
 }
 void avg_pool2d_backward_impl(const Tensor& grad, const Tensor& gin, const PoolGeom& g, const AvgOpts& o) {
-  dispatch_float(grad.dtype(), "avg_pool2d_backward", [&](auto tag) { avg_pool2d_backward_typed<typename decltype(tag)::type>(grad, gin, g, o); });
+  dispatch_float(grad.dtype(), "avg_pool2d_backward", [&](auto tag) {
+    avg_pool2d_backward_typed<typename decltype(tag)::type>(grad, gin, g, o);
+  });
 }
 
 // ---- adaptive average pooling
@@ -248,7 +254,9 @@ void adaptive_avg_pool2d_typed(const Tensor& x, const Tensor& out, const AdaptGe
   });
 }
 void adaptive_avg_pool2d_impl(const Tensor& x, const Tensor& out, const AdaptGeom& g) {
-  dispatch_float(x.dtype(), "adaptive_avg_pool2d", [&](auto tag) { adaptive_avg_pool2d_typed<typename decltype(tag)::type>(x, out, g); });
+  dispatch_float(x.dtype(), "adaptive_avg_pool2d", [&](auto tag) {
+    adaptive_avg_pool2d_typed<typename decltype(tag)::type>(x, out, g);
+  });
 }
 
 // Output o covers input y iff floor(o*in/out) <= y < ceil((o+1)*in/out), i.e. o in
@@ -280,7 +288,9 @@ void adaptive_avg_pool2d_backward_typed(const Tensor& grad, const Tensor& gin, c
   });
 }
 void adaptive_avg_pool2d_backward_impl(const Tensor& grad, const Tensor& gin, const AdaptGeom& g) {
-  dispatch_float(grad.dtype(), "adaptive_avg_pool2d_backward", [&](auto tag) { adaptive_avg_pool2d_backward_typed<typename decltype(tag)::type>(grad, gin, g); });
+  dispatch_float(grad.dtype(), "adaptive_avg_pool2d_backward", [&](auto tag) {
+    adaptive_avg_pool2d_backward_typed<typename decltype(tag)::type>(grad, gin, g);
+  });
 }
 
 // ---- max_unpool2d: two passes so that, as in the CPU's serial loop over a plane, the last input
@@ -333,7 +343,8 @@ bool max_unpool2d_impl(const Tensor& x, const Tensor& ind, const Tensor& out, in
   }
   // The validity flag decides whether the op raises: read it back once.
   int64_t host_bad[2] = {0, 0};
-  CTORCH_CUDA_CHECK(cudaMemcpyAsync(host_bad, bad.data_ptr(), sizeof(host_bad), cudaMemcpyDeviceToHost, cuda::stream()));
+  CTORCH_CUDA_CHECK(cudaMemcpyAsync(host_bad, bad.data_ptr(), sizeof(host_bad), cudaMemcpyDeviceToHost,
+                                    cuda::stream()));
   CTORCH_CUDA_CHECK(cudaStreamSynchronize(cuda::stream()));
   if (host_bad[0]) {
     *bad_index = host_bad[1];

@@ -40,7 +40,7 @@ CTORCH_CUDA_KERNEL(cuda_adaptive_avg_pool2d, void(const Tensor& x, const Tensor&
 CTORCH_CUDA_KERNEL(cuda_adaptive_avg_pool2d_backward, void(const Tensor& grad, const Tensor& gin, const AdaptGeom& g));
 // out (any dtype, [..., oh, ow]) = 0, then x scattered at ind within each plane (the last of duplicate
 // indices wins, as on the CPU). Returns false and sets *bad_index when an index is outside [0, oh*ow).
-CTORCH_CUDA_KERNEL(cuda_max_unpool2d,
-                   bool(const Tensor& x, const Tensor& ind, const Tensor& out, int64_t oh, int64_t ow, int64_t* bad_index));
+CTORCH_CUDA_KERNEL(cuda_max_unpool2d, bool(const Tensor& x, const Tensor& ind, const Tensor& out, int64_t oh,
+                                           int64_t ow, int64_t* bad_index));
 
 }  // namespace ctorch

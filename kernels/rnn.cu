@@ -112,7 +112,9 @@ void lstm_backward_impl(const Tensor& gates, const Tensor& c, const Tensor& cn, 
   });
 }
 void gru_forward_impl(const Tensor& xg, const Tensor& hg, const Tensor& h, const Tensor& out) {
-  dispatch_rnn(h.dtype(), "gru_cell", [&](auto tag) { gru_forward_typed<typename decltype(tag)::type>(xg, hg, h, out); });
+  dispatch_rnn(h.dtype(), "gru_cell", [&](auto tag) {
+    gru_forward_typed<typename decltype(tag)::type>(xg, hg, h, out);
+  });
 }
 void gru_backward_impl(const Tensor& xg, const Tensor& hg, const Tensor& h, const Tensor& dout, const Tensor& dxg,
                        const Tensor& dhg, const Tensor& dh) {

@@ -198,7 +198,8 @@ def test_nan_and_inf():
     arr[0, 0, 1, 0] = np.nan  # two NaNs in one window: the last one is kept
     arr[1, 1, 4:, 4:] = -np.inf
     arr[0, 1, 2, 3] = np.inf
-    for fn in [lambda x: F.max_pool2d(x, 2, return_indices=True), lambda x: F.max_pool2d(x, 3, 1, 1, return_indices=True),
+    for fn in [lambda x: F.max_pool2d(x, 2, return_indices=True),
+               lambda x: F.max_pool2d(x, 3, 1, 1, return_indices=True),
                lambda x: F.adaptive_max_pool2d(x, 4, True),
                lambda x: F.max_pool1d(x.flatten(-2), 4, return_indices=True)]:
         for dtype in FLOATS:
@@ -292,7 +293,8 @@ def test_max_unpool2d():
 
 def test_modules():
     arr = np.random.default_rng(9).standard_normal((2, 4, 10, 9))
-    mods = [(nn.MaxPool2d(3, 2, 1, ceil_mode=True), False), (nn.MaxPool2d((2, 3), dilation=(1, 2), return_indices=True), False),
+    mods = [(nn.MaxPool2d(3, 2, 1, ceil_mode=True), False),
+            (nn.MaxPool2d((2, 3), dilation=(1, 2), return_indices=True), False),
             (nn.MaxPool1d(3, 2, 1, 2, True, True), True), (nn.AvgPool2d(3, 2, 1, True, False, None), False),
             (nn.AvgPool2d((2, 3), divisor_override=4), False), (nn.AvgPool1d(3, 2, 1, True, False), True),
             (nn.AdaptiveAvgPool2d((None, 4)), False), (nn.AdaptiveAvgPool2d(3), False),
@@ -412,7 +414,8 @@ def test_rnn_modules(kind, args, kw, dtype):
             h0 = _rand(lead + (hsz,), 2, dtype).requires_grad_()
             if kind == "LSTM":
                 c0 = _rand(lead + (args[1],), 3, dtype).requires_grad_()
-                hx_c, hx_d = (h0, c0), (h0.detach().clone().to(DEV).requires_grad_(), c0.detach().clone().to(DEV).requires_grad_())
+                hx_c = (h0, c0)
+                hx_d = tuple(t.detach().clone().to(DEV).requires_grad_() for t in hx_c)
                 leaves_c, leaves_d = leaves_c + list(hx_c), leaves_d + list(hx_d)
             else:
                 hx_c, hx_d = h0, h0.detach().clone().to(DEV).requires_grad_()
