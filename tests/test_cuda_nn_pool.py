@@ -247,14 +247,14 @@ def test_large_and_empty():
     _run(lambda x: F.adaptive_max_pool2d(x, 7, True), arr, ctorch.float32, exact_values=True)
     for fn in [lambda x: F.max_pool2d(x, 2), lambda x: F.avg_pool2d(x, 2), lambda x: F.adaptive_avg_pool2d(x, 3),
                lambda x: F.adaptive_max_pool2d(x, 3), lambda x: F.max_pool1d(x.flatten(-2), 3)]:
-        x = ctorch.zeros(0, 3, 4, 4, device=DEV).requires_grad_()
+        x = ctorch.zeros(0, 3, 4, 4).to(DEV).requires_grad_()
         y = fn(x)
         assert y.shape[0] == 0 and y.device.type == DEV
         y.sum().backward()
         assert x.grad.shape == x.shape
-    y = F.adaptive_avg_pool2d(ctorch.zeros(2, 0, 4, 4, device=DEV), 2)
+    y = F.adaptive_avg_pool2d(ctorch.zeros(2, 0, 4, 4).to(DEV), 2)
     assert y.shape == (2, 0, 2, 2)
-    _close(F.adaptive_avg_pool2d(ctorch.ones(1, 2, 4, 4, device=DEV), (0, 3)),
+    _close(F.adaptive_avg_pool2d(ctorch.ones(1, 2, 4, 4).to(DEV), (0, 3)),
            F.adaptive_avg_pool2d(ctorch.ones(1, 2, 4, 4), (0, 3)), ctorch.float32)
 
 
@@ -284,7 +284,7 @@ def test_max_unpool2d():
         ic = ctorch.from_numpy(idx)
         _close(F.max_unpool2d(xc.to(DEV), ic.to(DEV), 1), F.max_unpool2d(xc, ic, 1), dtype, exact=True)
     # invalid indices raise on the device too
-    o, i = F.max_pool2d(ctorch.randn(1, 1, 7, 9, device=DEV), 2, return_indices=True)
+    o, i = F.max_pool2d(ctorch.randn(1, 1, 7, 9).to(DEV), 2, return_indices=True)
     with pytest.raises(RuntimeError, match="invalid max index"):
         F.max_unpool2d(o, i.clone().fill_(48), 2)
     with pytest.raises(RuntimeError, match="invalid max index"):
@@ -311,7 +311,7 @@ def test_modules():
 
 @needs_gpu
 def test_pool_mixed_device_errors():
-    x = ctorch.randn(1, 2, 6, 6, device=DEV)
+    x = ctorch.randn(1, 2, 6, 6).to(DEV)
     o, i = F.max_pool2d(x, 2, return_indices=True)
     with pytest.raises(RuntimeError, match="same device"):
         F.max_unpool2d(o, i.cpu(), 2)
@@ -372,14 +372,14 @@ def test_fused_cells(dtype):
 @needs_gpu
 def test_fused_cell_errors():
     with pytest.raises(RuntimeError, match="same device"):
-        ctorch._C._lstm_cell(ctorch.zeros(2, 8, device=DEV), ctorch.zeros(2, 2))
+        ctorch._C._lstm_cell(ctorch.zeros(2, 8).to(DEV), ctorch.zeros(2, 2))
     with pytest.raises(RuntimeError, match="same device"):
-        ctorch._C._gru_cell(ctorch.zeros(2, 6, device=DEV), ctorch.zeros(2, 6, device=DEV), ctorch.zeros(2, 2))
+        ctorch._C._gru_cell(ctorch.zeros(2, 6).to(DEV), ctorch.zeros(2, 6).to(DEV), ctorch.zeros(2, 2))
     with pytest.raises(RuntimeError, match="lstm_cell"):
-        ctorch._C._lstm_cell(ctorch.zeros(2, 7, device=DEV), ctorch.zeros(2, 2, device=DEV))
+        ctorch._C._lstm_cell(ctorch.zeros(2, 7).to(DEV), ctorch.zeros(2, 2).to(DEV))
     with pytest.raises(TypeError, match="gru_cell"):
-        ctorch._C._gru_cell(ctorch.zeros(2, 6, device=DEV), ctorch.zeros(2, 6, device=DEV),
-                            ctorch.zeros(2, 2, dtype=ctorch.float64, device=DEV))
+        ctorch._C._gru_cell(ctorch.zeros(2, 6).to(DEV), ctorch.zeros(2, 6).to(DEV),
+                            ctorch.zeros(2, 2, dtype=ctorch.float64).to(DEV))
 
 
 def _module_pair(kind, args, kw, dtype, seed):
@@ -507,17 +507,17 @@ def test_optimizer_trajectory(name, kwargs, dtype):
 
 @pytest.mark.parametrize("dtype", FLOATS)
 def test_fused_steps_take_the_device_path(dtype):
-    p = ctorch.randn(10, 3, dtype=dtype, device=DEV)
-    g = ctorch.randn(10, 3, dtype=dtype, device=DEV)
+    p = ctorch.randn(10, 3, dtype=dtype).to(DEV)
+    g = ctorch.randn(10, 3, dtype=dtype).to(DEV)
     buf = ctorch.empty_like(p)
     p0 = p.clone()
     assert ctorch._C._sgd_step_(p, g, buf, 0.1, 0.9, 0.0, 0.0, False, False, True)
     _close(buf, g, dtype, exact=True)  # the first step seeds the buffer with the gradient
     _close(p, p0 - 0.1 * g, dtype)
-    m, v = ctorch.zeros_like(p), ctorch.zeros_like(p)
+    m, v = ctorch.zeros(10, 3, dtype=dtype).to(DEV), ctorch.zeros(10, 3, dtype=dtype).to(DEV)
     assert ctorch._C._adam_step_(p, g, m, v, None, 0.01, 0.9, 0.999, 1e-8, 0.0, False, False, 1.0)
     # not eligible: touches nothing and says so
-    pt = ctorch.randn(3, 10, dtype=dtype, device=DEV).t()
+    pt = ctorch.randn(3, 10, dtype=dtype).to(DEV).t()
     pt0 = pt.clone()
     assert not ctorch._C._sgd_step_(pt, g, None, 0.1, 0.0, 0.0, 0.0, False, False, False)
     _close(pt, pt0, dtype, exact=True)
@@ -526,10 +526,10 @@ def test_fused_steps_take_the_device_path(dtype):
 
 @needs_gpu
 def test_fused_steps_mixed_devices_are_not_eligible():
-    p = ctorch.randn(4, device=DEV)
+    p = ctorch.randn(4).to(DEV)
     p0 = p.clone()
     g = ctorch.randn(4)
     assert not ctorch._C._sgd_step_(p, g, None, 0.1, 0.0, 0.0, 0.0, False, False, False)
-    m, v = ctorch.zeros(4), ctorch.zeros(4, device=DEV)
+    m, v = ctorch.zeros(4), ctorch.zeros(4).to(DEV)
     assert not ctorch._C._adam_step_(p, g.to(DEV), m, v, None, 0.01, 0.9, 0.999, 1e-8, 0.0, False, False, 1.0)
     _close(p, p0, ctorch.float32, exact=True)
