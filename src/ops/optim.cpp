@@ -1,16 +1,19 @@
-// Fused optimizer updates (see ctorch/ops/optim.h): one parallel pass per parameter.
+// Fused optimizer updates (see ctorch/ops/optim.h): one parallel pass per parameter, on the CPU or
+// (kernels/optim.cu) on the parameter's GPU.
 #include "ctorch/ops/optim.h"
 #include <cmath>
 #include "core/dispatch.h"
 #include "cpu/parallel.h"
+#include "kernels/optim.h"
 
 namespace ctorch {
 
 namespace {
-// Every tensor a defined, contiguous CPU float32/float64 tensor of param's dtype and size.
+// Every tensor a defined, contiguous float32/float64 tensor of param's dtype, size and device (the
+// CPU or one GPU).
 bool fused_step_supported(const Tensor& param, const std::vector<Tensor>& others) {
   auto ok = [&](const Tensor& t) {
-    return t.defined() && t.device().is_cpu() && t.is_contiguous() && t.dtype() == param.dtype() &&
+    return t.defined() && t.device() == param.device() && t.is_contiguous() && t.dtype() == param.dtype() &&
            t.numel() == param.numel();
   };
   if (!ok(param) || (param.dtype() != DType::Float32 && param.dtype() != DType::Float64)) return false;
@@ -68,6 +71,10 @@ void sgd_chunk_for(const SgdOptions& o, bool first, T* p, const T* g, T* m, int6
 bool sgd_step_(Tensor& param, const Tensor& grad, Tensor& buf, const SgdOptions& o, bool first_step) {
   if (!fused_step_supported(param, o.momentum != 0 ? std::vector<Tensor>{grad, buf} : std::vector<Tensor>{grad}))
     return false;
+  if (param.device().is_cuda()) {
+    cuda_sgd_step(param, grad, buf, o, first_step);
+    return true;
+  }
   over_chunks(param, [&](auto tag, int64_t b, int64_t e) {
     using T = decltype(tag);
     T* m = o.momentum != 0 ? buf.data<T>() : nullptr;
@@ -105,6 +112,10 @@ bool adam_step_(Tensor& param, const Tensor& grad, Tensor& exp_avg, Tensor& exp_
   if (!fused_step_supported(param, others)) return false;
   const double bias_correction1 = 1 - std::pow(o.beta1, step);
   const double bias_correction2_sqrt = std::sqrt(1 - std::pow(o.beta2, step));
+  if (param.device().is_cuda()) {
+    cuda_adam_step(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, o, bias_correction1, bias_correction2_sqrt);
+    return true;
+  }
   const Decay decay = o.weight_decay == 0 ? Decay::None : o.decoupled_weight_decay ? Decay::Decoupled : Decay::L2;
   over_chunks(param, [&](auto tag, int64_t b, int64_t e) {
     using T = decltype(tag);

@@ -11,17 +11,15 @@
 #include "core/dispatch.h"
 #include "cpu/parallel.h"
 #include "ctorch/ops.h"
+#include "kernels/pool.h"
 #include "ops/elementwise_run.h"
 
 namespace ctorch {
 
 namespace {
 
-// The window geometry shared by max and average pooling.
-struct PoolGeom {
-  int64_t planes = 0, ih = 0, iw = 0, oh = 0, ow = 0;
-  int64_t kh = 1, kw = 1, sh = 1, sw = 1, ph = 0, pw = 0, dh = 1, dw = 1;
-};
+// PoolGeom, AvgOpts and AdaptGeom (kernels/pool.h) are shared with the CUDA kernels, which mirror the
+// CPU kernels below one output (or input) element per thread.
 
 // Planes of [..., H, W]: the product of all leading dims.
 int64_t num_planes(const Tensor& t) {
@@ -72,7 +70,6 @@ void check_dtype_floating(const Tensor& t, const char* op) {
 // PyTorch's pool2d_shape_check plus the argument-count checks of max_pool2d / avg_pool2d.
 PoolGeom pool2d_geom(const Tensor& input, IntArrayRef kernel, IntArrayRef stride, IntArrayRef padding,
                      IntArrayRef dilation, bool ceil_mode, const char* op) {
-  check_backend(input, op);
   CTORCH_CHECK(kernel.size() == 1 || kernel.size() == 2, "[", op,
                "] kernel_size must either be a single int, or a tuple of two ints");
   CTORCH_CHECK(stride.size() <= 2, "[", op,
@@ -215,9 +212,15 @@ Tensor max_pool_backward(const Tensor& grad, const Tensor& self, const Tensor& i
     return r;
   }
   IntArrayRef input_shape = self.sizes();
+  check_same_device(grad, indices, name);
   return via_float(grad, [&](const Tensor& g0) {
     Tensor g = g0.contiguous();
     Tensor ix = indices.contiguous();
+    if (g.device().is_cuda()) {
+      Tensor r = empty(input_shape, g.dtype(), g.device());
+      cuda_max_pool_backward(g, ix, r);  // zero-fills r first
+      return r;
+    }
     Tensor r = zeros(input_shape, g.dtype(), g.device());
     int64_t planes = num_planes(r);
     int64_t isz = r.size(-2) * r.size(-1), osz = g.size(-2) * g.size(-1);
@@ -244,33 +247,35 @@ Tensor max_pool_backward(const Tensor& grad, const Tensor& self, const Tensor& i
 }
 
 // Runs kernel(type tag, x, out, indices) of a max pooling over input's planes into [.., oh, ow] values
-// and flat per-plane indices.
-template <class K>
-std::tuple<Tensor, Tensor> max_run(const Tensor& input, int64_t oh, int64_t ow, const char* op, const K& kernel) {
+// and flat per-plane indices; on a GPU cuda_kernel(x, out, indices) instead (same dtypes).
+template <class K, class CK>
+std::tuple<Tensor, Tensor> max_run(const Tensor& input, int64_t oh, int64_t ow, const char* op, const K& kernel,
+                                   const CK& cuda_kernel) {
   Tensor x = input.contiguous();
   DimVector oshape = with_plane_shape(input.sizes(), oh, ow);
   Tensor ind = empty(oshape, DType::Int64, input.device());
   Tensor out = via_float(x, [&](const Tensor& xf) {
     Tensor o = empty(oshape, xf.dtype(), xf.device());
-    dispatch_max(xf.dtype(), op, [&](auto tag) { kernel(tag, xf, o, ind); });
+    dispatch_max(xf.dtype(), op, [&](auto tag) {
+      if (xf.device().is_cuda()) cuda_kernel(xf, o, ind);
+      else kernel(tag, xf, o, ind);
+    });
     return o;
   });
   return {out, ind};
 }
 
 std::tuple<Tensor, Tensor> max_pool_run(const Tensor& input, const PoolGeom& g, const char* op) {
-  return max_run(input, g.oh, g.ow, op, [&](auto tag, const Tensor& x, Tensor& o, Tensor& ind) {
-    using T = typename decltype(tag)::type;
-    max_pool_kernel<T>(x.data<T>(), o.data<T>(), ind.data<int64_t>(), g);
-  });
+  return max_run(
+      input, g.oh, g.ow, op,
+      [&](auto tag, const Tensor& x, Tensor& o, Tensor& ind) {
+        using T = typename decltype(tag)::type;
+        max_pool_kernel<T>(x.data<T>(), o.data<T>(), ind.data<int64_t>(), g);
+      },
+      [&](const Tensor& x, const Tensor& o, const Tensor& ind) { cuda_max_pool2d(x, o, ind, g); });
 }
 
 // ---- average pooling
-
-struct AvgOpts {
-  bool count_include_pad = true;
-  int64_t divisor = 0;  // 0: none
-};
 
 // Calls f(oy, ox, y0, y1, x0, x1, divisor) for each output of one plane, its window clipped to
 // the input; windows wholly in the padding get y0 >= y1 or x0 >= x1.
@@ -342,16 +347,22 @@ struct AvgPool {
     gg.planes = planes;
     avg_pool_backward_kernel<T>(gy, gx, gg, o);
   }
+  void cuda_forward(const Tensor& x, const Tensor& y) const {
+    PoolGeom gg = g;
+    gg.planes = num_planes(x);
+    cuda_avg_pool2d(x, y, gg, o);
+  }
+  void cuda_adjoint(const Tensor& gy, const Tensor& gx) const {
+    PoolGeom gg = g;
+    gg.planes = num_planes(gx);
+    cuda_avg_pool2d_backward(gy, gx, gg, o);
+  }
 };
 
 // ---- adaptive pooling: output i covers [floor(i*in/out), ceil((i+1)*in/out)).
 
 inline int64_t ad_start(int64_t i, int64_t out, int64_t in) { return (i * in) / out; }
 inline int64_t ad_end(int64_t i, int64_t out, int64_t in) { return ((i + 1) * in + out - 1) / out; }
-
-struct AdaptGeom {
-  int64_t planes = 0, ih = 0, iw = 0, oh = 0, ow = 0;
-};
 
 // The largest adaptive window along a dim, for the work estimate.
 int64_t ad_max_window(int64_t in, int64_t out) { return out ? (in + out - 1) / out + 1 : 0; }
@@ -428,7 +439,6 @@ void adaptive_max_kernel(const T* in, T* out, int64_t* ind, const AdaptGeom& g) 
 }
 
 AdaptGeom adaptive_geom(const Tensor& input, IntArrayRef output_size, bool check_all_dims, const char* op) {
-  check_backend(input, op);
   CTORCH_CHECK(output_size.size() == 2, "[", op, "] output_size must be 2");
   CTORCH_CHECK(output_size[0] >= 0 && output_size[1] >= 0, "[", op,
                "] elements of output_size must be greater than or equal to 0 but received {", output_size[0],
@@ -468,6 +478,16 @@ struct AdaptiveAvgPool {
     gg.planes = planes;
     adaptive_avg_backward_kernel<T>(gy, gx, gg);
   }
+  void cuda_forward(const Tensor& x, const Tensor& y) const {
+    AdaptGeom gg = g;
+    gg.planes = num_planes(x);
+    cuda_adaptive_avg_pool2d(x, y, gg);
+  }
+  void cuda_adjoint(const Tensor& gy, const Tensor& gx) const {
+    AdaptGeom gg = g;
+    gg.planes = num_planes(gx);
+    cuda_adaptive_avg_pool2d_backward(gy, gx, gg);
+  }
 };
 
 // Average and adaptive-average pooling are linear maps over planes: each one's gradient is its adjoint
@@ -489,6 +509,11 @@ Tensor linear_pool_adjoint(const Tensor& grad, const Tensor& self, const P& p) {
   IntArrayRef input_shape = self.sizes();
   return via_float(grad, [&](const Tensor& g0) {
     Tensor gc = g0.contiguous();
+    if (gc.device().is_cuda()) {
+      Tensor r = empty(input_shape, gc.dtype(), gc.device());
+      p.cuda_adjoint(gc, r);  // writes every element of r
+      return r;
+    }
     Tensor r = zeros(input_shape, gc.dtype(), gc.device());
     dispatch_floating(gc.dtype(), P::kName, [&](auto tag) {
       using T = typename decltype(tag)::type;
@@ -510,6 +535,10 @@ Tensor linear_pool(const Tensor& input, const P& p) {
   }
   return via_float(input.contiguous(), [&](const Tensor& x) {
     Tensor out = empty(with_plane_shape(x.sizes(), p.oh(), p.ow()), x.dtype(), x.device());
+    if (x.device().is_cuda()) {
+      p.cuda_forward(x, out);
+      return out;
+    }
     dispatch_floating(x.dtype(), P::kName, [&](auto tag) {
       using T = typename decltype(tag)::type;
       if constexpr (std::is_same_v<T, float> || std::is_same_v<T, double>)
@@ -592,10 +621,17 @@ std::tuple<Tensor, Tensor> adaptive_max_pool2d(const Tensor& input, IntArrayRef 
   const char* op = "adaptive_max_pool2d";
   AdaptGeom g = adaptive_geom(input, output_size, true, op);
   auto run = [&] {
-    return max_run(input, g.oh, g.ow, op, [&](auto tag, const Tensor& x, Tensor& o, Tensor& ind) {
-      using T = typename decltype(tag)::type;
-      adaptive_max_kernel<T>(x.data<T>(), o.data<T>(), ind.data<int64_t>(), g);
-    });
+    return max_run(
+        input, g.oh, g.ow, op,
+        [&](auto tag, const Tensor& x, Tensor& o, Tensor& ind) {
+          using T = typename decltype(tag)::type;
+          adaptive_max_kernel<T>(x.data<T>(), o.data<T>(), ind.data<int64_t>(), g);
+        },
+        [&](const Tensor& x, const Tensor& o, const Tensor& ind) {
+          AdaptGeom gg = g;
+          gg.planes = num_planes(x);
+          cuda_adaptive_max_pool2d(x, o, ind, gg);
+        });
   };
   if (autograd::recording({&input})) {
     auto r = autograd::untracked(run);
@@ -613,7 +649,6 @@ std::tuple<Tensor, Tensor> max_pool1d_with_indices(const Tensor& input, IntArray
                                                    IntArrayRef stride, IntArrayRef padding, IntArrayRef dilation,
                                                    bool ceil_mode) {
   const char* op = "max_pool1d";
-  check_backend(input, op);
   bool ok = (input.dim() == 2 || input.dim() == 3) && input.size(-1) != 0 && input.size(-2) != 0;
   CTORCH_CHECK(ok, "[", op, "] max_pool1d: Expected 2D or 3D (batch mode) tensor with optional 0 dim batch "
                "size for input, but got:", input.sizes());
@@ -676,6 +711,14 @@ std::tuple<Tensor, Tensor> adaptive_max_pool1d(const Tensor& input, IntArrayRef 
 namespace {
 Tensor max_unpool_run(const Tensor& input, const Tensor& indices, int64_t oh, int64_t ow) {
   Tensor x = input.contiguous(), ix = indices.contiguous();
+  if (x.device().is_cuda()) {
+    Tensor r = empty(with_plane_shape(input.sizes(), oh, ow), input.dtype(), input.device());
+    int64_t bad_index = 0;
+    // zero-fills r, scatters, and reports an invalid index (read back to the host once)
+    CTORCH_CHECK(cuda_max_unpool2d(x, ix, r, oh, ow, &bad_index), "[max_unpool2d] Found an invalid max index: ",
+                 bad_index, " (output volumes are of size ", oh, "x", ow, ")");
+    return r;
+  }
   Tensor r = zeros(with_plane_shape(input.sizes(), oh, ow), input.dtype(), input.device());
   int64_t planes = num_planes(x), isz = x.size(-2) * x.size(-1), osz = oh * ow;
   const int64_t* xp = ix.data<int64_t>();
@@ -703,7 +746,7 @@ Tensor max_unpool_run(const Tensor& input, const Tensor& indices, int64_t oh, in
 
 Tensor max_unpool2d(const Tensor& input, const Tensor& indices, IntArrayRef output_size) {
   const char* op = "max_unpool2d";
-  check_backend(input, op);
+  check_same_device(input, indices, op);
   CTORCH_CHECK(indices.dtype() == DType::Int64, "[", op, "] elements in indices should be type int64 but got: ",
                dtype_name(indices.dtype()));
   CTORCH_CHECK(output_size.size() == 2, "[", op,

@@ -6,6 +6,7 @@
 #include "cpu/loops.h"
 #include "cpu/parallel.h"
 #include "ctorch/ops.h"
+#include "kernels/rnn.h"
 #include "ops/elementwise_run.h"
 #include "ops/math.h"
 
@@ -111,6 +112,10 @@ std::vector<Tensor> lstm_cell_backward_kernel(const Tensor& gates, const Tensor&
   Tensor dh = contiguous(dh_in), dcn = contiguous(dcn_in);
   Tensor dgates = empty(gates.sizes(), gates.dtype(), gates.device());
   Tensor dc = empty(c.sizes(), c.dtype(), c.device());
+  if (c.device().is_cuda()) {
+    cuda_lstm_cell_backward(gates, c, cn, dh, dcn, dgates, dc);
+    return {dgates, dc};
+  }
   over_rows(gates.dtype(), B, H, [&](auto tag, int64_t b0, int64_t b1) {
     using T = decltype(tag);
     const T *G = gates.data<T>(), *C = c.data<T>(), *CN = cn.data<T>(), *DH = dh.data<T>(),
@@ -126,7 +131,7 @@ std::vector<Tensor> lstm_cell_backward_kernel(const Tensor& gates, const Tensor&
 
 std::pair<Tensor, Tensor> lstm_cell(const Tensor& gates, const Tensor& c) {
   const char* op = "lstm_cell";
-  check_backend(gates, op);
+  check_same_device(gates, c, op);
   CTORCH_CHECK(gates.dim() == 2 && c.dim() == 2 && gates.size(0) == c.size(0) &&
                    gates.size(1) == 4 * c.size(1),
                "[", op, "] expected gates [B, 4H] and c [B, H], got ", gates.sizes(), " and ", c.sizes());
@@ -148,6 +153,10 @@ std::pair<Tensor, Tensor> lstm_cell(const Tensor& gates, const Tensor& c) {
   Tensor g = contiguous(gates), cc = contiguous(c);
   int64_t B = cc.size(0), H = cc.size(1);
   Tensor h = empty(cc.sizes(), cc.dtype(), cc.device()), cn = empty(cc.sizes(), cc.dtype(), cc.device());
+  if (cc.device().is_cuda()) {
+    cuda_lstm_cell_forward(g, cc, h, cn);
+    return {h, cn};
+  }
   over_rows(g.dtype(), B, H, [&](auto tag, int64_t b0, int64_t b1) {
     using T = decltype(tag);
     const T *G = g.data<T>(), *C = cc.data<T>();
@@ -159,7 +168,8 @@ std::pair<Tensor, Tensor> lstm_cell(const Tensor& gates, const Tensor& c) {
 
 Tensor gru_cell(const Tensor& xg, const Tensor& hg, const Tensor& h) {
   const char* op = "gru_cell";
-  check_backend(xg, op);
+  check_same_device(xg, hg, op);
+  check_same_device(xg, h, op);
   CTORCH_CHECK(xg.dim() == 2 && hg.dim() == 2 && h.dim() == 2 && xg.sizes() == hg.sizes() &&
                    xg.size(0) == h.size(0) && xg.size(1) == 3 * h.size(1),
                "[", op, "] expected xg and hg [B, 3H] and h [B, H], got ", xg.sizes(), ", ", hg.sizes(),
@@ -177,6 +187,10 @@ Tensor gru_cell(const Tensor& xg, const Tensor& hg, const Tensor& h) {
       Tensor d = contiguous(ctx.grad());
       Tensor dxg = empty(xg.sizes(), xg.dtype(), xg.device()), dhg = empty(xg.sizes(), xg.dtype(), xg.device());
       Tensor dh = empty(h.sizes(), h.dtype(), h.device());
+      if (h.device().is_cuda()) {
+        cuda_gru_cell_backward(xg, hg, h, d, dxg, dhg, dh);
+        return std::vector<Tensor>{dxg, dhg, dh};
+      }
       int64_t H = h.size(1);
       over_rows(xg.dtype(), h.size(0), H, [&](auto tag, int64_t b0, int64_t b1) {
         using T = decltype(tag);
@@ -191,6 +205,10 @@ Tensor gru_cell(const Tensor& xg, const Tensor& hg, const Tensor& h) {
   }
   Tensor x = contiguous(xg), q = contiguous(hg), hc = contiguous(h);
   Tensor out = empty(hc.sizes(), hc.dtype(), hc.device());
+  if (hc.device().is_cuda()) {
+    cuda_gru_cell_forward(x, q, hc, out);
+    return out;
+  }
   int64_t H = hc.size(1);
   over_rows(x.dtype(), hc.size(0), H, [&](auto tag, int64_t b0, int64_t b1) {
     using T = decltype(tag);
