@@ -39,15 +39,6 @@ void check_ordinal(int device) {
                n, " CUDA device", n == 1 ? "" : "s", " available)");
 }
 
-// Makes `device` current for the scope (kernels launch on the current device).
-struct DeviceGuard {
-  int prev = -1;
-  explicit DeviceGuard(int device) {
-    CTORCH_CUDA_CHECK(cudaGetDevice(&prev));
-    if (prev != device) CTORCH_CUDA_CHECK(cudaSetDevice(device)); else prev = -1;
-  }
-  ~DeviceGuard() { if (prev >= 0) cudaSetDevice(prev); }
-};
 
 constexpr int kMaxDevices = 64;
 thread_local StreamHandle t_current_stream[kMaxDevices] = {};
@@ -87,7 +78,7 @@ DeviceProperties device_properties(int device) {
 }
 
 void synchronize(int device) {
-  DeviceGuard g(resolve_device(device));
+  CudaDeviceScope g(resolve_device(device));
   CTORCH_CUDA_CHECK(cudaDeviceSynchronize());
 }
 
@@ -101,7 +92,7 @@ void set_current_stream(int device, StreamHandle stream) {
 }
 
 StreamHandle stream_create(int device, int priority) {
-  DeviceGuard g(resolve_device(device));
+  CudaDeviceScope g(resolve_device(device));
   int lo = 0, hi = 0;  // numerically lower is higher priority; clamp like PyTorch
   CTORCH_CUDA_CHECK(cudaDeviceGetStreamPriorityRange(&lo, &hi));
   int p = priority < hi ? hi : (priority > lo ? lo : priority);
@@ -154,18 +145,18 @@ float event_elapsed_ms(EventHandle start, EventHandle end) {
 // ---- the caching allocator, one per device, created on first use
 namespace {
 void* raw_device_alloc(size_t nbytes, void* ctx) {
-  DeviceGuard g(int(reinterpret_cast<intptr_t>(ctx)));
+  CudaDeviceScope g(int(reinterpret_cast<intptr_t>(ctx)));
   void* p = nullptr;
   if (cudaMalloc(&p, nbytes) != cudaSuccess) { cudaGetLastError(); return nullptr; }
   return p;
 }
 void raw_device_free(void* p, void* ctx) {
-  DeviceGuard g(int(reinterpret_cast<intptr_t>(ctx)));
+  CudaDeviceScope g(int(reinterpret_cast<intptr_t>(ctx)));
   cudaFree(p);
 }
 
 void* record_event(void* stream, void* ctx) {
-  DeviceGuard g(int(reinterpret_cast<intptr_t>(ctx)));
+  CudaDeviceScope g(int(reinterpret_cast<intptr_t>(ctx)));
   cudaEvent_t e;
   CTORCH_CUDA_CHECK(cudaEventCreateWithFlags(&e, cudaEventDisableTiming));
   CTORCH_CUDA_CHECK(cudaEventRecord(e, static_cast<cudaStream_t>(stream)));
@@ -205,6 +196,16 @@ void record_stream(void* data, int device, StreamHandle stream) {
 
 namespace ctorch {
 
+CudaDeviceScope::CudaDeviceScope(int index) {
+  if (index < 0) return;
+  int current = 0;
+  CTORCH_CUDA_CHECK(cudaGetDevice(&current));
+  if (current == index) return;
+  CTORCH_CUDA_CHECK(cudaSetDevice(index));
+  prev = current;
+}
+CudaDeviceScope::~CudaDeviceScope() { if (prev >= 0) cudaSetDevice(prev); }
+
 void* cuda_malloc(size_t nbytes, int device, void** ctx) {
   device = cuda::resolve_device(device);
   *ctx = reinterpret_cast<void*>(intptr_t(device));
@@ -226,7 +227,7 @@ void cuda_memcpy(void* dst, const void* src, size_t nbytes, Device dst_dev, Devi
                  bool non_blocking) {
   if (nbytes == 0) return;
   const int device = dst_dev.is_cuda() ? dst_dev.index : src_dev.index;
-  cuda::DeviceGuard g(device);
+  CudaDeviceScope g(device);
   cudaStream_t s = static_cast<cudaStream_t>(cuda::current_stream(device));
   if (dst_dev.is_cuda() && src_dev.is_cuda() && dst_dev.index != src_dev.index) {
     CTORCH_CUDA_CHECK(cudaMemcpyPeerAsync(dst, dst_dev.index, src, src_dev.index, nbytes, s));

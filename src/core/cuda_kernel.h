@@ -3,10 +3,28 @@
 // a call only happens through a bug and explains itself.
 #pragma once
 #include <utility>
+#include "core/tensor_iter.h"
 
 namespace ctorch {
 
 [[noreturn]] void cuda_kernel_missing(const char* name);
+
+// Makes CUDA device `index` current for a scope (no-op for -1 or the current one), so kernels
+// launch on the device (and its current stream) that holds their tensors.
+struct CudaDeviceScope {
+  int prev = -1;
+  explicit CudaDeviceScope(int index);
+  ~CudaDeviceScope();
+  CudaDeviceScope(const CudaDeviceScope&) = delete;
+  CudaDeviceScope& operator=(const CudaDeviceScope&) = delete;
+};
+
+// The CUDA device of a kernel argument, or -1 for arguments that are not tensors.
+inline int cuda_index_of(const Tensor& t) {
+  return t.defined() && t.device().is_cuda() ? t.device().index : -1;
+}
+inline int cuda_index_of(const TensorIter& it) { return it.device().is_cuda() ? it.device().index : -1; }
+template <class T> int cuda_index_of(const T&) { return -1; }
 
 template <class Signature> class CudaKernel;
 template <class R, class... Args> class CudaKernel<R(Args...)> {
@@ -15,6 +33,9 @@ template <class R, class... Args> class CudaKernel<R(Args...)> {
   constexpr explicit CudaKernel(const char* name) : name_(name) {}
   R operator()(Args... args) const {
     if (!fn_) cuda_kernel_missing(name_);
+    int device = -1;
+    ((device = device >= 0 ? device : cuda_index_of(args)), ...);  // the first tensor's device
+    CudaDeviceScope scope(device);
     return fn_(std::forward<Args>(args)...);
   }
   bool set(Fn fn) { fn_ = fn; return true; }

@@ -9,6 +9,7 @@ TensorIter::TensorIter(const Tensor& out, std::initializer_list<const Tensor*> i
   ops[nops_++] = &out;
   for (const Tensor* t : inputs) ops[nops_++] = t;
   numel_ = out.numel();
+  device_ = out.device();
   const int64_t nd = out.dim();
   IntArrayRef oshape = out.sizes();
 

@@ -24,6 +24,7 @@ class CTORCH_API TensorIter {
   int64_t size(int d) const { return shape_[d]; }
   int64_t stride(int operand, int d) const { return strides_[operand][d]; }  // bytes
   char* data(int operand) const { return data_[operand]; }
+  Device device() const { return device_; }  // the output's
 
   // fn(char** data, const int64_t* strides, int64_t n): a 1-D loop of n elements where operand k
   // starts at data[k] and steps strides[k] bytes. Runs on several threads when the work is large.
@@ -65,6 +66,7 @@ class CTORCH_API TensorIter {
 
  private:
   int nops_ = 0;
+  Device device_;
   int64_t numel_ = 0;
   DimVector shape_;  // innermost dim first
   std::array<char*, kMaxOperands> data_{};

@@ -1,4 +1,5 @@
 // ctorch/cuda.h and the CUDA memory entry points in a build without nvcc: no devices, clear errors.
+#include "core/cuda_kernel.h"
 #include "core/cuda_memory.h"
 #include "ctorch/core/error.h"
 #include "ctorch/cuda.h"
@@ -39,6 +40,9 @@ void empty_cache() {}
 std::string memory_summary(int) { no_cuda(); }
 void record_stream(void*, int, StreamHandle) { no_cuda(); }
 }  // namespace cuda
+
+CudaDeviceScope::CudaDeviceScope(int) {}
+CudaDeviceScope::~CudaDeviceScope() {}
 
 void* cuda_malloc(size_t, int, void**) { no_cuda(); }
 void cuda_free(void*, void*) {}
