@@ -1,9 +1,9 @@
-// Subscripts, the gather/scatter family, index_* and mask ops on CPU and CUDA. Every indexed op is one
-// TensorIter pass over (destination, source, int64 index) views where the indexed dim has stride 0
-// and the index adds `value * stride`. Data moves by element size (1/2/4/8 bytes, no per-dtype
-// code); only the reducing ops (scatter_add/reduce, index_add, accumulate) dispatch on dtype.
-// CUDA tensors take the same paths; only the few helpers that touch data branch to their twins
-// in kernels/index.cu.
+// Subscripts, the gather/scatter family, index_* and mask ops on CPU and CUDA. Every indexed op
+// is one TensorIter pass over (destination, source, int64 index) views where the indexed dim has
+// stride 0 and the index adds `value * stride`. Data moves by element size (1/2/4/8 bytes, no
+// per-dtype code); only the reducing ops (scatter_add/reduce, index_add, accumulate) dispatch on
+// dtype. CUDA tensors take the same paths; only the few helpers that touch data branch to their
+// twins in kernels/index.cu.
 #include <algorithm>
 #include <cmath>
 #include <cstring>
