@@ -360,6 +360,36 @@ def test_scatter_family_errors():
     same_error(lambda x, i, s: x.put(i, s[0, :1]), x, T([20]), src)
 
 
+def test_writes_into_transposed_views_and_self_aliasing_index():
+    x = vals((4, 5, 6), ctorch.float32)
+
+    def put_acc(x, i, v):
+        x.transpose(0, 2).index_put_((i,), v, accumulate=True)
+        return x
+
+    def scatter_add_t(x, i, s):
+        x.transpose(0, 1).scatter_add_(0, i, s)
+        return x
+
+    def index_copy_t(x, i, s):
+        x.transpose(1, 2).index_copy_(1, i, s)
+        return x
+
+    def masked_scatter_t(x, m, s):
+        x.transpose(0, 2).masked_scatter_(m, s)
+        return x
+
+    run(put_acc, x, T([0, 5, 5, -1]), vals((4, 5, 4), ctorch.float32, seed=2), tol=TOL[ctorch.float32])
+    run(scatter_add_t, x, T(np.random.default_rng(2).integers(0, 5, size=(7, 4, 6))),
+        vals((7, 4, 6), ctorch.float32, seed=3), tol=TOL[ctorch.float32])
+    run(index_copy_t, x, T([5, 0]), vals((4, 2, 5), ctorch.float32, seed=4))
+    run(masked_scatter_t, x, make_tensor((6, 5, 4), ctorch.bool, seed=5), vals((120,), ctorch.float32, seed=6))
+    y = T([[0, 1, 2], [2, 1, 0]])
+    run(lambda y: y.scatter_(1, y, y), y)                # index and src alias self
+    run(lambda y: y.index_put_((y[0, :2], y[1, :2]), y[0, 1:], accumulate=True), y)
+    run(lambda y: y.put_(y[1], y[0]), y)
+
+
 # ------------------------------------------------------------------ masks
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=str)
