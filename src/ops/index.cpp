@@ -1,7 +1,9 @@
-// Subscripts, the gather/scatter family, index_* and mask ops on CPU. Every indexed op is one
-// TensorIter pass over (destination, source, int64 index) views where the indexed dim has stride 0
-// and the index adds `value * stride`. Data moves by element size (1/2/4/8 bytes, no per-dtype
-// code); only the reducing ops (scatter_add/reduce, index_add, accumulate) dispatch on dtype.
+// Subscripts, the gather/scatter family, index_* and mask ops on CPU and CUDA. Every indexed op
+// is one TensorIter pass over (destination, source, int64 index) views where the indexed dim has
+// stride 0 and the index adds `value * stride`. Data moves by element size (1/2/4/8 bytes, no
+// per-dtype code); only the reducing ops (scatter_add/reduce, index_add, accumulate) dispatch on
+// dtype. CUDA tensors take the same paths; only the few helpers that touch data branch to their
+// twins in kernels/index.cu.
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -13,6 +15,7 @@
 #include "core/dispatch.h"
 #include "cpu/parallel.h"
 #include "ctorch/ops.h"
+#include "kernels/index.h"
 #include "ops/elementwise_run.h"
 
 namespace ctorch {
@@ -123,7 +126,7 @@ void indexed_move(const TensorIter& it, size_t elsize, int64_t step_bytes, int64
   });
 }
 
-enum class Reduce { None, Sum, Prod, Mean, Max, Min };
+using Reduce = IndexReduce;  // shared with the CUDA kernels
 
 Reduce parse_reduce(const std::string& r, const char* op) {
   if (r == "sum") return Reduce::Sum;
@@ -236,6 +239,10 @@ void check_index(const Tensor& idx64, int64_t size, bool wrap, Oob style, int64_
   if (idx64.numel() == 0) return;
   const int64_t lo_ok = wrap ? -size : 0;
   int64_t bad = 0;
+  if (idx64.device().is_cuda()) {  // checked on the device; only the verdict comes back
+    if (cuda_index_first_bad(idx64, lo_ok, size, &bad)) report_oob(bad, size, style, dim, op);
+    return;
+  }
   bool found = false;
   TensorIter it(idx64, {});
   it.serial_for_each([&](char** d, const int64_t* st, int64_t n) {
@@ -291,9 +298,13 @@ AdvancedPlan plan_advanced(const Tensor& self_in, const std::vector<std::optiona
   int64_t dim = 0;
   for (const auto& e : indices) {
     if (!e || !e->defined()) { idx.push_back(std::nullopt); ++dim; continue; }
-    const Tensor& t = *e;
-    CTORCH_CHECK(t.device() == self.device(), "[", op, "] indices should be on the same device as "
-                 "the indexed tensor (", self.device().str(), "), got ", t.device().str());
+    Tensor t = *e;
+    if (t.device() != self.device()) {
+      // As in PyTorch, CPU indices may index a CUDA tensor: they are moved to its device.
+      CTORCH_CHECK(t.device().is_cpu(), "[", op, "] indices should be either on cpu or on the same "
+                   "device as the indexed tensor (", self.device().str(), "), got ", t.device().str());
+      t = to(t, t.dtype(), self.device());
+    }
     if (t.dtype() == DType::Bool || t.dtype() == DType::UInt8) {
       if (t.dim() == 0) {  // x[True]: a new dim of size 1 (or 0 when false)
         self = unsqueeze(self, dim);
@@ -391,6 +402,10 @@ AdvancedPlan plan_advanced(const Tensor& self_in, const std::vector<std::optiona
       check_index(t, size, true, Oob::Index, d, op);
       Tensor te = expand(t, bshape);
       TensorIter it(lin, {&te});
+      if (lin.device().is_cuda()) {
+        cuda_index_linearize(it, size, stride);
+        continue;
+      }
       it.for_each([&](char** p, const int64_t* st, int64_t n) {
         for (int64_t k = 0; k < n; ++k) {
           int64_t v;
@@ -520,6 +535,18 @@ void scatter_run(const Tensor& dst_view, const Tensor& src, const Tensor& idx, i
                  Reduce r, bool include_self, const Tensor& dense, int64_t split_dim = -1) {
   if (dst_view.numel() == 0) return;
   const int64_t es = static_cast<int64_t>(dst_view.element_size());
+  if (dst_view.device().is_cuda()) {  // one launch over everything; atomics handle repeated targets
+    TensorIter it(dst_view, {&src, &idx});
+    if (r == Reduce::None) {
+      cuda_indexed_move(it, es, step * es, size, true);
+      return;
+    }
+    Tensor count = r == Reduce::Mean ? zeros({dense.numel()}, DType::Int64, dense.device()) : Tensor();
+    cuda_indexed_reduce(it, dst_view.dtype(), r, include_self, step * es, size,
+                        count.defined() ? dense.data_ptr() : nullptr,
+                        count.defined() ? count.data<int64_t>() : nullptr, dense.defined() ? dense.numel() : 0);
+    return;
+  }
   std::vector<int64_t> count;
   if (r == Reduce::Mean) count.assign(static_cast<size_t>(dense.numel()), 0);
   auto run = [&](const Tensor& d, const Tensor& s, const Tensor& i) {
@@ -557,7 +584,8 @@ void scatter_run(const Tensor& dst_view, const Tensor& src, const Tensor& idx, i
 
 void scatter_impl(Tensor& self, int64_t dim, const Tensor& index, const Tensor& src_in, bool src_is_value,
                   Reduce r, bool include_self, const char* op) {
-  check_backend(self, op);
+  check_same_device(self, index, op);
+  if (!src_is_value) check_same_device(self, src_in, op);
   check_writable(self, op);
   check_index_dtype(index, op);
   if (!src_is_value) check_same_dtype(self, src_in, op, "src");
@@ -594,7 +622,8 @@ void scatter_impl(Tensor& self, int64_t dim, const Tensor& index, const Tensor& 
 void index_dim_impl(Tensor& self, int64_t dim, const Tensor& index, const Tensor& source,
                     bool source_is_value, Reduce r, Oob style, bool wrap, const char* op,
                     bool include_self = true) {
-  check_backend(self, op);
+  check_same_device(self, index, op);
+  if (!source_is_value) check_same_device(self, source, op);
   check_writable(self, op);
   CTORCH_CHECK_INDEX(index.dim() <= 1, "[", op, "] Index is supposed to be a vector");
   check_index_dtype(index, op);
@@ -642,7 +671,8 @@ Tensor gather_run(const Tensor& src, const Tensor& idx, IntArrayRef shape, int64
   Tensor out = empty(shape, src.dtype(), src.device());
   TensorIter it(out, {&src, &idx});
   const int64_t es = static_cast<int64_t>(src.element_size());
-  indexed_move(it, es, step * es, size, false);
+  if (out.device().is_cuda()) cuda_indexed_move(it, es, step * es, size, false);
+  else indexed_move(it, es, step * es, size, false);
   return out;
 }
 
@@ -879,19 +909,24 @@ Tensor advanced_index(const Tensor& self, const std::vector<std::optional<Tensor
     });
     return r;
   }
-  check_backend(self, "index");
   AdvancedPlan p = plan_advanced(self, indices, "index");
   return gather_run(p.src, p.idx, p.shape, p.step, p.size);
 }
 
 Tensor& advanced_index_put_(Tensor& self, const std::vector<std::optional<Tensor>>& indices,
-                            const Tensor& values, bool accumulate) {
-  check_backend(self, "index_put_");
+                            const Tensor& values_in, bool accumulate) {
   check_writable(self, "index_put_");
-  if (autograd::recording({&self, &values})) {
+  if (autograd::recording({&self, &values_in})) {
     return autograd::inplace(self, [&](const Tensor& s) {
-      return advanced_index_put(s, indices, values, accumulate);
+      return advanced_index_put(s, indices, values_in, accumulate);
     }, "index_put_");
+  }
+  // A 0-d CPU value may be written into a CUDA tensor (as in PyTorch); other values must live
+  // on self's device.
+  Tensor values = values_in;
+  if (values.device() != self.device()) {
+    if (!(values.dim() == 0 && values.device().is_cpu())) check_same_device(self, values, "index_put_");
+    values = to(values, values.dtype(), self.device());
   }
   CTORCH_CHECK(values.dtype() == self.dtype(), "[index_put_] Index put requires the source and "
                "destination dtypes match, got ", dtype_name(self.dtype()), " for the destination "
@@ -1002,7 +1037,7 @@ Tensor index_select(const Tensor& self, int64_t dim, const Tensor& index) {
     });
     return r;
   }
-  check_backend(self, "index_select");
+  check_same_device(self, index, "index_select");
   CTORCH_CHECK_INDEX(index.dim() <= 1, "[index_select] Index is supposed to be a vector, got ",
                      index.dim(), " dims");
   CTORCH_CHECK(is_index_dtype(index.dtype()), "[index_select] Expected dtype int32 or int64 for index, got ",
@@ -1032,7 +1067,7 @@ Tensor gather(const Tensor& self, int64_t dim, const Tensor& index) {
     });
     return r;
   }
-  check_backend(self, "gather");
+  check_same_device(self, index, "gather");
   check_index_dtype(index, "gather");
   int64_t nd = std::max<int64_t>(self.dim(), 1);
   dim = wrap_dim(dim, nd, "gather");
@@ -1060,7 +1095,7 @@ Tensor take(const Tensor& self, const Tensor& index) {
     });
     return r;
   }
-  check_backend(self, "take");
+  check_same_device(self, index, "take");
   CTORCH_CHECK(is_index_dtype(index.dtype()), "[take] Expected a long tensor for index, but got ",
                dtype_name(index.dtype()));
   Tensor idx = as_int64(index);
@@ -1109,7 +1144,8 @@ Tensor take_along_dim(const Tensor& self, const Tensor& indices, std::optional<i
 }
 
 Tensor& put_(Tensor& self, const Tensor& index, const Tensor& source, bool accumulate) {
-  check_backend(self, "put_");
+  check_same_device(self, index, "put_");
+  check_same_device(self, source, "put_");
   check_writable(self, "put_");
   if (autograd::recording({&self, &source}))
     return autograd::inplace(self, [&](const Tensor& s) { return put(s, index, source, accumulate); }, "put_");
@@ -1303,6 +1339,7 @@ Tensor& index_add_(Tensor& self, int64_t dim, const Tensor& index, const Tensor&
                              "index_add_");
   }
   Tensor src = source;
+  check_same_device(self, source, "index_add_");
   if (alpha.is_floating() ? alpha.to_double() != 1.0 : alpha.to_int() != 1) {
     check_same_dtype(self, source, "index_add_", "source");
     src = to(mul(source, alpha), self.dtype(), self.device());
@@ -1449,6 +1486,7 @@ Tensor index_fill(const Tensor& self, int64_t dim, const Tensor& index, const Te
 
 Tensor masked_fill(const Tensor& self, const Tensor& mask, const Tensor& value) {
   check_mask(mask, "masked_fill");
+  check_same_device(self, mask, "masked_fill");
   CTORCH_CHECK(value.dim() == 0, "[masked_fill] masked_fill_ only supports a 0-dimensional value "
                "tensor, but got tensor with ", value.dim(), " dimension(s).");
   if (autograd::recording({&self, &value})) {
@@ -1466,6 +1504,7 @@ Tensor masked_fill(const Tensor& self, const Tensor& mask, const Tensor& value) 
 
 Tensor masked_fill(const Tensor& self, const Tensor& mask, const Scalar& value) {
   check_mask(mask, "masked_fill");
+  check_same_device(self, mask, "masked_fill");
   if (autograd::recording({&self})) {
     Tensor r = autograd::untracked([&] { return masked_fill(self, mask, value); });
     autograd::record("MaskedFillBackward0", {self}, {r}, {mask}, [](const autograd::Context& c) {
@@ -1521,10 +1560,16 @@ Tensor masked_select(const Tensor& self, const Tensor& mask) {
     });
     return r;
   }
-  check_backend(self, "masked_select");
+  check_same_device(self, mask, "masked_select");
   CTORCH_CHECK(mask.dtype() == DType::Bool, "[masked_select] masked_select: expected BoolTensor for "
                "mask, got ", dtype_name(mask.dtype()));
   DimVector shape = broadcast_shapes(self.sizes(), mask.sizes(), "masked_select");
+  if (self.device().is_cuda()) {
+    Tensor pos = cuda_mask_positions(contiguous(expand(mask, shape)));
+    Tensor out = empty({pos.numel()}, self.dtype(), self.device());
+    cuda_move_elems(out, expand(self, shape), pos, /*scatter=*/false);
+    return out;
+  }
   std::vector<int64_t> pos = mask_positions(mask, shape);
   Tensor e = expand(self, shape);
   Offsets so = strided_offsets(shape, e.strides());
@@ -1537,7 +1582,8 @@ Tensor masked_select(const Tensor& self, const Tensor& mask) {
 }
 
 Tensor& masked_scatter_(Tensor& self, const Tensor& mask, const Tensor& source) {
-  check_backend(self, "masked_scatter_");
+  check_same_device(self, mask, "masked_scatter_");
+  check_same_device(self, source, "masked_scatter_");
   check_writable(self, "masked_scatter_");
   CTORCH_CHECK(mask.dtype() == DType::Bool, "[masked_scatter_] masked_scatter_ only supports boolean "
                "masks, but got mask with dtype ", dtype_name(mask.dtype()));
@@ -1548,6 +1594,14 @@ Tensor& masked_scatter_(Tensor& self, const Tensor& mask, const Tensor& source) 
   if (autograd::recording({&self, &source}))
     return autograd::inplace(self, [&](const Tensor& s) { return masked_scatter(s, mask, source); },
                              "masked_scatter_");
+  if (self.device().is_cuda()) {
+    Tensor pos = cuda_mask_positions(contiguous(expand(mask, self.sizes())));
+    CTORCH_CHECK(pos.numel() <= source.numel(), "[masked_scatter_] Number of elements of source < "
+                 "number of ones in mask (", source.numel(), " < ", pos.numel(), ")");
+    cuda_move_elems(self, unaliased(source, self), pos, /*scatter=*/true);
+    self.bump_version();
+    return self;
+  }
   std::vector<int64_t> pos = mask_positions(mask, self.sizes());
   CTORCH_CHECK(static_cast<int64_t>(pos.size()) <= source.numel(), "[masked_scatter_] Number of "
                "elements of source < number of ones in mask (", source.numel(), " < ", pos.size(), ")");
@@ -1588,8 +1642,13 @@ Tensor masked_scatter(const Tensor& self, const Tensor& mask, const Tensor& sour
 }
 
 Tensor nonzero(const Tensor& self) {
-  check_backend(self, "nonzero");
   Tensor b = contiguous(to(self, DType::Bool, self.device()));
+  if (self.device().is_cuda()) {
+    Tensor pos = cuda_mask_positions(b);
+    Tensor out = empty({pos.numel(), self.dim()}, DType::Int64, self.device());
+    cuda_nonzero_coords(pos, self.sizes(), out);
+    return out;
+  }
   const bool* p = b.data<bool>();
   int64_t nd = self.dim(), count = 0;
   for (int64_t k = 0; k < b.numel(); ++k) count += p[k];
@@ -1613,9 +1672,31 @@ std::vector<Tensor> nonzero_tuple(const Tensor& self) {
 }
 
 Tensor one_hot(const Tensor& self, int64_t num_classes) {
-  check_backend(self, "one_hot");
   CTORCH_CHECK(self.dtype() == DType::Int64, "[one_hot] one_hot is only applicable to index tensor "
                "of type LongTensor.");
+  if (self.device().is_cuda()) {
+    // The class count and range checks read the values on the device (one sync each); the ones
+    // are then scattered like scatter_(-1, self.unsqueeze(-1), 1).
+    if (num_classes == -1) {
+      CTORCH_CHECK(self.numel() > 0, "[one_hot] Can not infer total number of classes from empty tensor.");
+      num_classes = cuda_index_max(self) + 1;
+    }
+    CTORCH_CHECK(num_classes >= 0, "[one_hot] num_classes should be positive, got ", num_classes);
+    int64_t bad = 0;
+    if (cuda_index_first_bad(self, 0, num_classes, &bad)) {
+      CTORCH_CHECK(bad >= 0, "[one_hot] Class values must be non-negative.");
+      CTORCH_FAIL("[one_hot] Class values must be smaller than num_classes.");
+    }
+    DimVector shape(self.sizes());
+    shape.push_back(num_classes);
+    Tensor out = zeros(shape, DType::Int64, self.device());
+    if (self.numel() == 0 || num_classes == 0) return out;
+    DimVector st(out.strides());
+    st.pop_back();  // the class dim is the indexed one: 0 in the iteration, `1` per index step
+    Tensor one = expand(ones({}, DType::Int64, self.device()), self.sizes());
+    scatter_run(restride(out, self.sizes(), st), one, self, 1, num_classes, Reduce::None, true, out);
+    return out;
+  }
   Tensor c = contiguous(self);
   const int64_t* p = c.data<int64_t>();
   int64_t n = c.numel();
