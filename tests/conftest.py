@@ -209,6 +209,9 @@ def _compare_calls(cpu_fn, dev_fn, inputs, device, rtol, atol, seed):
         if isinstance(g, ctorch.Tensor):
             assert g.device.type == ctorch.device(device).type, g.device
     assert_close_devices(got_l, want_l, rtol, atol, "output")
+    for i, (c, d) in enumerate(zip(inputs, dev_inputs)):  # inputs updated in place (running stats)
+        if isinstance(c, ctorch.Tensor):
+            assert_close_devices(d.detach(), c.detach(), rtol, atol, f"input {i} after the call")
     outs = [(w, g) for w, g in zip(want_l, got_l) if isinstance(w, ctorch.Tensor) and w.requires_grad]
     if outs:
         gs = [_random_like(w, seed + i) for i, (w, _) in enumerate(outs)]
@@ -222,8 +225,9 @@ def _compare_calls(cpu_fn, dev_fn, inputs, device, rtol, atol, seed):
 
 def compare_on_device(fn, inputs, device, rtol=None, atol=None, seed=123):
     """fn(*inputs) on the CPU against fn on copies of the inputs moved to `device`: the outputs
-    (a tensor or a list/tuple) and the gradients of the inputs that require grad, for the same
-    random output gradient. Returns the device outputs."""
+    (a tensor or a list/tuple), the inputs after the call (ops may update some in place), and the
+    gradients of the inputs that require grad for the same random output gradient. Every tensor
+    fn uses must be among `inputs`. Returns the device outputs."""
     return _compare_calls(fn, fn, inputs, device, rtol, atol, seed)[1]
 
 
