@@ -198,13 +198,19 @@ def _random_like(t, seed):
     return ctorch.tensor(g, dtype=t.dtype)
 
 
+def _flat(out):
+    """The tensors (and other values) of a possibly nested list/tuple output, in order."""
+    if isinstance(out, (list, tuple)):
+        return [x for o in out for x in _flat(o)]
+    return [out]
+
+
 def _compare_calls(cpu_fn, dev_fn, inputs, device, rtol, atol, seed):
     """cpu_fn(*inputs) against dev_fn(*inputs moved to device): outputs, then input gradients
     for the same random output gradient. Returns (device inputs, device outputs)."""
     dev_inputs = to_device(list(inputs), device)
     want, got = cpu_fn(*inputs), dev_fn(*dev_inputs)
-    want_l = list(want) if isinstance(want, (list, tuple)) else [want]
-    got_l = list(got) if isinstance(got, (list, tuple)) else [got]
+    want_l, got_l = _flat(want), _flat(got)
     for g in got_l:
         if isinstance(g, ctorch.Tensor):
             assert g.device.type == ctorch.device(device).type, g.device
@@ -231,14 +237,17 @@ def compare_on_device(fn, inputs, device, rtol=None, atol=None, seed=123):
     return _compare_calls(fn, fn, inputs, device, rtol, atol, seed)[1]
 
 
-def compare_module_on_device(module, inputs, device, rtol=None, atol=None, seed=321):
+def compare_module_on_device(module, inputs, device, rtol=None, atol=None, seed=321, call=None):
     """`module` on the CPU against a deep copy moved with .to(device): outputs, input and
-    parameter gradients (same random output gradient) and the buffers after the call."""
+    parameter gradients (same random output gradient) and the buffers after the call.
+    `call(module, *inputs)` runs the module when module(*inputs) does not (e.g. nested states)."""
     import copy
     dev_module = copy.deepcopy(module).to(device)
     for p in dev_module.parameters():
         assert p.device.type == ctorch.device(device).type
-    _, got = _compare_calls(module, dev_module, inputs, device, rtol, atol, seed)
+    call = call or (lambda m, *xs: m(*xs))
+    _, got = _compare_calls(lambda *xs: call(module, *xs), lambda *xs: call(dev_module, *xs), inputs,
+                            device, rtol, atol, seed)
     for (name, p), (_, q) in zip(module.named_parameters(), dev_module.named_parameters()):
         if p.grad is not None or q.grad is not None:
             assert_close_devices(q.grad, p.grad, rtol, atol, f"grad of {name}")
