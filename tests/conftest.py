@@ -157,10 +157,10 @@ def to_device(obj, device):
     if isinstance(obj, ctorch.Tensor):
         t = obj.detach()
         if t.is_contiguous() and t.storage_offset() == 0:
-            moved = t.to(device)
+            moved = t.to(device, copy=True)
         else:  # move the whole storage, then take the same view of it
             n = t._storage_nbytes() // t.itemsize
-            base = t.as_strided([n], [1], 0).to(device)
+            base = t.as_strided([n], [1], 0).to(device, copy=True)
             moved = base.as_strided(list(t.shape), list(t.stride()), t.storage_offset())
         return moved.requires_grad_() if obj.requires_grad else moved
     if isinstance(obj, (list, tuple)):
