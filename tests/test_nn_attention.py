@@ -280,7 +280,8 @@ def test_mha_no_bias(device):
 @pytest.mark.parametrize("need_weights", [True, False])
 @pytest.mark.parametrize("device", DEVICES)
 def test_mha_unbatched(need_weights, device):
-    _check_mha(unbatched=True, kpm=True, attn_mask="3d-float", need_weights=need_weights, average=False, device=device)
+    _check_mha(unbatched=True, kpm=True, attn_mask="3d-float", need_weights=need_weights, average=False,
+               device=device)
     _check_mha(unbatched=True, attn_mask="2d-bool", need_weights=need_weights, device=device)
 
 

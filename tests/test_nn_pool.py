@@ -115,7 +115,8 @@ def test_max_pool1d_random(cdt, tdt, rtol, atol, device):
                     lambda x: TF.max_pool1d(x, k0, s0, p, d, ceil, return_indices=True), arr, cdt, tdt, rtol, atol,
                     seed=i, device=device)
         ran += _run(lambda x: ctorch.max_pool1d(x, k0, s0 or (), p, d, ceil),
-                    lambda x: torch.max_pool1d(x, k0, s0 or (), p, d, ceil), arr, cdt, tdt, rtol, atol, seed=i, device=device)
+                    lambda x: torch.max_pool1d(x, k0, s0 or (), p, d, ceil), arr, cdt, tdt, rtol, atol,
+                    seed=i, device=device)
     assert ran > 20
 
 
@@ -142,7 +143,8 @@ def test_avg_pool1d_random(cdt, tdt, rtol, atol, device):
         k0 = k if isinstance(k, int) else k[0]
         s0 = s if s is None or isinstance(s, int) else s[0]
         ran += _run(lambda x: F.avg_pool1d(x, k0, s0, p, ceil, bool(i % 2)),
-                    lambda x: TF.avg_pool1d(x, k0, s0, p, ceil, bool(i % 2)), arr, cdt, tdt, rtol, atol, seed=i, device=device)
+                    lambda x: TF.avg_pool1d(x, k0, s0, p, ceil, bool(i % 2)), arr, cdt, tdt, rtol, atol,
+                    seed=i, device=device)
     assert ran > 20
 
 

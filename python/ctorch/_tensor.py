@@ -249,8 +249,10 @@ def _parse_to(args, kwargs, what="to"):
             copy = value
         elif key != "memory_format":
             raise TypeError(f"{what}() got an unexpected or repeated keyword argument '{key}'")
-    if device is not None and (isinstance(device, _b.bool) or not isinstance(device, (str, _device_cls, _b.int))):
-        raise TypeError(f"{what}(): expected a device (str, int or ctorch.device), got {type(device).__name__}")
+    if device is not None and (isinstance(device, _b.bool)
+                               or not isinstance(device, (str, _device_cls, _b.int))):
+        raise TypeError(f"{what}(): expected a device (str, int or ctorch.device), "
+                        f"got {type(device).__name__}")
     if dtype is not None and not isinstance(dtype, _C.dtype):
         raise TypeError(f"{what}(): expected a ctorch.dtype, got {type(dtype).__name__}")
     return (_device_cls(device) if device is not None else None), dtype, _b.bool(non_blocking), _b.bool(copy)
