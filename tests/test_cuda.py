@@ -456,6 +456,13 @@ def test_save_load_cuda_tensors_and_map_location():
     assert up["cpu"].is_cuda and up["cpu"].cpu().tolist() == t.tolist()
     up = _roundtrip({"cpu": t}, map_location=lambda storage, loc: storage.cuda())
     assert up["cpu"].is_cuda
+    # Views of one GPU storage stay views of one storage after loading (moved or not).
+    base = t.cuda()
+    for ml in (None, "cpu"):
+        views = _roundtrip({"a": base, "row": base[1], "col": base[:, 2]}, map_location=ml)
+        assert views["row"]._storage_id() == views["a"]._storage_id() == views["col"]._storage_id()
+        assert views["col"].stride() == (4,) and views["row"].storage_offset() == 4
+        assert views["col"].cpu().tolist() == [2.0, 6.0, 10.0]
     m = nn.Linear(4, 2).cuda()
     sd = _roundtrip(m.state_dict(), map_location="cpu")
     assert not sd["weight"].is_cuda
