@@ -230,6 +230,12 @@ def test_streams():
         assert entered is s and c.current_stream() == s
         x = ctorch.arange(1 << 16, dtype=ctorch.float32).cuda()  # copied on s
     assert c.current_stream() == default
+    with s:
+        assert c.current_stream() == s
+        with high:
+            assert c.current_stream() == high
+        assert c.current_stream() == s
+    assert c.current_stream() == default
     s.synchronize()
     assert s.query()
     default.wait_stream(s)  # later work on the default stream waits for s
@@ -370,6 +376,30 @@ def test_pinned_memory_and_non_blocking_copies():
 # ---------------------------------------------------------------- tensors, modules, optimizers
 
 @needs_gpu
+def test_round_trip_copies_every_dtype():
+    for dt in [ctorch.bool, ctorch.uint8, ctorch.int32, ctorch.int64, ctorch.float16,
+               ctorch.bfloat16, ctorch.float32, ctorch.float64]:
+        x = ctorch.arange(24).reshape(4, 6).to(dt)
+        g = x.cuda()
+        assert g.is_cuda and g.device == ctorch.device("cuda:0") and g.dtype == dt
+        back = g.cpu()
+        assert back.device == ctorch.device("cpu")
+        assert back.float().tolist() == x.float().tolist()
+
+
+@needs_gpu
+def test_non_contiguous_and_broadcast_copies():
+    x = ctorch.arange(12, dtype=ctorch.float32).reshape(3, 4)
+    g = x.t().to("cuda")
+    np.testing.assert_array_equal(g.cpu().numpy(), x.numpy().T)
+    dst = ctorch.zeros(3, 4, device="cuda")
+    dst.copy_(ctorch.arange(4, dtype=ctorch.float32))
+    np.testing.assert_array_equal(dst.cpu().numpy(), np.tile(np.arange(4, dtype=np.float32), (3, 1)))
+    dst.copy_(ctorch.ones(3, 4), non_blocking=True)
+    assert dst.cpu().tolist() == [[1.0] * 4] * 3
+
+
+@needs_gpu
 def test_tensor_surface_on_cuda():
     t = ctorch.tensor([[1.5, -2.0], [3.0, 4.25]])
     g = t.cuda()
@@ -469,6 +499,21 @@ def test_save_load_cuda_tensors_and_map_location():
     m2 = nn.Linear(4, 2).cuda()
     m2.load_state_dict(sd)  # copies onto the GPU parameters
     assert m2.weight.is_cuda and m2.weight.cpu().tolist() == m.weight.cpu().tolist()
+
+
+# ---------------------------------------------------------------- the example
+
+@needs_gpu
+def test_train_digits_on_the_gpu():
+    import os
+    script = os.path.join(os.path.dirname(__file__), "..", "examples", "train_digits.py")
+    pytest.importorskip("sklearn")
+    out = subprocess.run([sys.executable, script, "--device", "cuda", "--epochs", "3"], check=True,
+                         capture_output=True, text=True, timeout=600).stdout
+    assert "(cuda)" in out
+    last_epoch = [line for line in out.splitlines() if line.startswith("epoch")][-1]
+    assert float(last_epoch.split("test accuracy")[1].split("%")[0]) >= 95.0, out
+    assert "fresh process reproduces the test accuracy: yes" in out, out
 
 
 # ---------------------------------------------------------------- DataLoader(pin_memory=True)

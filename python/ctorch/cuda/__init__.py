@@ -244,6 +244,16 @@ class Stream:
         event.record(self)
         return event
 
+    def __enter__(self):
+        """`with stream:` is `with ctorch.cuda.stream(stream):` (as torch.Stream allows)."""
+        ctx = StreamContext(self)
+        self.__dict__.setdefault("_contexts", []).append(ctx)
+        ctx.__enter__()
+        return self
+
+    def __exit__(self, *exc):
+        return self._contexts.pop().__exit__(*exc)
+
     def __eq__(self, other):
         return (isinstance(other, Stream) and self.cuda_stream == other.cuda_stream
                 and self.device_index == other.device_index)
