@@ -411,7 +411,8 @@ def test_tensor_surface_on_cuda():
     with pytest.raises(TypeError, match=r"can't convert cuda:0 device type tensor to numpy\. Use Tensor\.cpu\(\)"):
         g.numpy()
     np.testing.assert_array_equal(g.numpy(force=True), t.numpy())
-    np.testing.assert_array_equal(np.asarray(g), t.numpy())
+    with pytest.raises(TypeError, match="can't convert cuda:0"):
+        np.asarray(g)  # as in PyTorch: __array__ is numpy()
     d = t.to("cuda", ctorch.float64)
     assert d.is_cuda and d.dtype == ctorch.float64
     assert t.to(d).device == d.device and t.to(d).dtype == ctorch.float64

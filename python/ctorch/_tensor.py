@@ -255,7 +255,8 @@ def _parse_to(args, kwargs, what="to"):
                         f"got {type(device).__name__}")
     if dtype is not None and not isinstance(dtype, _C.dtype):
         raise TypeError(f"{what}(): expected a ctorch.dtype, got {type(dtype).__name__}")
-    return (_device_cls(device) if device is not None else None), dtype, _b.bool(non_blocking), _b.bool(copy)
+    device = _device_cls(device) if device is not None else None
+    return device, dtype, _b.bool(non_blocking), _b.bool(copy)
 
 
 def _to(self, *args, **kwargs):
@@ -298,7 +299,7 @@ def _tolist(self):
 
 
 def _array(self, dtype=None, copy=None):
-    if self.requires_grad:  # np.asarray(t) is t.numpy(), which refuses tensors with gradients
+    if self.requires_grad or self.is_cuda:  # np.asarray(t) is t.numpy(), which refuses these
         self.numpy()
     a = self.numpy(force=True) if self.dtype != bfloat16 else self.float().numpy(force=True)
     return a if dtype is None else a.astype(dtype, copy=False)
