@@ -173,6 +173,9 @@ def test_device_queries_and_properties():
         c.get_device_properties(c.device_count())
     with pytest.raises(RuntimeError):
         c.set_device(c.device_count())
+    for call in (c.current_stream, c.default_stream, c.Stream, c.memory_allocated, c.synchronize):
+        with pytest.raises(RuntimeError, match="invalid device ordinal"):
+            call(c.device_count())
     c.synchronize()
     c.synchronize(0)
     c.synchronize("cuda:0")

@@ -80,9 +80,16 @@ def _index_or_none(device):
 
 
 def _device_index(device):
-    """The index of `device`, the current device for None (or a device without an index)."""
+    """The index of `device`, the current device for None (or a device without an index);
+    RuntimeError for an index past the last GPU."""
     idx = _index_or_none(device)
-    return current_device() if idx is None or idx < 0 else idx
+    if idx is None or idx < 0:
+        return current_device()
+    if idx >= device_count():
+        n = device_count()
+        raise RuntimeError(f"CUDA error: invalid device ordinal {idx} ({n} CUDA device{'' if n == 1 else 's'} "
+                           "available)")
+    return idx
 
 
 def current_device():
@@ -160,7 +167,8 @@ _properties_cache = {}
 def get_device_properties(device=None):
     """The properties of `device` (default: the current device)."""
     _lazy_init()
-    idx = _device_index(device)
+    idx = _index_or_none(device)
+    idx = current_device() if idx is None else idx
     if idx < 0 or idx >= device_count():
         raise AssertionError("Invalid device id")
     if idx not in _properties_cache:
