@@ -229,10 +229,18 @@ def test_argument_validation():
         dl.batch_size = 3
 
 
-def test_batch_sampler_and_pin_memory_noop():
+def test_batch_sampler_and_pin_memory():
+    # With a GPU every batch comes pinned; without one PyTorch warns and yields unpinned batches.
     ds = _tensor_ds(10)
     dl = DataLoader(ds, batch_sampler=[[3, 1], [0], [9, 8, 7]], num_workers=2, pin_memory=True)
-    assert [b[1].tolist() for b in dl] == [[3, 1], [0], [9, 8, 7]]
+    if ctorch.cuda.is_available():
+        batches = list(dl)
+        assert all(t.is_pinned() for b in batches for t in b)
+    else:
+        with pytest.warns(UserWarning, match="pin_memory"):
+            batches = list(dl)
+        assert not any(t.is_pinned() for b in batches for t in b)
+    assert [b[1].tolist() for b in batches] == [[3, 1], [0], [9, 8, 7]]
     assert len(dl) == 3
 
 

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 import ctorch
-from conftest import (ALL_DTYPES, FLOAT_DTYPES, INT_DTYPES, TOL, assert_close, make_tensor,
-                      noncontiguous, to_np)
+from conftest import (ALL_DTYPES, DEVICES, FLOAT_DTYPES, INT_DTYPES, TOL, assert_close,
+                      assert_close_devices, make_tensor, noncontiguous, to_device, to_np)
 from op_db import (B, BF16, F16, F32, F64, I8, I16, I32, I64, OP_DB, OPS_BY_NAME, U8, ref_promote,
                    ref_result_type)
 
@@ -58,8 +58,11 @@ def _cases():
 
 # ---------------------------------------------------------------- the generic op test
 
+@pytest.mark.parametrize("device", DEVICES)
 @pytest.mark.parametrize("op,dtype", _cases())
-def test_op(op, dtype):
+def test_op(op, dtype, device):
+    if device != "cpu":
+        return _check_op_on_device(op, dtype, device)
     fn = op.fn()
     for args, kwargs, desc in op.samples(dtype):
         ctx = f"{op.name} {_name(dtype)} [{desc}]"
@@ -106,6 +109,29 @@ def test_op(op, dtype):
                 assert_matches_torch(res, expected, dtype)
             except AssertionError as e:
                 raise AssertionError(f"{ctx} vs torch: {e}") from None
+
+
+def _check_op_on_device(op, dtype, device):
+    """Every sample of `op` on `device` against the same sample on the CPU: the function, the
+    method and the in-place forms (the CPU run checks the CPU results against NumPy and torch)."""
+    fn = op.fn()
+    for args, kwargs, desc in op.samples(dtype):
+        ctx = f"{op.name} {_name(dtype)} [{desc}] on {device}"
+        dargs, dkwargs = to_device(args, device), to_device(kwargs, device)
+        expected = fn(*args, **kwargs)
+        res = fn(*dargs, **dkwargs)
+        assert res.device.type == ctorch.device(device).type, ctx
+        assert_close_devices(res, expected, op.rtol, op.atol, ctx)
+        first = dargs[0]
+        if op.method and isinstance(first, ctorch.Tensor):
+            m = getattr(first, op.torch_name)(*dargs[1:], **dkwargs)
+            assert_close_devices(m, res, msg=ctx + " method")
+        if op.inplace_name and isinstance(first, ctorch.Tensor):
+            if tuple(res.shape) == tuple(first.shape) and ctorch.can_cast(res.dtype, first.dtype):
+                for target in (first.clone(), noncontiguous(first.clone())):
+                    out = getattr(target, op.inplace_name)(*dargs[1:], **dkwargs)
+                    assert out._storage_id() == target._storage_id(), ctx
+                    assert_close_devices(target, expected.to(first.dtype), op.rtol, op.atol, ctx + " in-place")
 
 
 # ---------------------------------------------------------------- supported dtypes

@@ -7,6 +7,7 @@ import pytest
 import ctorch
 import ctorch.nn as nn
 import ctorch.nn.functional as F
+from conftest import DEVICES, compare_module_on_device, compare_on_device
 
 torch = pytest.importorskip("torch")
 
@@ -39,12 +40,17 @@ def _close(a, b):
 
 # ------------------------------------------------------------------ scaled_dot_product_attention
 
-def _check_sdpa(qs, ks, vs, mask=None, **kw):
-    """Runs both libraries on the same q/k/v (and mask pair), compares output and all gradients."""
+def _check_sdpa(qs, ks, vs, mask=None, device="cpu", **kw):
+    """Runs both libraries on the same q/k/v (and mask pair), compares output and all gradients;
+    on another device, ctorch there against ctorch on the CPU."""
     cq, tq = _pair(qs, 1)
     ck, tk = _pair(ks, 2)
     cv, tv = _pair(vs, 3)
     cm, tm = mask if mask is not None else (None, None)
+    if device != "cpu":
+        compare_on_device(lambda q, k, v, m: F.scaled_dot_product_attention(q, k, v, attn_mask=m, **kw),
+                          [cq, ck, cv, cm], device)
+        return
     co = F.scaled_dot_product_attention(cq, ck, cv, attn_mask=cm, **kw)
     to = torch.nn.functional.scaled_dot_product_attention(tq, tk, tv, attn_mask=tm, **kw)
     assert tuple(co.shape) == tuple(to.shape)
@@ -58,50 +64,60 @@ def _check_sdpa(qs, ks, vs, mask=None, **kw):
         _close(cm.grad, tm.grad)
 
 
-def test_sdpa_plain_3d():
-    _check_sdpa((2, 5, 4), (2, 7, 4), (2, 7, 3))
+@pytest.mark.parametrize("device", DEVICES)
+def test_sdpa_plain_3d(device):
+    _check_sdpa((2, 5, 4), (2, 7, 4), (2, 7, 3), device=device)
 
 
-def test_sdpa_2d_inputs():
-    _check_sdpa((5, 4), (6, 4), (6, 2))
+@pytest.mark.parametrize("device", DEVICES)
+def test_sdpa_2d_inputs(device):
+    _check_sdpa((5, 4), (6, 4), (6, 2), device=device)
 
 
-def test_sdpa_batched_4d():
-    _check_sdpa((2, 3, 5, 4), (2, 3, 6, 4), (2, 3, 6, 5))
+@pytest.mark.parametrize("device", DEVICES)
+def test_sdpa_batched_4d(device):
+    _check_sdpa((2, 3, 5, 4), (2, 3, 6, 4), (2, 3, 6, 5), device=device)
 
 
-def test_sdpa_custom_scale():
-    _check_sdpa((2, 3, 5, 4), (2, 3, 6, 4), (2, 3, 6, 4), scale=0.37)
+@pytest.mark.parametrize("device", DEVICES)
+def test_sdpa_custom_scale(device):
+    _check_sdpa((2, 3, 5, 4), (2, 3, 6, 4), (2, 3, 6, 4), scale=0.37, device=device)
 
 
-def test_sdpa_causal_square_and_rect():
-    _check_sdpa((2, 3, 5, 4), (2, 3, 5, 4), (2, 3, 5, 4), is_causal=True)
-    _check_sdpa((2, 4, 4), (2, 6, 4), (2, 6, 3), is_causal=True)
+@pytest.mark.parametrize("device", DEVICES)
+def test_sdpa_causal_square_and_rect(device):
+    _check_sdpa((2, 3, 5, 4), (2, 3, 5, 4), (2, 3, 5, 4), is_causal=True, device=device)
+    _check_sdpa((2, 4, 4), (2, 6, 4), (2, 6, 3), is_causal=True, device=device)
 
 
-def test_sdpa_bool_mask_full():
-    _check_sdpa((2, 3, 5, 4), (2, 3, 6, 4), (2, 3, 6, 4), mask=_bool_pair((2, 3, 5, 6), 4))
+@pytest.mark.parametrize("device", DEVICES)
+def test_sdpa_bool_mask_full(device):
+    _check_sdpa((2, 3, 5, 4), (2, 3, 6, 4), (2, 3, 6, 4), mask=_bool_pair((2, 3, 5, 6), 4), device=device)
 
 
 @pytest.mark.parametrize("mshape", [(5, 6), (1, 6), (2, 1, 5, 6), (3, 1, 6)])
-def test_sdpa_bool_mask_broadcast(mshape):
-    _check_sdpa((2, 3, 5, 4), (2, 3, 6, 4), (2, 3, 6, 4), mask=_bool_pair(mshape, 5))
+@pytest.mark.parametrize("device", DEVICES)
+def test_sdpa_bool_mask_broadcast(mshape, device):
+    _check_sdpa((2, 3, 5, 4), (2, 3, 6, 4), (2, 3, 6, 4), mask=_bool_pair(mshape, 5), device=device)
 
 
 @pytest.mark.parametrize("mshape", [(2, 3, 5, 6), (5, 6), (2, 1, 1, 6)])
-def test_sdpa_float_mask_with_grad(mshape):
-    _check_sdpa((2, 3, 5, 4), (2, 3, 6, 4), (2, 3, 6, 4), mask=_pair(mshape, 6))
+@pytest.mark.parametrize("device", DEVICES)
+def test_sdpa_float_mask_with_grad(mshape, device):
+    _check_sdpa((2, 3, 5, 4), (2, 3, 6, 4), (2, 3, 6, 4), mask=_pair(mshape, 6), device=device)
 
 
-def test_sdpa_float_mask_with_neg_inf():
+@pytest.mark.parametrize("device", DEVICES)
+def test_sdpa_float_mask_with_neg_inf(device):
     m = np.random.default_rng(7).standard_normal((5, 6))
     m[:, 2] = -np.inf
     _check_sdpa((2, 5, 4), (2, 6, 4), (2, 6, 4),
-                mask=(ctorch.from_numpy(m.copy()), torch.from_numpy(m.copy())))
+                mask=(ctorch.from_numpy(m.copy()), torch.from_numpy(m.copy())), device=device)
 
 
-def test_sdpa_gqa():
-    _check_sdpa((2, 4, 5, 3), (2, 2, 6, 3), (2, 2, 6, 3), enable_gqa=True)
+@pytest.mark.parametrize("device", DEVICES)
+def test_sdpa_gqa(device):
+    _check_sdpa((2, 4, 5, 3), (2, 2, 6, 3), (2, 2, 6, 3), enable_gqa=True, device=device)
 
 
 def test_sdpa_dropout_statistics():
@@ -152,8 +168,10 @@ def _mha_pair(E, H, seed, **kw):
 
 
 def _check_mha(E=8, H=2, L=4, S=5, N=3, batch_first=False, kdim=None, vdim=None, bias=True,
-               kpm=False, attn_mask=None, need_weights=True, average=True, unbatched=False, seed=0):
-    """Compares output, weights, q/k/v gradients and parameter gradients of the two modules.
+               kpm=False, attn_mask=None, need_weights=True, average=True, unbatched=False, seed=0,
+               device="cpu"):
+    """Compares output, weights, q/k/v gradients and parameter gradients of the two modules (on
+    another device: the ctorch module there against the CPU).
     attn_mask: None, '2d-bool', '2d-float', '3d-bool', '3d-float'."""
     cm, tm = _mha_pair(E, H, seed, batch_first=batch_first, kdim=kdim, vdim=vdim, bias=bias)
     kd, vd = kdim or E, vdim or E
@@ -178,6 +196,14 @@ def _check_mha(E=8, H=2, L=4, S=5, N=3, batch_first=False, kdim=None, vdim=None,
         else:
             c, t = _pair(mshape, seed + 5, grad=False)
             kw_c["attn_mask"], kw_t["attn_mask"] = c, t
+    if device != "cpu":
+        names = list(kw_c)  # the masks are inputs too, so they move to the device
+
+        def call(m, q, k, v, *masks):
+            return m(q, k, v, need_weights=need_weights, average_attn_weights=average,
+                     **dict(zip(names, masks)))
+        compare_module_on_device(cm, [cq, ck, cv] + [kw_c[n] for n in names], device, call=call)
+        return
     co, cw = cm(cq, ck, cv, need_weights=need_weights, average_attn_weights=average, **kw_c)
     to, tw = tm(tq, tk, tv, need_weights=need_weights, average_attn_weights=average, **kw_t)
     assert tuple(co.shape) == tuple(to.shape)
@@ -206,47 +232,57 @@ def _check_mha(E=8, H=2, L=4, S=5, N=3, batch_first=False, kdim=None, vdim=None,
 
 
 @pytest.mark.parametrize("batch_first", [False, True])
-def test_mha_basic(batch_first):
-    _check_mha(batch_first=batch_first)
+@pytest.mark.parametrize("device", DEVICES)
+def test_mha_basic(batch_first, device):
+    _check_mha(batch_first=batch_first, device=device)
 
 
 @pytest.mark.parametrize("batch_first", [False, True])
-def test_mha_key_padding_mask(batch_first):
-    _check_mha(batch_first=batch_first, kpm=True)
+@pytest.mark.parametrize("device", DEVICES)
+def test_mha_key_padding_mask(batch_first, device):
+    _check_mha(batch_first=batch_first, kpm=True, device=device)
 
 
 @pytest.mark.parametrize("mask", ["2d-bool", "2d-float", "3d-bool", "3d-float"])
-def test_mha_attn_mask(mask):
-    _check_mha(attn_mask=mask)
+@pytest.mark.parametrize("device", DEVICES)
+def test_mha_attn_mask(mask, device):
+    _check_mha(attn_mask=mask, device=device)
 
 
 @pytest.mark.parametrize("mask", ["2d-bool", "3d-float"])
-def test_mha_attn_mask_and_kpm(mask):
-    _check_mha(attn_mask=mask, kpm=True, batch_first=True)
+@pytest.mark.parametrize("device", DEVICES)
+def test_mha_attn_mask_and_kpm(mask, device):
+    _check_mha(attn_mask=mask, kpm=True, batch_first=True, device=device)
 
 
 @pytest.mark.parametrize("mask", [None, "2d-float", "3d-bool"])
-def test_mha_need_weights_false(mask):
-    _check_mha(need_weights=False, attn_mask=mask, kpm=True)
+@pytest.mark.parametrize("device", DEVICES)
+def test_mha_need_weights_false(mask, device):
+    _check_mha(need_weights=False, attn_mask=mask, kpm=True, device=device)
 
 
-def test_mha_average_false():
-    _check_mha(average=False, attn_mask="2d-float")
+@pytest.mark.parametrize("device", DEVICES)
+def test_mha_average_false(device):
+    _check_mha(average=False, attn_mask="2d-float", device=device)
 
 
 @pytest.mark.parametrize("batch_first", [False, True])
-def test_mha_kdim_vdim(batch_first):
-    _check_mha(kdim=5, vdim=3, batch_first=batch_first, kpm=True)
+@pytest.mark.parametrize("device", DEVICES)
+def test_mha_kdim_vdim(batch_first, device):
+    _check_mha(kdim=5, vdim=3, batch_first=batch_first, kpm=True, device=device)
 
 
-def test_mha_no_bias():
-    _check_mha(bias=False)
+@pytest.mark.parametrize("device", DEVICES)
+def test_mha_no_bias(device):
+    _check_mha(bias=False, device=device)
 
 
 @pytest.mark.parametrize("need_weights", [True, False])
-def test_mha_unbatched(need_weights):
-    _check_mha(unbatched=True, kpm=True, attn_mask="3d-float", need_weights=need_weights, average=False)
-    _check_mha(unbatched=True, attn_mask="2d-bool", need_weights=need_weights)
+@pytest.mark.parametrize("device", DEVICES)
+def test_mha_unbatched(need_weights, device):
+    _check_mha(unbatched=True, kpm=True, attn_mask="3d-float", need_weights=need_weights, average=False,
+               device=device)
+    _check_mha(unbatched=True, attn_mask="2d-bool", need_weights=need_weights, device=device)
 
 
 def test_mha_is_causal_with_mask():

@@ -11,6 +11,7 @@ import pytest
 import ctorch
 import ctorch.nn as nn
 import ctorch.nn.functional as F
+from conftest import DEVICES, compare_module_on_device, compare_on_device
 
 torch = pytest.importorskip("torch")
 
@@ -95,10 +96,15 @@ CASES = [
 ]
 
 
+@pytest.mark.parametrize("device", DEVICES)
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 @pytest.mark.parametrize("case", CASES, ids=lambda c: f"{c[0]}-{c[1][0]}-{c[2]}")
-def test_matches_torch(case, dtype):
+def test_matches_torch(case, dtype, device):
     name, shapes, kwargs = case
+    if device != "cpu":
+        inputs = _leaves(shapes, dtype, 0)[0]
+        compare_on_device(lambda *xs: getattr(ctorch, name)(*xs, **kwargs), inputs, device)
+        return
     _check_against_torch(name, shapes, kwargs, dtype)
 
 
@@ -216,9 +222,14 @@ MODULES = [
 ]
 
 
+@pytest.mark.parametrize("device", DEVICES)
 @pytest.mark.parametrize("case", MODULES, ids=lambda c: f"{c[0]}-{c[2]}")
-def test_module_matches_torch(case):
+def test_module_matches_torch(case, device):
     cls, args, kwargs, xshape = case
+    if device != "cpu":
+        m = getattr(nn, cls)(*args, **kwargs, dtype=ctorch.float64)
+        compare_module_on_device(m, _leaves([xshape], "float64", 5)[0], device)
+        return
     cm = getattr(nn, cls)(*args, **kwargs, dtype=ctorch.float64)
     tm = getattr(torch.nn, cls)(*args, **kwargs, dtype=torch.float64)
     assert repr(cm) == repr(tm)

@@ -7,6 +7,7 @@ import pytest
 
 import ctorch
 import ctorch.nn.functional as F
+from conftest import DEVICES, compare_on_device
 
 torch = pytest.importorskip("torch")
 TF = torch.nn.functional
@@ -43,6 +44,13 @@ def _np(t):
     return None if t is None else t.detach().numpy()
 
 
+def _on_device(device, cfn, arrays, *others, noncontig=False):
+    """cfn(*arrays as ctorch leaves, *others) on `device` against the CPU (others: tensors that
+    need no gradient, e.g. targets, weights, running statistics)."""
+    leaves = [_both(a, noncontig=noncontig and i == 0)[0] for i, a in enumerate(arrays)]
+    compare_on_device(cfn, leaves + list(others), device)
+
+
 def _check(cfn, tfn, arrays, dtype, seed, noncontig=False):
     """cfn(*ctorch tensors) against tfn(*torch tensors): value, then gradients of every array input
     (None entries stay None) for a random cotangent."""
@@ -75,12 +83,15 @@ DTYPES = [np.float64, np.float32]
 @pytest.mark.parametrize("shape,nd", [((4, 6), 1), ((2, 3, 5), 1), ((3, 2, 4), 2), ((7,), 1), ((0, 5), 1),
                                       ((2, 3, 0, 4), 1)])
 @pytest.mark.parametrize("affine", ["both", "weight", "none"])
-def test_layer_norm(dtype, shape, nd, affine):
+@pytest.mark.parametrize("device", DEVICES)
+def test_layer_norm(dtype, shape, nd, affine, device):
     rng = np.random.default_rng(1)
     ns = shape[len(shape) - nd:]
     w = _arr(rng, ns, dtype) if affine != "none" else None
     b = _arr(rng, ns, dtype) if affine == "both" else None
     x = _arr(rng, shape, dtype)
+    if device != "cpu":
+        return _on_device(device, lambda x, w, b: F.layer_norm(x, ns, w, b, 1e-5), [x, w, b])
     _check(lambda x, w, b: F.layer_norm(x, ns, w, b, 1e-5), lambda x, w, b: TF.layer_norm(x, ns, w, b, 1e-5),
            [x, w, b], dtype, 1)
 
@@ -126,7 +137,8 @@ BN_SHAPES = [(6, 3), (4, 3, 5), (2, 3, 4, 5), (2, 4, 2, 3, 2)]
 @pytest.mark.parametrize("shape", BN_SHAPES, ids=lambda s: f"{len(s)}d")
 @pytest.mark.parametrize("affine", [True, False])
 @pytest.mark.parametrize("noncontig", [False, True])
-def test_batch_norm_train(dtype, shape, affine, noncontig):
+@pytest.mark.parametrize("device", DEVICES)
+def test_batch_norm_train(dtype, shape, affine, noncontig, device):
     rng = np.random.default_rng(4)
     C = shape[1]
     x = _arr(rng, shape, dtype)
@@ -135,6 +147,10 @@ def test_batch_norm_train(dtype, shape, affine, noncontig):
     rm0, rv0 = _arr(rng, (C,), dtype, 0.3, 0.0), np.abs(_arr(rng, (C,), dtype, 1.0, 1.0))
     crm, trm = _both(rm0, grad=False)
     crv, trv = _both(rv0, grad=False)
+    if device != "cpu":  # the running statistics are compared after the call too
+        return _on_device(device, lambda x, w, b, rm, rv: F.batch_norm(x, rm, rv, w, b, training=True,
+                                                                       momentum=0.3),
+                          [x, w, b], crm, crv, noncontig=noncontig)
     _check(lambda x, w, b: F.batch_norm(x, crm, crv, w, b, training=True, momentum=0.3),
            lambda x, w, b: TF.batch_norm(x, trm, trv, w, b, training=True, momentum=0.3),
            [x, w, b], dtype, 4, noncontig=noncontig)
@@ -189,12 +205,16 @@ def test_batch_norm_names_and_errors():
 @pytest.mark.parametrize("shape,groups", [((2, 6, 4), 3), ((3, 6, 2, 2), 2), ((2, 4), 2), ((2, 6, 5), 1),
                                           ((0, 4, 3), 2), ((2, 8, 3, 2, 2), 4)])
 @pytest.mark.parametrize("affine", [True, False])
-def test_group_norm(dtype, shape, groups, affine):
+@pytest.mark.parametrize("device", DEVICES)
+def test_group_norm(dtype, shape, groups, affine, device):
     rng = np.random.default_rng(7)
     C = shape[1]
     x = _arr(rng, shape, dtype)
     w = _arr(rng, (C,), dtype) if affine else None
     b = _arr(rng, (C,), dtype) if affine else None
+    if device != "cpu":
+        return _on_device(device, lambda x, w, b: F.group_norm(x, groups, w, b), [x, w, b],
+                          noncontig=len(shape) > 2)
     _check(lambda x, w, b: F.group_norm(x, groups, w, b), lambda x, w, b: TF.group_norm(x, groups, w, b),
            [x, w, b], dtype, 7, noncontig=len(shape) > 2)
 
@@ -226,7 +246,8 @@ def _targets(rng, tshape, C, ignore):
 @pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
 @pytest.mark.parametrize("opts", [{}, {"weight": True}, {"ignore_index": 2}, {"label_smoothing": 0.15},
                                   {"weight": True, "ignore_index": 1, "label_smoothing": 0.3}])
-def test_cross_entropy(dtype, shapes, reduction, opts):
+@pytest.mark.parametrize("device", DEVICES)
+def test_cross_entropy(dtype, shapes, reduction, opts, device):
     rng = np.random.default_rng(9)
     xs, ts = shapes
     x = _arr(rng, xs, dtype, 2.0, 0.0)
@@ -236,6 +257,9 @@ def test_cross_entropy(dtype, shapes, reduction, opts):
     w = rng.uniform(0.2, 2.0, 5).astype(dtype) if opts.get("weight") else None
     cw, tw = _both(w, grad=False)
     ct, tt = ctorch.from_numpy(t), torch.from_numpy(t)
+    if device != "cpu":
+        return _on_device(device, lambda x, t, w: F.cross_entropy(x, t, weight=w, **kw), [x], ct, cw,
+                          noncontig=len(xs) > 1)
     _check(lambda x: F.cross_entropy(x, ct, weight=cw, **kw), lambda x: TF.cross_entropy(x, tt, weight=tw, **kw),
            [x], dtype, 9, noncontig=len(xs) > 1)
 
@@ -256,7 +280,8 @@ def test_cross_entropy_wide_rows(dtype, C):
 @pytest.mark.parametrize("shapes", CE_SHAPES, ids=lambda s: f"{len(s[0])}d-{s[0][0]}")
 @pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
 @pytest.mark.parametrize("weighted", [False, True])
-def test_nll_loss(dtype, shapes, reduction, weighted):
+@pytest.mark.parametrize("device", DEVICES)
+def test_nll_loss(dtype, shapes, reduction, weighted, device):
     rng = np.random.default_rng(11)
     xs, ts = shapes
     x = _arr(rng, xs, dtype, 1.0, -2.0)
@@ -265,6 +290,9 @@ def test_nll_loss(dtype, shapes, reduction, weighted):
     cw, tw = _both(w, grad=False)
     ct, tt = ctorch.from_numpy(t), torch.from_numpy(t)
     kw = {"reduction": reduction, "ignore_index": 3}
+    if device != "cpu":
+        return _on_device(device, lambda x, t, w: F.nll_loss(x, t, weight=w, **kw), [x], ct, cw,
+                          noncontig=len(xs) == 2)
     _check(lambda x: F.nll_loss(x, ct, weight=cw, **kw), lambda x: TF.nll_loss(x, tt, weight=tw, **kw),
            [x], dtype, 11, noncontig=len(xs) == 2)  # torch's 4-d nll backward wants contiguous input
 

@@ -8,6 +8,7 @@ import pytest
 import ctorch
 import ctorch.nn as nn
 from ctorch.nn import init
+from conftest import DEVICES, assert_close_devices
 
 
 def vals(t):
@@ -141,3 +142,14 @@ def test_eye_dirac_match_torch():
         init.dirac_(ctorch.empty(3, 3))
     with pytest.raises(ValueError, match="divisible by groups"):
         init.dirac_(ctorch.empty(3, 3, 3), groups=2)
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_deterministic_inits_on_device(device):
+    # The initializers without randomness fill a tensor on its own device with the CPU's values.
+    cases = [(init.eye_, (3, 5), {}), (init.dirac_, (6, 3, 3, 3), {"groups": 2}), (init.zeros_, (2, 3), {}),
+             (init.ones_, (4,), {}), (init.constant_, (2, 2), {"val": 0.25})]
+    for fn, shape, kw in cases:
+        t = fn(ctorch.empty(*shape, device=device), **kw)
+        assert t.device.type == ctorch.device(device).type
+        assert_close_devices(t, fn(ctorch.empty(*shape), **kw))

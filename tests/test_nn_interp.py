@@ -6,6 +6,7 @@ import pytest
 import ctorch
 import ctorch.nn as nn
 import ctorch.nn.functional as F
+from conftest import DEVICES, compare_on_device
 
 torch = pytest.importorskip("torch")
 TF = torch.nn.functional
@@ -16,9 +17,13 @@ def _pair(shape, seed=0):
     return ctorch.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
 
 
-def _check(cfn, tfn, shape, seed=0, exact=False):
-    """Output and input gradient (with a random upstream gradient) agree with torch."""
+def _check(cfn, tfn, shape, seed=0, exact=False, device="cpu"):
+    """Output and input gradient (with a random upstream gradient) agree with torch; on another
+    device, with cfn on the CPU."""
     a, b = _pair(shape, seed)
+    if device != "cpu":
+        compare_on_device(cfn, [a], device, seed=seed)
+        return
     out_c, out_t = cfn(a), tfn(b)
     assert tuple(out_c.shape) == tuple(out_t.shape)
     tol = 0 if exact else 1e-12
@@ -46,8 +51,9 @@ NEAREST_CASES = [
 
 
 @pytest.mark.parametrize("shape,kw", NEAREST_CASES)
-def test_interpolate_nearest(shape, kw):
-    _check(lambda x: F.interpolate(x, **kw), lambda x: TF.interpolate(x, **kw), shape, exact=True)
+@pytest.mark.parametrize("device", DEVICES)
+def test_interpolate_nearest(shape, kw, device):
+    _check(lambda x: F.interpolate(x, **kw), lambda x: TF.interpolate(x, **kw), shape, exact=True, device=device)
 
 
 LINEAR_CASES = [
@@ -67,9 +73,10 @@ LINEAR_CASES = [
 
 @pytest.mark.parametrize("align", [False, True])
 @pytest.mark.parametrize("shape,kw", LINEAR_CASES)
-def test_interpolate_linear(shape, kw, align):
+@pytest.mark.parametrize("device", DEVICES)
+def test_interpolate_linear(shape, kw, align, device):
     _check(lambda x: F.interpolate(x, align_corners=align, **kw),
-           lambda x: TF.interpolate(x, align_corners=align, **kw), shape)
+           lambda x: TF.interpolate(x, align_corners=align, **kw), shape, device=device)
 
 
 # PyTorch's CPU kernels: 1-D / 3-D nearest round in the input's opmath type, 2-D nearest in float32 with
@@ -168,14 +175,16 @@ FOLD_CASES = [
 
 
 @pytest.mark.parametrize("shape,kw", FOLD_CASES)
-def test_unfold(shape, kw):
-    _check(lambda x: F.unfold(x, **kw), lambda x: TF.unfold(x, **kw), shape, exact=True)
+@pytest.mark.parametrize("device", DEVICES)
+def test_unfold(shape, kw, device):
+    _check(lambda x: F.unfold(x, **kw), lambda x: TF.unfold(x, **kw), shape, exact=True, device=device)
 
 
 @pytest.mark.parametrize("shape,kw", FOLD_CASES)
-def test_fold(shape, kw):
+@pytest.mark.parametrize("device", DEVICES)
+def test_fold(shape, kw, device):
     L = TF.unfold(torch.zeros(shape, dtype=torch.float64), **kw).shape
-    _check(lambda x: F.fold(x, shape[2:], **kw), lambda x: TF.fold(x, shape[2:], **kw), tuple(L))
+    _check(lambda x: F.fold(x, shape[2:], **kw), lambda x: TF.fold(x, shape[2:], **kw), tuple(L), device=device)
 
 
 @pytest.mark.parametrize("shape,kw", FOLD_CASES)

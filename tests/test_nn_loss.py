@@ -9,6 +9,7 @@ import pytest
 import ctorch
 import ctorch.nn as nn
 import ctorch.nn.functional as F
+from conftest import DEVICES, compare_module_on_device, compare_on_device
 
 torch = pytest.importorskip("torch")
 
@@ -51,9 +52,30 @@ def _run(lib, fn, args, grads, kwargs, seed):
     return out_np, [a[i].grad.numpy().copy() for i in grads]
 
 
-def _compare(fname, mname, args, grads=(0,), kwargs=None, module_kwargs=None, seed=0):
-    """Functional fname and (if mname) module mname against torch: value and the listed gradients."""
+def _compare_on_device(fname, mname, args, grads, kwargs, module_kwargs, device):
+    """Functional fname and (if mname) module mname on `device` against the CPU."""
+    a = [_convert(ctorch, v, i in grads) for i, v in enumerate(args)]
+    names = [k for k, v in kwargs.items() if isinstance(v, np.ndarray)]  # tensor keywords (weights)
+    other = {k: v for k, v in kwargs.items() if k not in names}
+    fn = getattr(F, fname)
+
+    def call(*xs):  # every tensor is an input, so compare_on_device moves it
+        return fn(*xs[:len(a)], **dict(zip(names, xs[len(a):])), **other)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        compare_on_device(call, a + [_convert(ctorch, kwargs[k]) for k in names], device)
+        if mname:
+            mk = kwargs if module_kwargs is None else module_kwargs
+            cm = getattr(nn, mname)(**{k: _convert(ctorch, v) for k, v in mk.items()})
+            compare_module_on_device(cm, [_convert(ctorch, v, i in grads) for i, v in enumerate(args)], device)
+
+
+def _compare(fname, mname, args, grads=(0,), kwargs=None, module_kwargs=None, seed=0, device="cpu"):
+    """Functional fname and (if mname) module mname against torch: value and the listed gradients.
+    On another device: the same calls against the CPU."""
     kwargs = kwargs or {}
+    if device != "cpu":
+        return _compare_on_device(fname, mname, args, grads, kwargs, module_kwargs, device)
     pairs = [(getattr(F, fname), getattr(torch.nn.functional, fname), kwargs)]
     if mname:
         mk = kwargs if module_kwargs is None else module_kwargs
@@ -74,33 +96,36 @@ def _compare(fname, mname, args, grads=(0,), kwargs=None, module_kwargs=None, se
 
 @pytest.mark.parametrize("reduction", REDUCTIONS)
 @pytest.mark.parametrize("fname,mname", [("mse_loss", "MSELoss"), ("l1_loss", "L1Loss")])
-def test_mse_l1(fname, mname, reduction):
+@pytest.mark.parametrize("device", DEVICES)
+def test_mse_l1(fname, mname, reduction, device):
     r = _rng(1)
     x, y = r.standard_normal((3, 4)), r.standard_normal((3, 4))
-    _compare(fname, mname, [x, y], (0, 1), {"reduction": reduction})
+    _compare(fname, mname, [x, y], (0, 1), {"reduction": reduction}, device=device)
     # broadcast target (PyTorch warns and broadcasts)
-    _compare(fname, mname, [x, r.standard_normal(4)], (0, 1), {"reduction": reduction})
+    _compare(fname, mname, [x, r.standard_normal(4)], (0, 1), {"reduction": reduction}, device=device)
     # 2.x functional weight: 'mean' divides by the weight sum
     w = r.uniform(0.1, 2.0, (3, 4))
-    _compare(fname, None, [x, y], (0, 1), {"reduction": reduction, "weight": w})
+    _compare(fname, None, [x, y], (0, 1), {"reduction": reduction, "weight": w}, device=device)
 
 
 @pytest.mark.parametrize("reduction", REDUCTIONS)
 @pytest.mark.parametrize("beta", [1.0, 0.5, 0.0, 2.0])
-def test_smooth_l1(reduction, beta):
+@pytest.mark.parametrize("device", DEVICES)
+def test_smooth_l1(reduction, beta, device):
     r = _rng(2)
     x, y = 2 * r.standard_normal((4, 5)), r.standard_normal((4, 5))
-    _compare("smooth_l1_loss", "SmoothL1Loss", [x, y], (0, 1), {"reduction": reduction, "beta": beta})
+    _compare("smooth_l1_loss", "SmoothL1Loss", [x, y], (0, 1), {"reduction": reduction, "beta": beta}, device=device)
 
 
 @pytest.mark.parametrize("reduction", REDUCTIONS)
 @pytest.mark.parametrize("delta", [1.0, 0.3, 2.5])
-def test_huber(reduction, delta):
+@pytest.mark.parametrize("device", DEVICES)
+def test_huber(reduction, delta, device):
     r = _rng(3)
     x, y = 2 * r.standard_normal((4, 5)), r.standard_normal((4, 5))
-    _compare("huber_loss", "HuberLoss", [x, y], (0, 1), {"reduction": reduction, "delta": delta})
+    _compare("huber_loss", "HuberLoss", [x, y], (0, 1), {"reduction": reduction, "delta": delta}, device=device)
     w = r.uniform(0.1, 2.0, (4, 5))  # functional weight: 'mean' is the plain mean of w * loss
-    _compare("huber_loss", None, [x, y], (0, 1), {"reduction": reduction, "delta": delta, "weight": w})
+    _compare("huber_loss", None, [x, y], (0, 1), {"reduction": reduction, "delta": delta, "weight": w}, device=device)
 
 
 @pytest.mark.parametrize("fname", ["mse_loss", "l1_loss", "huber_loss"])
@@ -153,7 +178,8 @@ CLASS_SHAPES = [((5,), ()), ((5,), (1,)), ((6, 5), (6,)), ((3, 5, 4), (3, 4)), (
 @pytest.mark.parametrize("shapes", CLASS_SHAPES, ids=lambda s: f"{len(s[0])}d")
 @pytest.mark.parametrize("weighted", [False, True])
 @pytest.mark.parametrize("ignore_index", [None, -100, 2])
-def test_nll_loss(reduction, shapes, weighted, ignore_index):
+@pytest.mark.parametrize("device", DEVICES)
+def test_nll_loss(reduction, shapes, weighted, ignore_index, device):
     r = _rng(4)
     ishape, tshape = shapes
     cdim = 0 if len(ishape) == 1 else 1
@@ -164,7 +190,7 @@ def test_nll_loss(reduction, shapes, weighted, ignore_index):
         kw["weight"] = r.uniform(0.2, 2.0, 5)
     if ignore_index is not None:
         kw["ignore_index"] = ignore_index
-    _compare("nll_loss", "NLLLoss", [x, t], _grads_for(tshape), kw)
+    _compare("nll_loss", "NLLLoss", [x, t], _grads_for(tshape), kw, device=device)
 
 
 @pytest.mark.parametrize("reduction", REDUCTIONS)
@@ -172,7 +198,8 @@ def test_nll_loss(reduction, shapes, weighted, ignore_index):
 @pytest.mark.parametrize("weighted", [False, True])
 @pytest.mark.parametrize("ignore_index", [None, 1])
 @pytest.mark.parametrize("label_smoothing", [0.0, 0.2])
-def test_cross_entropy_indices(reduction, shapes, weighted, ignore_index, label_smoothing):
+@pytest.mark.parametrize("device", DEVICES)
+def test_cross_entropy_indices(reduction, shapes, weighted, ignore_index, label_smoothing, device):
     r = _rng(5)
     ishape, tshape = shapes
     if tshape == (1,) and label_smoothing:
@@ -184,7 +211,7 @@ def test_cross_entropy_indices(reduction, shapes, weighted, ignore_index, label_
         kw["weight"] = r.uniform(0.2, 2.0, 5)
     if ignore_index is not None:
         kw["ignore_index"] = ignore_index
-    _compare("cross_entropy", "CrossEntropyLoss", [x, t], _grads_for(tshape), kw)
+    _compare("cross_entropy", "CrossEntropyLoss", [x, t], _grads_for(tshape), kw, device=device)
 
 
 def test_cross_entropy_default_ignore_and_uint8():
@@ -206,7 +233,8 @@ def test_cross_entropy_default_ignore_and_uint8():
 @pytest.mark.parametrize("ishape", [(5,), (6, 5), (3, 5, 4), (2, 5, 3, 2)], ids=lambda s: f"{len(s)}d")
 @pytest.mark.parametrize("weighted", [False, True])
 @pytest.mark.parametrize("label_smoothing", [0.0, 0.3])
-def test_cross_entropy_probabilities(reduction, ishape, weighted, label_smoothing):
+@pytest.mark.parametrize("device", DEVICES)
+def test_cross_entropy_probabilities(reduction, ishape, weighted, label_smoothing, device):
     r = _rng(7)
     cdim = 0 if len(ishape) == 1 else 1
     x = 2 * r.standard_normal(ishape)
@@ -214,20 +242,21 @@ def test_cross_entropy_probabilities(reduction, ishape, weighted, label_smoothin
     kw = {"reduction": reduction, "label_smoothing": label_smoothing}
     if weighted:
         kw["weight"] = r.uniform(0.2, 2.0, 5)
-    _compare("cross_entropy", "CrossEntropyLoss", [x, p], (0, 1), kw)
+    _compare("cross_entropy", "CrossEntropyLoss", [x, p], (0, 1), kw, device=device)
 
 
 @pytest.mark.parametrize("reduction", REDUCTIONS)
 @pytest.mark.parametrize("weighted", [False, True])
 @pytest.mark.parametrize("shape,wshape", [((6,), (6,)), ((4, 3), (3,)), ((2, 3, 4), (3, 1)),
                                           ((4, 3), (4, 3))])
-def test_bce(reduction, weighted, shape, wshape):
+@pytest.mark.parametrize("device", DEVICES)
+def test_bce(reduction, weighted, shape, wshape, device):
     r = _rng(8)
     x, y = r.uniform(0.02, 0.98, shape), r.uniform(0, 1, shape)
     kw = {"reduction": reduction}
     if weighted:
         kw["weight"] = r.uniform(0.2, 2.0, wshape)
-    _compare("binary_cross_entropy", "BCELoss", [x, y], (0, 1), kw)
+    _compare("binary_cross_entropy", "BCELoss", [x, y], (0, 1), kw, device=device)
 
 
 def test_bce_log_clamp():
@@ -244,7 +273,8 @@ def test_bce_log_clamp():
 @pytest.mark.parametrize("reduction", REDUCTIONS)
 @pytest.mark.parametrize("weight", [None, (4,), (3, 4)])
 @pytest.mark.parametrize("pos_weight", [None, (4,), (3, 4)])
-def test_bce_with_logits(reduction, weight, pos_weight):
+@pytest.mark.parametrize("device", DEVICES)
+def test_bce_with_logits(reduction, weight, pos_weight, device):
     r = _rng(9)
     x, y = 4 * r.standard_normal((3, 4)), r.uniform(0, 1, (3, 4))
     kw = {"reduction": reduction}
@@ -252,7 +282,7 @@ def test_bce_with_logits(reduction, weight, pos_weight):
         kw["weight"] = r.uniform(0.2, 2.0, weight)
     if pos_weight is not None:
         kw["pos_weight"] = r.uniform(0.2, 3.0, pos_weight)  # (4,) broadcasts over the batch
-    _compare("binary_cross_entropy_with_logits", "BCEWithLogitsLoss", [x, y], (0, 1), kw)
+    _compare("binary_cross_entropy_with_logits", "BCEWithLogitsLoss", [x, y], (0, 1), kw, device=device)
 
 
 def test_bce_with_logits_stable():

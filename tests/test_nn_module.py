@@ -11,6 +11,7 @@ import pytest
 import ctorch
 import ctorch.nn as nn
 import ctorch.nn.functional as F
+from conftest import DEVICES, compare_module_on_device
 
 
 @pytest.fixture
@@ -457,10 +458,15 @@ def test_parameter_list_dict():
 
 # ---------------------------------------------------------------- vs torch: model outputs and gradients
 
-def test_model_matches_torch(torch):
+@pytest.mark.parametrize("device", DEVICES)
+def test_model_matches_torch(torch, device):
     def build(m):
         return m.Sequential(m.Linear(6, 8), m.GELU(), m.Linear(8, 8), m.LeakyReLU(0.1), m.PReLU(8),
                             m.Linear(8, 4), m.LogSoftmax(dim=1))
+    if device != "cpu":
+        x = ctorch.tensor(np.random.default_rng(0).standard_normal((5, 6)), requires_grad=True)
+        compare_module_on_device(build(nn).double(), [x], device)
+        return
     tm, cm = build(torch.nn).double(), build(nn).double()
     assert list(cm.state_dict()) == list(tm.state_dict())
     copy_weights(tm, cm)
@@ -514,7 +520,8 @@ ACTS = [
 
 
 @pytest.mark.parametrize("name,kw", ACTS, ids=[f"{n}-{i}" for i, (n, _) in enumerate(ACTS)])
-def test_activation_matches_torch(torch, name, kw):
+@pytest.mark.parametrize("device", DEVICES)
+def test_activation_matches_torch(torch, name, kw, device):
     # inputs span [-8, 8] (both signs, both sides of every kink) but avoid the kinks themselves
     rng = np.random.default_rng(abs(hash(name)) % 2**32)
     x = rng.uniform(-8, 8, size=(3, 4, 5))
@@ -522,6 +529,9 @@ def test_activation_matches_torch(torch, name, kw):
     x = np.where(np.abs(x - 0.5) < 1e-3, x + 0.01, x)
     up = rng.standard_normal(x.shape)
     tm, cm = getattr(torch.nn, name)(**kw).double(), getattr(nn, name)(**kw).double()
+    if device != "cpu":
+        compare_module_on_device(cm, [ctorch.tensor(x, requires_grad=True)], device)
+        return
     assert repr(cm) == repr(tm)
     tx, cx = torch.tensor(x, requires_grad=True), ctorch.tensor(x, requires_grad=True)
     to, co = tm(tx), cm(cx)

@@ -2,12 +2,15 @@
 compared with PyTorch on the same random float64 inputs and weights: outputs, input/weight/bias
 gradients, running statistics over training steps, eval outputs, state_dict keys, reprs; error cases
 must raise PyTorch's exception class."""
+import copy
+
 import numpy as np
 import pytest
 
 import ctorch
 import ctorch.nn as nn
 import ctorch.nn.functional as F
+from conftest import DEVICES, assert_close_devices, compare_module_on_device, to_device
 
 torch = pytest.importorskip("torch")
 
@@ -41,8 +44,12 @@ def _copy_params(cm, tm, seed):
             tp.copy_(torch.from_numpy(a.copy()))
 
 
-def _check_fwd_bwd(cm, tm, shape, seed):
-    """Output, input gradient and parameter gradients of cm and tm on the same input and cotangent."""
+def _check_fwd_bwd(cm, tm, shape, seed, device="cpu"):
+    """Output, input gradient and parameter gradients of cm and tm on the same input and cotangent;
+    on another device, cm there against cm on the CPU."""
+    if device != "cpu":
+        compare_module_on_device(cm, [_pair(shape, seed)[0]], device)
+        return
     cx, tx = _pair(shape, seed)
     cy, ty = cm(cx), tm(tx)
     _close(cy, ty)
@@ -61,12 +68,13 @@ def _check_fwd_bwd(cm, tm, shape, seed):
 @pytest.mark.parametrize("shape,ns", [((4, 10), 10), ((3, 5, 6), (6,)), ((2, 3, 4, 5), (4, 5)),
                                       ((7, 2, 3), [2, 3])])
 @pytest.mark.parametrize("affine,bias", [(True, True), (True, False), (False, True)])
-def test_layer_norm_module(shape, ns, affine, bias):
+@pytest.mark.parametrize("device", DEVICES)
+def test_layer_norm_module(shape, ns, affine, bias, device):
     cm = nn.LayerNorm(ns, eps=1e-5, elementwise_affine=affine, bias=bias).double()
     tm = torch.nn.LayerNorm(ns, eps=1e-5, elementwise_affine=affine, bias=bias).double()
     _copy_params(cm, tm, 3)
     assert [n for n, _ in cm.named_parameters()] == [n for n, _ in tm.named_parameters()]
-    _check_fwd_bwd(cm, tm, shape, 11)
+    _check_fwd_bwd(cm, tm, shape, 11, device)
     assert repr(cm) == repr(tm)
 
 
@@ -116,17 +124,29 @@ BN_CASES = [(nn.BatchNorm1d, torch.nn.BatchNorm1d, (8, 3)), (nn.BatchNorm1d, tor
 
 @pytest.mark.parametrize("ccls,tcls,shape", BN_CASES)
 @pytest.mark.parametrize("kw", [{}, {"affine": False}, {"bias": False}])
-def test_batch_norm_train_grads(ccls, tcls, shape, kw):
+@pytest.mark.parametrize("device", DEVICES)
+def test_batch_norm_train_grads(ccls, tcls, shape, kw, device):
     cm, tm = ccls(3, **kw).double(), tcls(3, **kw).double()
     _copy_params(cm, tm, 5)
-    _check_fwd_bwd(cm, tm, shape, 21)
+    _check_fwd_bwd(cm, tm, shape, 21, device)
 
 
 @pytest.mark.parametrize("ccls,tcls,shape", BN_CASES)
 @pytest.mark.parametrize("momentum", [0.1, 0.3, None])
-def test_batch_norm_running_stats(ccls, tcls, shape, momentum):
+@pytest.mark.parametrize("device", DEVICES)
+def test_batch_norm_running_stats(ccls, tcls, shape, momentum, device):
     cm, tm = ccls(3, momentum=momentum).double(), tcls(3, momentum=momentum).double()
     _copy_params(cm, tm, 6)
+    if device != "cpu":  # three training steps, then eval, on the device against the CPU
+        dm = copy.deepcopy(cm).to(device)
+        for step in range(3):
+            cx = _pair(shape, 100 + step)[0]
+            assert_close_devices(dm(to_device(cx, device)), cm(cx))
+        for name, b in cm.named_buffers():
+            assert_close_devices(getattr(dm, name), b, msg=name)
+        cm.eval()
+        compare_module_on_device(cm, [_pair(shape, 200)[0]], device)
+        return
     for step in range(3):
         cx, tx = _pair(shape, 100 + step)
         _close(cm(cx), tm(tx))
@@ -214,11 +234,12 @@ def test_batch_norm_errors():
 
 @pytest.mark.parametrize("groups,shape", [(1, (4, 6)), (2, (3, 6, 5)), (3, (2, 6, 4, 3)), (6, (2, 6, 7))])
 @pytest.mark.parametrize("kw", [{}, {"affine": False}, {"bias": False}])
-def test_group_norm_module(groups, shape, kw):
+@pytest.mark.parametrize("device", DEVICES)
+def test_group_norm_module(groups, shape, kw, device):
     cm = nn.GroupNorm(groups, 6, eps=1e-4, **kw).double()
     tm = torch.nn.GroupNorm(groups, 6, eps=1e-4, **kw).double()
     _copy_params(cm, tm, 7)
-    _check_fwd_bwd(cm, tm, shape, 51)
+    _check_fwd_bwd(cm, tm, shape, 51, device)
     assert repr(cm) == repr(tm)
     assert list(cm.state_dict()) == list(tm.state_dict())
 

@@ -9,6 +9,7 @@ import pytest
 import ctorch
 import ctorch.nn as nn
 from ctorch.nn.utils import rnn as crnn
+from conftest import DEVICES, compare_module_on_device
 
 torch = pytest.importorskip("torch")
 trnn = torch.nn.utils.rnn
@@ -188,7 +189,8 @@ CASES = [
 
 @pytest.mark.parametrize("with_hx", [False, True])
 @pytest.mark.parametrize("kind,layers,bidir,lengths,enforce,kw", CASES)
-def test_packed_rnn_matches_torch(kind, layers, bidir, lengths, enforce, kw, with_hx):
+@pytest.mark.parametrize("device", DEVICES)
+def test_packed_rnn_matches_torch(kind, layers, bidir, lengths, enforce, kw, with_hx, device):
     dtype = "float64"
     cm, tm = _twin(kind, (FEAT, HID), dict(num_layers=layers, bidirectional=bidir, **kw), dtype)
     batch_first = kw.get("batch_first", False)
@@ -209,6 +211,13 @@ def test_packed_rnn_matches_torch(kind, layers, bidir, lengths, enforce, kw, wit
             hxc, hxt = (hc, cc), (ht, ct)
         else:
             hxc, hxt = hc, ht
+    if device != "cpu":  # pack on the device, run, pad back: outputs, states and gradients vs the CPU
+        def call(m, x, *hx):
+            p = crnn.pack_padded_sequence(x, lengths, batch_first=batch_first, enforce_sorted=enforce)
+            out, state = m(p, (tuple(hx) if kind == "LSTM" else hx[0]) if hx else None)
+            return crnn.pad_packed_sequence(out, batch_first=batch_first)[0], state
+        compare_module_on_device(cm, [a for a, _ in leaves], device, call=call)
+        return
     outc, statec = cm(pc, hxc)
     outt, statet = tm(pt, hxt)
     assert isinstance(outc, crnn.PackedSequence)

@@ -9,6 +9,7 @@ import pytest
 import ctorch
 import ctorch.nn as nn
 import ctorch.nn.functional as F
+from conftest import DEVICES, compare_on_device, to_device
 
 torch = pytest.importorskip("torch")
 TF = torch.nn.functional
@@ -33,10 +34,20 @@ def _leaves(arr, cdt, tdt, noncontig=False):
 
 
 def _run(cfn, tfn, arr, cdt=ctorch.float64, tdt=torch.float64, rtol=1e-12, atol=1e-13, noncontig=False,
-         seed=0):
+         seed=0, device="cpu"):
     """Runs both; if torch raises, ctorch must raise the same class. Else compares outputs, indices
-    and the input gradient for a random upstream gradient."""
+    and the input gradient for a random upstream gradient. On another device: cfn there against
+    cfn on the CPU (errors included)."""
     c, t = _leaves(arr, cdt, tdt, noncontig)
+    if device != "cpu":
+        try:
+            cfn(c)
+        except Exception as e:  # noqa: BLE001 - the class is what is compared
+            with pytest.raises(type(e)):
+                cfn(to_device(c, device))
+            return False
+        compare_on_device(cfn, [c], device, seed=seed)
+        return True
     try:
         tout = tfn(t)
     except Exception as e:  # noqa: BLE001 - the class is what is compared
@@ -81,18 +92,20 @@ def _random_configs(seed, n, two_d, with_dilation):
 
 
 @pytest.mark.parametrize("cdt,tdt,rtol,atol", DTYPES)
-def test_max_pool2d_random(cdt, tdt, rtol, atol):
+@pytest.mark.parametrize("device", DEVICES)
+def test_max_pool2d_random(cdt, tdt, rtol, atol, device):
     ran = 0
     for i, (shape, k, s, p, d, ceil) in enumerate(_random_configs(1, 60, True, True)):
         arr = np.random.default_rng(i).standard_normal(shape)
         ran += _run(lambda x: F.max_pool2d(x, k, s, p, d, ceil, return_indices=True),
                     lambda x: TF.max_pool2d(x, k, s, p, d, ceil, return_indices=True), arr, cdt, tdt, rtol, atol,
-                    noncontig=i % 3 == 0, seed=i)
+                    noncontig=i % 3 == 0, seed=i, device=device)
     assert ran > 20  # most configurations are valid
 
 
 @pytest.mark.parametrize("cdt,tdt,rtol,atol", DTYPES)
-def test_max_pool1d_random(cdt, tdt, rtol, atol):
+@pytest.mark.parametrize("device", DEVICES)
+def test_max_pool1d_random(cdt, tdt, rtol, atol, device):
     ran = 0
     for i, (shape, k, s, p, d, ceil) in enumerate(_random_configs(2, 50, False, True)):
         arr = np.random.default_rng(i).standard_normal(shape)
@@ -100,14 +113,16 @@ def test_max_pool1d_random(cdt, tdt, rtol, atol):
         s0 = s if s is None or isinstance(s, int) else s[0]
         ran += _run(lambda x: F.max_pool1d(x, k0, s0, p, d, ceil, return_indices=True),
                     lambda x: TF.max_pool1d(x, k0, s0, p, d, ceil, return_indices=True), arr, cdt, tdt, rtol, atol,
-                    seed=i)
+                    seed=i, device=device)
         ran += _run(lambda x: ctorch.max_pool1d(x, k0, s0 or (), p, d, ceil),
-                    lambda x: torch.max_pool1d(x, k0, s0 or (), p, d, ceil), arr, cdt, tdt, rtol, atol, seed=i)
+                    lambda x: torch.max_pool1d(x, k0, s0 or (), p, d, ceil), arr, cdt, tdt, rtol, atol,
+                    seed=i, device=device)
     assert ran > 20
 
 
 @pytest.mark.parametrize("cdt,tdt,rtol,atol", DTYPES)
-def test_avg_pool2d_random(cdt, tdt, rtol, atol):
+@pytest.mark.parametrize("device", DEVICES)
+def test_avg_pool2d_random(cdt, tdt, rtol, atol, device):
     ran = 0
     for i, (shape, k, s, p, _, ceil) in enumerate(_random_configs(3, 60, True, False)):
         arr = np.random.default_rng(i).standard_normal(shape)
@@ -115,24 +130,27 @@ def test_avg_pool2d_random(cdt, tdt, rtol, atol):
         div = [None, None, 3][i % 3]
         ran += _run(lambda x: F.avg_pool2d(x, k, s, p, ceil, cip, div),
                     lambda x: TF.avg_pool2d(x, k, s, p, ceil, cip, div), arr, cdt, tdt, rtol, atol,
-                    noncontig=i % 4 == 1, seed=i)
+                    noncontig=i % 4 == 1, seed=i, device=device)
     assert ran > 20
 
 
 @pytest.mark.parametrize("cdt,tdt,rtol,atol", DTYPES)
-def test_avg_pool1d_random(cdt, tdt, rtol, atol):
+@pytest.mark.parametrize("device", DEVICES)
+def test_avg_pool1d_random(cdt, tdt, rtol, atol, device):
     ran = 0
     for i, (shape, k, s, p, _, ceil) in enumerate(_random_configs(4, 50, False, False)):
         arr = np.random.default_rng(i).standard_normal(shape)
         k0 = k if isinstance(k, int) else k[0]
         s0 = s if s is None or isinstance(s, int) else s[0]
         ran += _run(lambda x: F.avg_pool1d(x, k0, s0, p, ceil, bool(i % 2)),
-                    lambda x: TF.avg_pool1d(x, k0, s0, p, ceil, bool(i % 2)), arr, cdt, tdt, rtol, atol, seed=i)
+                    lambda x: TF.avg_pool1d(x, k0, s0, p, ceil, bool(i % 2)), arr, cdt, tdt, rtol, atol,
+                    seed=i, device=device)
     assert ran > 20
 
 
 @pytest.mark.parametrize("cdt,tdt,rtol,atol", DTYPES)
-def test_adaptive_pool_random(cdt, tdt, rtol, atol):
+@pytest.mark.parametrize("device", DEVICES)
+def test_adaptive_pool_random(cdt, tdt, rtol, atol, device):
     rng = np.random.default_rng(5)
     for i in range(30):
         lead = [[2, 3], [3], [0, 2]][i % 3]
@@ -141,16 +159,16 @@ def test_adaptive_pool_random(cdt, tdt, rtol, atol):
         arr = rng.standard_normal(lead + [h, w])
         osz = [(oh, ow), oh, (None, ow), (oh, None)][i % 4]
         _run(lambda x: F.adaptive_avg_pool2d(x, osz), lambda x: TF.adaptive_avg_pool2d(x, osz), arr, cdt, tdt,
-             rtol, atol, noncontig=i % 5 == 0, seed=i)
+             rtol, atol, noncontig=i % 5 == 0, seed=i, device=device)
         _run(lambda x: F.adaptive_max_pool2d(x, osz, True), lambda x: TF.adaptive_max_pool2d(x, osz, True), arr,
-             cdt, tdt, rtol, atol, noncontig=i % 5 == 2, seed=i)
+             cdt, tdt, rtol, atol, noncontig=i % 5 == 2, seed=i, device=device)
         arr1 = arr.reshape(lead + [h * w])
         _run(lambda x: F.adaptive_avg_pool1d(x, oh), lambda x: TF.adaptive_avg_pool1d(x, oh), arr1, cdt, tdt,
-             rtol, atol, seed=i)
+             rtol, atol, seed=i, device=device)
         _run(lambda x: F.adaptive_max_pool1d(x, ow, True), lambda x: TF.adaptive_max_pool1d(x, ow, True), arr1,
-             cdt, tdt, rtol, atol, seed=i)
+             cdt, tdt, rtol, atol, seed=i, device=device)
         _run(lambda x: ctorch.adaptive_max_pool1d(x, ow), lambda x: torch.adaptive_max_pool1d(x, ow), arr1,
-             cdt, tdt, rtol, atol, seed=i)
+             cdt, tdt, rtol, atol, seed=i, device=device)
 
 
 def test_ceil_mode_edges():

@@ -9,6 +9,7 @@ import pytest
 
 import ctorch
 import ctorch.nn as nn
+from conftest import DEVICES, compare_module_on_device
 
 torch = pytest.importorskip("torch")
 
@@ -95,7 +96,8 @@ def _config_id(c):
 
 @pytest.mark.parametrize("cfg", CONFIGS, ids=[_config_id(c) for c in CONFIGS])
 @pytest.mark.parametrize("kind,extra", KINDS, ids=KIND_IDS)
-def test_matches_torch(kind, extra, cfg):
+@pytest.mark.parametrize("device", DEVICES)
+def test_matches_torch(kind, extra, cfg, device):
     L, bi, bf, batched, given, dtype, bias = cfg
     kw = dict(extra, num_layers=L, bidirectional=bi, batch_first=bf, bias=bias)
     cm, tm = _twin(kind, (FEAT, HID), kw, dtype)
@@ -114,6 +116,12 @@ def test_matches_torch(kind, extra, cfg):
         if kind == "LSTM":
             cc, tc = _pair((L * D,) + state_batch + (HID,), 3, dtype)
             leaves.append((cc, tc))
+    if device != "cpu":  # outputs, states and every gradient against the CPU
+        call = (lambda m, x, h, c: m(x, (h, c))) if kind == "LSTM" and given else None
+        compare_module_on_device(cm, [c for c, _ in leaves], device, call=call)
+        return
+    if given:
+        if kind == "LSTM":
             co, (chn, ccn) = cm(cx, (ch, cc))
             to, (thn, tcn) = tm(tx, (th, tc))
         else:
@@ -180,7 +188,8 @@ CELLS = [("RNNCell", {"nonlinearity": "tanh"}), ("RNNCell", {"nonlinearity": "re
 @pytest.mark.parametrize("batched,given", [(True, True), (True, False), (False, True), (False, False)],
                          ids=["batched-hx", "batched", "unbatched-hx", "unbatched"])
 @pytest.mark.parametrize("kind,extra", CELLS, ids=["rnn_tanh", "rnn_relu", "lstm", "gru"])
-def test_cell_matches_torch(kind, extra, batched, given, bias):
+@pytest.mark.parametrize("device", DEVICES)
+def test_cell_matches_torch(kind, extra, batched, given, bias, device):
     dtype = "float64"
     cm, tm = _twin(kind, (FEAT, HID), dict(extra, bias=bias), dtype)
     batch = (B,) if batched else ()
@@ -192,6 +201,12 @@ def test_cell_matches_torch(kind, extra, batched, given, bias):
         if kind == "LSTMCell":
             cc, tc = _pair(batch + (HID,), 3, dtype)
             leaves.append((cc, tc))
+    if device != "cpu":
+        call = (lambda m, x, h, c: m(x, (h, c))) if kind == "LSTMCell" and given else None
+        compare_module_on_device(cm, [c for c, _ in leaves], device, call=call)
+        return
+    if given:
+        if kind == "LSTMCell":
             c_out, t_out = cm(cx, (ch, cc)), tm(tx, (th, tc))
         else:
             c_out, t_out = cm(cx, ch), tm(tx, th)

@@ -9,6 +9,7 @@ import pytest
 
 import ctorch
 import ctorch.nn as nn
+from conftest import DEVICES, compare_module_on_device
 import ctorch.nn.functional as F
 
 torch = pytest.importorskip("torch")
@@ -92,13 +93,18 @@ def _shape(L, N, batch_first):
 @pytest.mark.parametrize("norm_first", [False, True])
 @pytest.mark.parametrize("batch_first", [False, True])
 @pytest.mark.parametrize("activation", ["relu", "gelu"])
-def test_encoder_layer_masks(norm_first, batch_first, activation):
+@pytest.mark.parametrize("device", DEVICES)
+def test_encoder_layer_masks(norm_first, batch_first, activation, device):
     cmod, tmod = _make("TransformerEncoderLayer", D, H, FF, activation=activation, norm_first=norm_first,
                        batch_first=batch_first)
     S, N = 5, 3
     cx, tx = _pair(_shape(S, N, batch_first), 1)
     cm, tm = _mask_pair(np.triu(np.full((S, S), -np.inf), 1))
     ck, tk = _padding_pair(N, S, 2)[0]
+    if device != "cpu":
+        compare_module_on_device(cmod, [cx, cm, ck], device,
+                                 call=lambda m, x, mask, kpm: m(x, src_mask=mask, src_key_padding_mask=kpm))
+        return
     cout = cmod(cx, src_mask=cm, src_key_padding_mask=ck)
     tout = tmod(tx, src_mask=tm, src_key_padding_mask=tk)
     _close(cout, tout)
@@ -189,7 +195,8 @@ def test_encoder_layer_eval_fast_path_matches_on_real_positions():
 
 @pytest.mark.parametrize("norm_first", [False, True])
 @pytest.mark.parametrize("batch_first", [False, True])
-def test_encoder_stack(norm_first, batch_first):
+@pytest.mark.parametrize("device", DEVICES)
+def test_encoder_stack(norm_first, batch_first, device):
     tlayer = torch.nn.TransformerEncoderLayer(D, H, FF, dropout=0.0, norm_first=norm_first,
                                               batch_first=batch_first, activation="gelu", dtype=torch.float64)
     clayer = nn.TransformerEncoderLayer(D, H, FF, dropout=0.0, norm_first=norm_first, batch_first=batch_first,
@@ -201,6 +208,10 @@ def test_encoder_stack(norm_first, batch_first):
     cx, tx = _pair(_shape(S, N, batch_first), 10)
     cm, tm = _mask_pair(np.triu(np.full((S, S), -np.inf), 1))
     ck, tk = _padding_pair(N, S, 11)[0]
+    if device != "cpu":
+        compare_module_on_device(cenc, [cx, cm, ck], device,
+                                 call=lambda m, x, mask, kpm: m(x, mask=mask, src_key_padding_mask=kpm))
+        return
     cout = cenc(cx, mask=cm, src_key_padding_mask=ck)
     tout = tenc(tx, mask=tm, src_key_padding_mask=tk)
     _close(cout, tout)
@@ -256,7 +267,8 @@ def test_detect_is_causal_mask():
 @pytest.mark.parametrize("norm_first", [False, True])
 @pytest.mark.parametrize("batch_first", [False, True])
 @pytest.mark.parametrize("activation", ["relu", "gelu"])
-def test_decoder_layer_masks(norm_first, batch_first, activation):
+@pytest.mark.parametrize("device", DEVICES)
+def test_decoder_layer_masks(norm_first, batch_first, activation, device):
     cmod, tmod = _make("TransformerDecoderLayer", D, H, FF, activation=activation, norm_first=norm_first,
                        batch_first=batch_first)
     T, S, N = 4, 6, 2
@@ -268,6 +280,12 @@ def test_decoder_layer_masks(norm_first, batch_first, activation):
     cmm, tmm = _mask_pair(mm)
     (ctk, ttk), _ = _padding_pair(N, T, 23)
     (cmk, tmk), _ = _padding_pair(N, S, 24)
+    if device != "cpu":
+        compare_module_on_device(cmod, [ct, cmem, ctm, cmm, ctk, cmk], device,
+                                 call=lambda m, t, mem, tm, mm, tk, mk: m(
+                                     t, mem, tgt_mask=tm, memory_mask=mm, tgt_key_padding_mask=tk,
+                                     memory_key_padding_mask=mk))
+        return
     cout = cmod(ct, cmem, tgt_mask=ctm, memory_mask=cmm, tgt_key_padding_mask=ctk,
                 memory_key_padding_mask=cmk)
     tout = tmod(tt, tmem, tgt_mask=ttm, memory_mask=tmm, tgt_key_padding_mask=ttk,
@@ -292,7 +310,8 @@ def test_decoder_layer_causal_hints_and_unbatched():
 
 @pytest.mark.parametrize("norm_first", [False, True])
 @pytest.mark.parametrize("batch_first", [False, True])
-def test_decoder_stack(norm_first, batch_first):
+@pytest.mark.parametrize("device", DEVICES)
+def test_decoder_stack(norm_first, batch_first, device):
     tlayer = torch.nn.TransformerDecoderLayer(D, H, FF, dropout=0.0, norm_first=norm_first,
                                               batch_first=batch_first, dtype=torch.float64)
     clayer = nn.TransformerDecoderLayer(D, H, FF, dropout=0.0, norm_first=norm_first, batch_first=batch_first,
@@ -305,6 +324,10 @@ def test_decoder_stack(norm_first, batch_first):
     cmem, tmem = _pair(_shape(S, N, batch_first), 31)
     ctm, ttm = _mask_pair(np.triu(np.full((T, T), -np.inf), 1))
     (cmk, tmk), _ = _padding_pair(N, S, 32)
+    if device != "cpu":
+        compare_module_on_device(cdec, [ct, cmem, ctm, cmk], device,
+                                 call=lambda m, t, mem, tm, mk: m(t, mem, tgt_mask=tm, memory_key_padding_mask=mk))
+        return
     cout = cdec(ct, cmem, tgt_mask=ctm, memory_key_padding_mask=cmk)
     tout = tdec(tt, tmem, tgt_mask=ttm, memory_key_padding_mask=tmk)
     _close(cout, tout)
@@ -315,7 +338,8 @@ def test_decoder_stack(norm_first, batch_first):
 
 @pytest.mark.parametrize("norm_first,batch_first,activation", [(False, False, "relu"), (True, True, "gelu"),
                                                                (False, True, "gelu"), (True, False, "relu")])
-def test_transformer_full(norm_first, batch_first, activation):
+@pytest.mark.parametrize("device", DEVICES)
+def test_transformer_full(norm_first, batch_first, activation, device):
     cmod, tmod = _make("Transformer", D, H, 2, 1, FF, activation=activation, norm_first=norm_first,
                        batch_first=batch_first)
     S, T, N = 5, 4, 2
@@ -325,6 +349,12 @@ def test_transformer_full(norm_first, batch_first, activation):
     ttm = torch.nn.Transformer.generate_square_subsequent_mask(T, dtype=torch.float64)
     (csk, tsk), _ = _padding_pair(N, S, 42)
     (ctk, ttk), _ = _padding_pair(N, T, 43)
+    if device != "cpu":
+        compare_module_on_device(cmod, [cs, ct, ctm, csk, ctk], device,
+                                 call=lambda m, s, t, tm, sk, tk: m(
+                                     s, t, tgt_mask=tm, src_key_padding_mask=sk, tgt_key_padding_mask=tk,
+                                     memory_key_padding_mask=sk))
+        return
     cout = cmod(cs, ct, tgt_mask=ctm, src_key_padding_mask=csk, tgt_key_padding_mask=ctk,
                 memory_key_padding_mask=csk)
     tout = tmod(ts, tt, tgt_mask=ttm, src_key_padding_mask=tsk, tgt_key_padding_mask=ttk,

@@ -8,6 +8,7 @@ import pytest
 import ctorch
 import ctorch.nn as nn
 import ctorch.nn.functional as F
+from conftest import DEVICES, assert_close_devices, compare_module_on_device, compare_on_device, to_device
 
 torch = pytest.importorskip("torch")
 
@@ -41,9 +42,19 @@ def _param_pairs(shapes, seed=0, scale=1.0):
 
 @pytest.mark.parametrize("norm_type", [2.0, 1.0, 3.0, math.inf, "inf"])
 @pytest.mark.parametrize("max_norm", [0.5, 1000.0])
-def test_clip_grad_norm_matches_torch(norm_type, max_norm):
+@pytest.mark.parametrize("device", DEVICES)
+def test_clip_grad_norm_matches_torch(norm_type, max_norm, device):
     nt = float(norm_type)
     cps, tps = _param_pairs([(3, 4), (5,), (2, 2, 2)])
+    if device != "cpu":
+        dps = [nn.Parameter(to_device(p.detach(), device)) for p in cps]
+        for d, p in zip(dps, cps):
+            d.grad = to_device(p.grad, device)
+        dn = nn.utils.clip_grad_norm_(dps, max_norm, norm_type=nt)
+        assert_close_devices(dn, nn.utils.clip_grad_norm_(cps, max_norm, norm_type=nt))
+        for d, p in zip(dps, cps):
+            assert_close_devices(d.grad, p.grad)
+        return
     cn = nn.utils.clip_grad_norm_(cps, max_norm, norm_type=nt)
     tn = torch.nn.utils.clip_grad_norm_(tps, max_norm, norm_type=nt)
     _close(cn, tn, rtol=1e-5)
@@ -263,9 +274,12 @@ def test_alpha_dropout_values_and_statistics():
 # ---------------------------------------------------------------- pad, normalize, cosine_similarity, glu,
 # softmin: values and gradients against PyTorch
 
-def _check_fn(cfn, tfn, *arrays, atol=1e-5, rtol=1e-5):
+def _check_fn(cfn, tfn, *arrays, atol=1e-5, rtol=1e-5, device="cpu"):
     rng = np.random.default_rng(11)
     cs = [_ct(a, True) for a in arrays]
+    if device != "cpu":  # cfn there against cfn on the CPU
+        compare_on_device(cfn, cs, device, atol=atol)  # a looser atol than PyTorch's wins
+        return
     ts = [_tt(a, True) for a in arrays]
     co, to = cfn(*cs), tfn(*ts)
     assert tuple(co.shape) == tuple(to.shape)
@@ -287,19 +301,21 @@ def _arr(*shape, seed=0):
     ((3, 4, 5), (1, 2, 3, 0)), ((2, 3, 4, 5), (2, 1, 1, 3)),
     ((2, 3, 4, 5), (1, 1, 2, 2, 2, 1)), ((2, 2, 3, 4, 5), (1, 2, 0, 1, 2, 2)),
 ])
-def test_pad_modes_match_torch(mode, shape, padding):
+@pytest.mark.parametrize("device", DEVICES)
+def test_pad_modes_match_torch(mode, shape, padding, device):
     _check_fn(lambda x: F.pad(x, padding, mode=mode),
               lambda x: torch.nn.functional.pad(x, padding, mode=mode),
-              _arr(*shape))
+              _arr(*shape), device=device)
 
 
 @pytest.mark.parametrize("shape, padding, value", [
     ((5,), (2, 3), 0.0), ((2, 3, 4), (1, 2, 0, 1, 3, 0), 1.5), ((2, 3, 4, 5), (-1, 2, 1, -2), -2.0),
     ((2, 3), (0, 0), 0.0), ((2, 3, 4, 5), (1, 1, 1, 1, 1, 1, 1, 1), 0.5),
 ])
-def test_pad_constant_matches_torch(shape, padding, value):
+@pytest.mark.parametrize("device", DEVICES)
+def test_pad_constant_matches_torch(shape, padding, value, device):
     _check_fn(lambda x: F.pad(x, padding, value=value),
-              lambda x: torch.nn.functional.pad(x, padding, value=value), _arr(*shape))
+              lambda x: torch.nn.functional.pad(x, padding, value=value), _arr(*shape), device=device)
 
 
 def test_pad_errors_match_torch():
@@ -321,9 +337,10 @@ def test_pad_errors_match_torch():
 
 
 @pytest.mark.parametrize("p, dim", [(2.0, 1), (1.0, 0), (3.0, -1), (math.inf, 1)])
-def test_normalize_matches_torch(p, dim):
+@pytest.mark.parametrize("device", DEVICES)
+def test_normalize_matches_torch(p, dim, device):
     _check_fn(lambda x: F.normalize(x, p=p, dim=dim),
-              lambda x: torch.nn.functional.normalize(x, p=p, dim=dim), _arr(4, 5, 3))
+              lambda x: torch.nn.functional.normalize(x, p=p, dim=dim), _arr(4, 5, 3), device=device)
 
 
 def test_normalize_zero_vector_is_clamped():
@@ -336,27 +353,30 @@ def test_normalize_zero_vector_is_clamped():
 
 @pytest.mark.parametrize("s1, s2, dim", [((4, 5), (4, 5), 1), ((3, 4, 5), (3, 4, 5), -1),
                                          ((3, 4, 5), (1, 4, 5), 0), ((6, 3), (6, 3), 0)])
-def test_cosine_similarity_matches_torch(s1, s2, dim):
+@pytest.mark.parametrize("device", DEVICES)
+def test_cosine_similarity_matches_torch(s1, s2, dim, device):
     _check_fn(lambda a, b: F.cosine_similarity(a, b, dim=dim),
               lambda a, b: torch.nn.functional.cosine_similarity(a, b, dim=dim),
-              _arr(*s1, seed=1), _arr(*s2, seed=2))
+              _arr(*s1, seed=1), _arr(*s2, seed=2), device=device)
 
 
-def test_cosine_similarity_small_norm_matches_torch():
+@pytest.mark.parametrize("device", DEVICES)
+def test_cosine_similarity_small_norm_matches_torch(device):
     a = _arr(3, 4, seed=3)
     b = _arr(3, 4, seed=4)
     a[0] *= 1e-10  # norm below eps: clamped value, unclamped gradient path
     _check_fn(lambda x, y: F.cosine_similarity(x, y, eps=1e-8),
-              lambda x, y: torch.nn.functional.cosine_similarity(x, y, eps=1e-8), a, b, atol=1e-4)
+              lambda x, y: torch.nn.functional.cosine_similarity(x, y, eps=1e-8), a, b, atol=1e-4, device=device)
 
 
 @pytest.mark.parametrize("shape, dim", [((4, 6), -1), ((4, 6, 3), 1), ((2, 3), 0)])
-def test_glu_matches_torch(shape, dim):
+@pytest.mark.parametrize("device", DEVICES)
+def test_glu_matches_torch(shape, dim, device):
     if shape[dim] % 2:
         with pytest.raises(RuntimeError, match="Halving dimension must be even"):
             F.glu(ctorch.ones(*shape), dim)
         return
-    _check_fn(lambda x: F.glu(x, dim), lambda x: torch.nn.functional.glu(x, dim), _arr(*shape))
+    _check_fn(lambda x: F.glu(x, dim), lambda x: torch.nn.functional.glu(x, dim), _arr(*shape), device=device)
 
 
 def test_glu_scalar_error():
@@ -365,8 +385,9 @@ def test_glu_scalar_error():
 
 
 @pytest.mark.parametrize("dim", [0, 1, -1])
-def test_softmin_matches_torch(dim):
-    _check_fn(lambda x: F.softmin(x, dim), lambda x: torch.nn.functional.softmin(x, dim), _arr(3, 4, 5))
+@pytest.mark.parametrize("device", DEVICES)
+def test_softmin_matches_torch(dim, device):
+    _check_fn(lambda x: F.softmin(x, dim), lambda x: torch.nn.functional.softmin(x, dim), _arr(3, 4, 5), device=device)
     c = F.softmin(_ct(_arr(3, 4)), dim, dtype=ctorch.float64)
     assert c.dtype == ctorch.float64
 
@@ -382,9 +403,13 @@ def _embedding_pair(num, dim, seed=0, **kwargs):
 
 @pytest.mark.parametrize("padding_idx", [None, 2, -1])
 @pytest.mark.parametrize("scale_grad_by_freq", [False, True])
-def test_embedding_output_and_weight_grad_match_torch(padding_idx, scale_grad_by_freq):
+@pytest.mark.parametrize("device", DEVICES)
+def test_embedding_output_and_weight_grad_match_torch(padding_idx, scale_grad_by_freq, device):
     ce, te = _embedding_pair(7, 4, padding_idx=padding_idx, scale_grad_by_freq=scale_grad_by_freq)
     idx = np.array([[1, 2, 2, 6], [0, 1, 1, 1], [6, 2, 3, 3]], dtype=np.int64)  # repeats and padding
+    if device != "cpu":
+        compare_module_on_device(ce, [_ct(idx)], device)
+        return
     co, to = ce(_ct(idx)), te(_tt(idx))
     assert tuple(co.shape) == (3, 4, 4)
     _close(co, to)

@@ -1,5 +1,6 @@
 """ctorch.optim optimizers against torch.optim (foreach=False): 20-step trajectories, closures,
-state_dict round trips, zero_grad, param groups and PyTorch's error cases."""
+state_dict round trips, zero_grad, param groups and PyTorch's error cases. The core cases run on
+every device: on CUDA the reference is the same run of ctorch on the CPU."""
 import copy
 
 import numpy as np
@@ -7,6 +8,7 @@ import pytest
 
 import ctorch
 from ctorch import optim
+from conftest import DEVICES, assert_close_devices
 
 torch = pytest.importorskip("torch")
 
@@ -26,14 +28,19 @@ def _loss(lib, params):
     # A fixed differentiable, non-quadratic loss: sum((p*c)^2 + sin(p)) over all parameters.
     total = None
     for p, c in zip(params, COEFS):
-        term = ((p * lib.tensor(c, dtype=lib.float64)) ** 2 + lib.sin(p)).sum()
+        term = ((p * lib.tensor(c, dtype=lib.float64, device=p.device)) ** 2 + lib.sin(p)).sum()
         total = term if total is None else total + term
     return total
 
 
-def _make(lib, values=None):
+def _make(lib, values=None, device="cpu"):
     values = _init_values() if values is None else values
-    return [lib.tensor(v, dtype=lib.float64, requires_grad=True) for v in values]
+    return [lib.tensor(v, dtype=lib.float64, device=device, requires_grad=True) for v in values]
+
+
+def _reference(device):
+    """What a run on `device` is compared with: torch on the CPU, or ctorch's CPU run on CUDA."""
+    return torch if device == "cpu" else ctorch
 
 
 def _np(t):
@@ -42,7 +49,10 @@ def _np(t):
 
 def _assert_params(cps, tps, msg=""):
     for cp, tp in zip(cps, tps):
-        np.testing.assert_allclose(_np(cp), tp.detach().numpy(), rtol=0, atol=TOL, err_msg=msg)
+        if isinstance(tp, ctorch.Tensor):  # a device run against ctorch on the CPU
+            assert_close_devices(cp.detach(), tp.detach(), msg=msg)
+        else:
+            np.testing.assert_allclose(_np(cp), tp.detach().numpy(), rtol=0, atol=TOL, err_msg=msg)
 
 
 def _opt(lib, name, params, kwargs):
@@ -90,13 +100,15 @@ def _step(lib, opt, params):
     opt.step()
 
 
+@pytest.mark.parametrize("device", DEVICES)
 @pytest.mark.parametrize("name,kwargs", CASES, ids=IDS)
-def test_trajectory_matches_torch(name, kwargs):
-    cps, tps = _make(ctorch), _make(torch)
-    copt, topt = _opt(ctorch, name, cps, kwargs), _opt(torch, name, tps, kwargs)
+def test_trajectory_matches_torch(name, kwargs, device):
+    ref = _reference(device)
+    cps, tps = _make(ctorch, device=device), _make(ref)
+    copt, topt = _opt(ctorch, name, cps, kwargs), _opt(ref, name, tps, kwargs)
     for i in range(20):
         _step(ctorch, copt, cps)
-        _step(torch, topt, tps)
+        _step(ref, topt, tps)
         _assert_params(cps, tps, f"step {i}")
     # State has PyTorch's keys, dtypes and values.
     csd, tsd = copt.state_dict(), topt.state_dict()
@@ -111,14 +123,22 @@ def test_trajectory_matches_torch(name, kwargs):
             cv = cstate[key]
             assert str(cv.dtype).split(".")[-1] == str(tv.dtype).split(".")[-1], key
             assert tuple(cv.shape) == tuple(tv.shape), key
-            np.testing.assert_allclose(_np(cv), tv.numpy(), rtol=1e-9, atol=TOL, err_msg=key)
+            # PyTorch's placement: "step" is a CPU scalar, the other state lives with the param.
+            want = "cpu" if key in ("step", "mu_product") else ctorch.device(device).type
+            assert cv.device.type == want, key
+            if ref is ctorch:
+                assert_close_devices(cv, tv, msg=key)
+            else:
+                np.testing.assert_allclose(_np(cv), tv.numpy(), rtol=1e-9, atol=TOL, err_msg=key)
 
 
+@pytest.mark.parametrize("device", DEVICES)
 @pytest.mark.parametrize("name,kwargs", [CASES[1], CASES[5], CASES[12], CASES[14], CASES[22]],
                          ids=["SGD", "Adam", "RMSprop", "Adagrad", "NAdam"])
-def test_closure(name, kwargs):
-    cps, tps = _make(ctorch), _make(torch)
-    copt, topt = _opt(ctorch, name, cps, kwargs), _opt(torch, name, tps, kwargs)
+def test_closure(name, kwargs, device):
+    ref = _reference(device)
+    cps, tps = _make(ctorch, device=device), _make(ref)
+    copt, topt = _opt(ctorch, name, cps, kwargs), _opt(ref, name, tps, kwargs)
 
     def closure(lib, opt, params):
         def f():
@@ -132,18 +152,19 @@ def test_closure(name, kwargs):
 
     for _ in range(20):
         closs = copt.step(closure(ctorch, copt, cps))
-        tloss = topt.step(closure(torch, topt, tps))
-        assert abs(closs.item() - tloss.item()) < 1e-9
+        tloss = topt.step(closure(ref, topt, tps))
+        assert abs(closs.item() - tloss.item()) < 1e-9 * max(1.0, abs(tloss.item()))
         _assert_params(cps, tps)
     assert copt.step() is None
 
 
+@pytest.mark.parametrize("device", DEVICES)
 @pytest.mark.parametrize("name,kwargs", CASES, ids=IDS)
-def test_state_dict_round_trip(name, kwargs):
+def test_state_dict_round_trip(name, kwargs, device):
     # 10 steps, save, new optimizer over the same params, load, 10 more steps, against the same
     # procedure in torch (and, where nothing is recast on load, against an uninterrupted run).
-    def run(lib, interrupt):
-        params = _make(lib)
+    def run(lib, interrupt, device="cpu"):
+        params = _make(lib, device=device)
         opt = _opt(lib, name, params, kwargs)
         for _ in range(10):
             _step(lib, opt, params)
@@ -155,11 +176,32 @@ def test_state_dict_round_trip(name, kwargs):
             _step(lib, opt, params)
         return params
 
-    cps = run(ctorch, True)
-    _assert_params(cps, run(torch, True))
+    cps = run(ctorch, True, device)
+    _assert_params(cps, run(_reference(device), True))
     if name != "NAdam":  # loading recasts mu_product to float64 (PyTorch's policy), so it drifts slightly
-        for a, b in zip(cps, run(ctorch, False)):
+        for a, b in zip(cps, run(ctorch, False, device)):
             np.testing.assert_allclose(_np(a), _np(b), rtol=0, atol=TOL)
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_load_state_dict_moves_state_to_the_params_device(device):
+    # A checkpoint made on the CPU loads onto params on `device` (and back): every state tensor
+    # but "step" follows its parameter, as in PyTorch.
+    cpu_params = _make(ctorch)
+    opt = optim.Adam(cpu_params, lr=0.1, amsgrad=True)
+    _step(ctorch, opt, cpu_params)
+    params = [p.detach().to(device).requires_grad_() for p in cpu_params]
+    opt2 = optim.Adam(params, lr=0.1, amsgrad=True)
+    opt2.load_state_dict(opt.state_dict())
+    for p in params:
+        for key, v in opt2.state[p].items():
+            assert v.device.type == ("cpu" if key == "step" else ctorch.device(device).type), key
+    _step(ctorch, opt2, params)
+    _step(ctorch, opt, cpu_params)
+    _assert_params(params, cpu_params)
+    back = optim.Adam(_make(ctorch), lr=0.1, amsgrad=True)
+    back.load_state_dict(opt2.state_dict())
+    assert all(v.device.type == "cpu" for s in back.state.values() for v in s.values())
 
 
 def test_state_layout_and_casting():

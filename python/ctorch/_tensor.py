@@ -76,6 +76,9 @@ class device:
         raise AttributeError("device is immutable")
 
 
+_device_cls = device  # for functions whose parameter is called `device`
+
+
 def _dev(d):
     if d is None:
         return "cpu"
@@ -215,15 +218,79 @@ def gelu(input, approximate="none"):
 
 # ---- Tensor methods written in Python (no hot path)
 
-def _to(self, *args, dtype=None, device=None, non_blocking=False, copy=False, memory_format=None):
-    for a in args:
-        if isinstance(a, _C.dtype):
-            dtype = a
-        elif isinstance(a, Tensor):
-            dtype, device = a.dtype, a.device
-        elif a is not None:
-            device = a
-    return self._to(dtype or self.dtype, _dev(device) if device is not None else self.device, copy)
+def _parse_to(args, kwargs, what="to"):
+    """(device, dtype, non_blocking, copy) from the call forms of Tensor.to and Module.to:
+    to(dtype, non_blocking=False, copy=False), to(device=None, dtype=None, non_blocking=False,
+    copy=False) and to(other, non_blocking=False, copy=False), positionally or by keyword."""
+    args = list(args)
+    device = dtype = None
+    if args and isinstance(args[0], Tensor):
+        other = args.pop(0)
+        device, dtype = other.device, other.dtype
+    elif args and isinstance(args[0], _C.dtype):
+        dtype = args.pop(0)
+    elif args and not isinstance(args[0], _b.bool):
+        device = args.pop(0)
+        if args and (args[0] is None or isinstance(args[0], _C.dtype)):
+            dtype = args.pop(0)
+    if len(args) > 2 or any(not isinstance(a, _b.bool) for a in args):
+        raise TypeError(f"{what}() received an invalid combination of arguments: expected "
+                        "(dtype | device[, dtype] | tensor)[, non_blocking[, copy]]")
+    non_blocking = args[0] if args else False
+    copy = args[1] if len(args) > 1 else False
+    for key, value in kwargs.items():
+        if key == "device" and device is None:
+            device = value
+        elif key == "dtype" and dtype is None:
+            dtype = value
+        elif key == "non_blocking" and len(args) < 1:
+            non_blocking = value
+        elif key == "copy" and len(args) < 2:
+            copy = value
+        elif key != "memory_format":
+            raise TypeError(f"{what}() got an unexpected or repeated keyword argument '{key}'")
+    if device is not None and (isinstance(device, _b.bool)
+                               or not isinstance(device, (str, _device_cls, _b.int))):
+        raise TypeError(f"{what}(): expected a device (str, int or ctorch.device), "
+                        f"got {type(device).__name__}")
+    if dtype is not None and not isinstance(dtype, _C.dtype):
+        raise TypeError(f"{what}(): expected a ctorch.dtype, got {type(dtype).__name__}")
+    device = _device_cls(device) if device is not None else None
+    return device, dtype, _b.bool(non_blocking), _b.bool(copy)
+
+
+def _to(self, *args, **kwargs):
+    dev, dtype, non_blocking, copy = _parse_to(args, kwargs)
+    # non_blocking is accepted but the binding's _to has no such argument yet, so the copy waits
+    # for the GPU: always correct, only not overlapped.
+    return self._to(dtype or self.dtype, str(dev) if dev is not None else self.device, copy)
+
+
+_copy_from = Tensor.copy_
+
+
+def _copy_(self, src, non_blocking=False):
+    """self <- src (broadcast, cast, across devices). non_blocking is PyTorch's call form; the
+    binding's copy_ has no such argument yet, so the copy waits for the GPU (always correct)."""
+    return _copy_from(self, src)
+
+
+def _cuda(self, device=None, non_blocking=False, memory_format=None):
+    """A copy on a GPU (`device`: None for the current device, an index, "cuda:N"); self when it
+    is already there."""
+    dev = _device_cls("cuda") if device is None else _device_cls(device)
+    if dev.type != "cuda":
+        raise RuntimeError(f"Invalid device, must be cuda device, got {dev}")
+    return self.to(dev, non_blocking=non_blocking)
+
+
+def _cpu(self, memory_format=None):
+    return self.to("cpu")
+
+
+def _get_device(self):
+    """The GPU index of a CUDA tensor, -1 for a CPU tensor."""
+    return self.device.index if self.is_cuda else -1
 
 
 def _tolist(self):
@@ -232,7 +299,7 @@ def _tolist(self):
 
 
 def _array(self, dtype=None, copy=None):
-    if self.requires_grad:  # np.asarray(t) is t.numpy(), which refuses tensors with gradients
+    if self.requires_grad or self.is_cuda:  # np.asarray(t) is t.numpy(), which refuses these
         self.numpy()
     a = self.numpy(force=True) if self.dtype != bfloat16 else self.float().numpy(force=True)
     return a if dtype is None else a.astype(dtype, copy=False)
@@ -277,8 +344,7 @@ for _name, _fn in {
     "expand_as": _expand_as, "view_as": _view_as, "reshape_as": _reshape_as,
     "new_tensor": _new_tensor, "new_empty": _new_factory(empty), "new_zeros": _new_factory(zeros),
     "new_ones": _new_factory(ones), "new_full": _new_full, "gelu": _gelu_method,
-    "cpu": lambda self: self.to("cpu"),
-    "cuda": lambda self, device=None, non_blocking=False: self.to(device if device is not None else "cuda"),
+    "cpu": _cpu, "cuda": _cuda, "get_device": _get_device, "copy_": _copy_,
     "bool": lambda self: self.to(bool), "byte": lambda self: self.to(uint8),
     "char": lambda self: self.to(int8), "short": lambda self: self.to(int16),
     "int": lambda self: self.to(int32), "long": lambda self: self.to(int64),

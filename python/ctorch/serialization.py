@@ -73,19 +73,18 @@ class _Writer:
         self._keep = []           # keeps memoised objects alive so their ids stay unique
 
     def _storage_of(self, t):
-        # Off the CPU each tensor is saved as its own compact copy, so only CPU storages are shared.
-        sid = t._storage_id() if t.device.type == "cpu" else ("copy", id(t))
+        # Tensors sharing a storage (views) share it in the file too, on every device, as in PyTorch.
+        sid = t._storage_id()
         if sid in self._storage_index:
             idx = self._storage_index[sid]
             if self.storages[idx]["itemsize"] != t.itemsize:
                 raise ValueError("ctorch.save: tensors of different element sizes share one storage")
             return idx
-        if t.device.type == "cpu":
-            # The whole storage as 1-d in the tensor's own dtype (ctorch has only same-size dtype views).
-            flat = t.detach().as_strided([t._storage_nbytes() // t.itemsize], [1], 0)
-        else:
-            # Off the CPU the bytes come through a copy, so the tensor is saved compact (tensor() agrees).
-            flat = t.detach().to("cpu").contiguous().reshape(-1)
+        # The whole storage as 1-d in the tensor's own dtype (ctorch has only same-size dtype views);
+        # a GPU storage comes to the host in one contiguous copy.
+        flat = t.detach().as_strided([t._storage_nbytes() // t.itemsize], [1], 0)
+        if t.device.type != "cpu":
+            flat = flat.cpu()
         data = flat.view(_DTYPES[_SAME_SIZE_INT[t.itemsize]]).contiguous().numpy().tobytes()
         idx = len(self.storages)
         self.storages.append({"nbytes": len(data), "device": str(t.device), "itemsize": t.itemsize})
@@ -99,10 +98,7 @@ class _Writer:
         dtype = str(t.dtype).split(".")[-1]
         if dtype not in _DTYPES:
             raise TypeError(f"ctorch.save: unsupported tensor dtype {t.dtype}")
-        if t.device.type != "cpu":
-            entry = {"shape": list(t.shape), "stride": _contiguous_strides(list(t.shape)), "offset": 0}
-        else:
-            entry = {"shape": list(t.shape), "stride": list(t.stride()), "offset": t.storage_offset()}
+        entry = {"shape": list(t.shape), "stride": list(t.stride()), "offset": t.storage_offset()}
         entry.update(storage=self._storage_of(t), dtype=dtype, requires_grad=bool(t.requires_grad))
         idx = len(self.tensors)
         self.tensors.append(entry)
@@ -156,14 +152,6 @@ class _Writer:
         raise TypeError(f"ctorch.save: cannot save an object of type {tp.__module__}.{tp.__qualname__} "
                         "(only tensors, NumPy arrays and dict/list/tuple/str/int/float/bool/None; "
                         "ctorch never pickles arbitrary objects)")
-
-
-def _contiguous_strides(shape):
-    strides, acc = [], 1
-    for s in reversed(shape):
-        strides.append(acc)
-        acc *= max(s, 1)
-    return strides[::-1]
 
 
 def _pad(n):

@@ -238,13 +238,14 @@ class Optimizer:
 
     @staticmethod
     def _process_value_according_to_param_policy(param, value, key):
-        # PyTorch's policy: "step" is kept as saved; every other floating state tensor takes the
-        # parameter's dtype (so a float32 checkpoint loads into float64 params and vice versa).
+        # PyTorch's policy: "step" is kept as saved (a CPU scalar); every other state tensor moves
+        # to the parameter's device, and floating ones take its dtype (so a float32 checkpoint
+        # loads into float64 params, and a CPU checkpoint into a model on the GPU).
         if key == "step":
             return value
         if param.is_floating_point():
-            return value.to(dtype=param.dtype)
-        return value
+            return value.to(dtype=param.dtype, device=param.device)
+        return value.to(device=param.device)
 
     def load_state_dict(self, state_dict):
         """Load a state_dict produced by state_dict() of an optimizer over matching param groups."""

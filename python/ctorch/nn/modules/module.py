@@ -8,6 +8,7 @@ from collections.abc import Mapping
 import ctorch
 from ctorch import _C
 from ctorch._C import Tensor
+from ctorch._tensor import _parse_to as _to_args
 from ctorch.nn.parameter import Parameter
 
 __all__ = ["Module", "RemovableHandle"]
@@ -55,30 +56,17 @@ def _addindent(s_, num_spaces):
 
 
 def _parse_to(*args, **kwargs):
-    """(device, dtype) from Module.to's overloads: to(device), to(dtype), to(device, dtype), to(tensor)."""
-    device = kwargs.pop("device", None)
-    dtype = kwargs.pop("dtype", None)
-    tensor = kwargs.pop("tensor", None)
-    kwargs.pop("non_blocking", None)
-    if kwargs:
-        raise TypeError(f"to() got unexpected keyword arguments {sorted(kwargs)}")
-    for a in args:
-        if isinstance(a, _C.dtype):
-            dtype = a
-        elif isinstance(a, Tensor):
-            tensor = a
-        elif isinstance(a, (str, int, ctorch.device)) and not isinstance(a, bool):
-            device = a
-        elif a is not None:
-            raise TypeError(f"to() received an invalid argument of type {type(a).__name__}")
-    if tensor is not None:
-        device, dtype = tensor.device, tensor.dtype
-    if device is not None:
-        device = ctorch.device(device)
+    """(device, dtype, non_blocking) from Module.to's overloads: to(device[, dtype][, non_blocking]),
+    to(dtype[, non_blocking]), to(tensor[, non_blocking]), also by keyword."""
+    if "tensor" in kwargs:
+        args = (kwargs.pop("tensor"),) + args
+    device, dtype, non_blocking, copy = _to_args(args, kwargs)
+    if copy:
+        raise TypeError("nn.Module.to() got an unexpected argument 'copy'")
     if dtype is not None and not dtype.is_floating_point:
         raise TypeError("nn.Module.to only accepts floating point dtypes, but got desired dtype="
                         f"{dtype}")
-    return device, dtype
+    return device, dtype, non_blocking
 
 
 class Module:
@@ -377,25 +365,22 @@ class Module:
         return self
 
     def to(self, *args, **kwargs):
-        device, dtype = _parse_to(*args, **kwargs)
+        """Move and/or cast the parameters, buffers and gradients (in place; returns self)."""
+        device, dtype, non_blocking = _parse_to(*args, **kwargs)
 
         def convert(t):
             # like PyTorch: dtype changes only floating point tensors
             d = dtype if (dtype is not None and t.is_floating_point()) else t.dtype
-            return t.to(device if device is not None else t.device, d)
+            return t.to(device if device is not None else t.device, d, non_blocking)
         return self._apply(convert)
 
     def cpu(self):
+        """Move every parameter, buffer and gradient to the CPU (in place; returns self)."""
         return self._apply(lambda t: t.cpu())
 
     def cuda(self, device=None):
-        if device is None:
-            dev = ctorch.device("cuda")
-        elif isinstance(device, int):
-            dev = ctorch.device("cuda", device)
-        else:
-            dev = ctorch.device(device)
-        return self._apply(lambda t: t.to(dev))
+        """Move every parameter, buffer and gradient to a GPU (None: the current device)."""
+        return self._apply(lambda t: t.cuda(device))
 
     def type(self, dst_type):
         return self._apply(lambda t: t.to(dst_type))

@@ -12,6 +12,7 @@ import ctorch
 import ctorch.multiprocessing as multiprocessing  # registers the shared-memory tensor reducers
 from ctorch.utils.data._utils import worker as _worker
 from ctorch.utils.data._utils.collate import default_collate, default_convert
+from ctorch.utils.data._utils.pin_memory import pin_memory as _pin_memory
 from ctorch.utils.data._utils.worker import get_worker_info  # noqa: F401
 from ctorch.utils.data.dataset import IterableDataset
 from ctorch.utils.data.sampler import BatchSampler, RandomSampler, Sampler, SequentialSampler
@@ -214,7 +215,13 @@ class _BaseDataLoaderIter:
         self._drop_last = loader.drop_last
         self._index_sampler = loader._index_sampler
         self._num_workers = loader.num_workers
-        # pin_memory only matters with a CUDA device; on CPU-only builds it is accepted and ignored.
+        # Pinning needs a GPU; without one PyTorch warns and yields unpinned batches.
+        if loader.pin_memory and loader.pin_memory_device:
+            warnings.warn("pin_memory_device is deprecated, the current accelerator will be used as the "
+                          f"device, ignore pin_memory_device='{loader.pin_memory_device}'.", stacklevel=3)
+        if loader.pin_memory and not ctorch.cuda.is_available():
+            warnings.warn("'pin_memory' argument is set as true but no accelerator is found, then device "
+                          "pinned memory won't be used.", stacklevel=3)
         self._pin_memory = loader.pin_memory and ctorch.cuda.is_available()
         self._timeout = loader.timeout
         self._collate_fn = loader.collate_fn
@@ -270,7 +277,8 @@ class _SingleProcessDataLoaderIter(_BaseDataLoaderIter):
 
     def _next_data(self):
         index = self._next_index()  # may raise StopIteration
-        return self._dataset_fetcher.fetch(index)  # may raise StopIteration
+        data = self._dataset_fetcher.fetch(index)  # may raise StopIteration
+        return _pin_memory(data) if self._pin_memory else data
 
 
 class _MultiProcessingDataLoaderIter(_BaseDataLoaderIter):
@@ -452,7 +460,8 @@ class _MultiProcessingDataLoaderIter(_BaseDataLoaderIter):
         self._try_put_index()
         if isinstance(data, _worker.ExceptionWrapper):
             data.reraise()
-        return data
+        # Pinned here, in the main process (workers cannot hand pinned memory over).
+        return _pin_memory(data) if self._pin_memory else data
 
     def _mark_worker_as_unavailable(self, worker_id, shutdown=False):
         q = self._index_queues[worker_id]

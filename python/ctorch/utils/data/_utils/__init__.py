@@ -1,2 +1,2 @@
-"""Helpers behind ctorch.utils.data (collation now; worker and pin-memory helpers join them)."""
-from . import collate  # noqa: F401
+"""Helpers behind ctorch.utils.data: collation, workers and pinning batches."""
+from . import collate, pin_memory  # noqa: F401
