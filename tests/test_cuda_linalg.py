@@ -48,8 +48,16 @@ def test_tf32_flag_round_trip():
     try:
         m.allow_tf32 = True
         assert m.allow_tf32 is True and ctorch._C._cuda_matmul_allow_tf32() is True
+        assert m.fp32_precision == "tf32"
         m.allow_tf32 = False
         assert m.allow_tf32 is False and ctorch._C._cuda_matmul_allow_tf32() is False
+        assert m.fp32_precision == "ieee"
+        m.fp32_precision = "tf32"
+        assert m.allow_tf32 is True
+        m.fp32_precision = "ieee"
+        assert m.allow_tf32 is False
+        with pytest.raises(ValueError):
+            m.fp32_precision = "bf16"
         m.allow_fp16_reduced_precision_reduction = False
         assert m.allow_fp16_reduced_precision_reduction is False
         m.allow_bf16_reduced_precision_reduction = False
@@ -140,7 +148,7 @@ def test_matmul_broadcast_noncontiguous_batches():
     b = rand((2, 1, 5, 6), seed=2)[:, :, :, ::2]  # [2, 1, 5, 3] strided columns
     check(ctorch.matmul(gpu(a), gpu(b)), ctorch.matmul(a, b))
     x = rand((2, 3, 4, 5), ctorch.float64, 3).transpose(0, 1)  # [3, 2, 4, 5]
-    y = rand((5, 4), ctorch.float64, 4).t()
+    y = rand((4, 5), ctorch.float64, 4).t()  # [5, 4], column-major
     check(ctorch.matmul(gpu(x), gpu(y)), ctorch.matmul(x, y))
 
 
@@ -233,7 +241,7 @@ CONV_CASES = [
     ("conv2d", (3, 3, 8, 9), (4, 3, 3, 3), False, dict(stride=(1, 2), padding=(2, 1), dilation=(2, 1))),
     ("conv2d", (2, 4, 5, 5), (8, 4, 1, 1), True, {}),  # 1x1: no im2col
     ("conv2d", (2, 4, 5, 5), (8, 1, 3, 3), True, dict(padding=1, groups=4)),  # depthwise
-    ("conv2d", (4, 6, 6), (3, 6, 2, 2), True, dict(stride=2)),  # unbatched
+    ("conv2d", (6, 6, 6), (3, 6, 2, 2), True, dict(stride=2)),  # unbatched
     ("conv1d", (2, 4, 11), (6, 2, 3), True, dict(stride=2, padding=2, dilation=2, groups=2)),
     ("conv1d", (3, 3, 8), (5, 3, 1), False, {}),
     ("conv_transpose2d", (2, 4, 5, 6), (4, 3, 3, 3), True, {}),

@@ -32,6 +32,17 @@ class cuBLASModule:
         _C._cuda_set_matmul_allow_tf32(bool(value))
 
     @property
+    def fp32_precision(self):
+        """PyTorch 2.9's spelling of allow_tf32: "tf32" or "ieee"."""
+        return "tf32" if self.allow_tf32 else "ieee"
+
+    @fp32_precision.setter
+    def fp32_precision(self, value):
+        if value not in ("tf32", "ieee"):
+            raise ValueError(f"fp32_precision must be 'tf32' or 'ieee', got {value!r}")
+        self.allow_tf32 = value == "tf32"
+
+    @property
     def allow_fp16_reduced_precision_reduction(self):
         return _C._cuda_matmul_allow_fp16_reduced_precision()
 
