@@ -93,9 +93,9 @@ void zero_fill(void* p, int64_t bytes) {
   if (bytes > 0) CTORCH_CUDA_CHECK(cudaMemsetAsync(p, 0, size_t(bytes), cuda::stream()));
 }
 
-// Samples per block when im2col needs scratch.
-int64_t block_samples(const CudaConvGeo& g, int64_t ckk_l) {
-  return std::max<int64_t>(1, std::min<int64_t>(g.N, kColElems / std::max<int64_t>(ckk_l, 1)));
+// Samples per block when each sample needs `per_sample` elements of scratch.
+int64_t block_samples(const CudaConvGeo& g, int64_t per_sample) {
+  return std::max<int64_t>(1, std::min<int64_t>(g.N, kColElems / std::max<int64_t>(per_sample, 1)));
 }
 
 CudaGemm gemm_of(const Tensor& like) {
@@ -184,10 +184,21 @@ void input_grad_t(const Tensor& gy, const Tensor& w, const Tensor& b, const Tens
   if (pb && !bias_done) add_channel_bias(pgx, pb, gx.numel(), g.C, HW);
 }
 
+// gw[i] = (first ? 0 : gw[i]) + sum over j < nb of part[j * wn + i], samples in order (as the
+// CPU accumulates them).
+template <class T>
+void sum_samples(const T* part, T* gw, int64_t nb, int64_t wn, bool first) {
+  cuda::for_each_index(wn, [=] __device__(auto i) {
+    T acc = first ? T(0) : gw[i];
+    for (int64_t j = 0; j < nb; ++j) acc += part[j * wn + int64_t(i)];
+    gw[i] = acc;
+  });
+}
+
 template <class T>
 void weight_grad_t(const Tensor& x, const Tensor& gy, const Tensor& gw, const CudaConvGeo& g) {
   const int64_t Cg = g.C / g.G, Og = g.O / g.G, K = Cg * g.KH * g.KW, L = g.HO * g.WO;
-  const int64_t CKK = g.C * g.KH * g.KW;
+  const int64_t CKK = g.C * g.KH * g.KW, wn = g.O * K;
   const T* px = x.data<T>();
   const T* pgy = gy.data<T>();
   T* pgw = gw.data<T>();
@@ -197,8 +208,11 @@ void weight_grad_t(const Tensor& x, const Tensor& gy, const Tensor& gw, const Cu
     return;
   }
   const bool pw1 = is_pointwise(g);
-  const int64_t nbmax = pw1 ? g.N : block_samples(g, CKK * L);
+  // Each sample's gradient goes to its own slice of `part` (one strided-batched GEMM per group
+  // for the whole block), then one kernel sums the slices: nb GEMM calls would cost more.
+  const int64_t nbmax = std::min(pw1 ? g.N : block_samples(g, CKK * L), block_samples(g, wn));
   Tensor col = pw1 ? Tensor() : empty({nbmax * CKK * L}, gw.dtype(), gw.device());
+  Tensor part = empty({nbmax * wn}, gw.dtype(), gw.device());
   for (int64_t n0 = 0; n0 < g.N; n0 += nbmax) {
     const int64_t nb = std::min(nbmax, g.N - n0);
     const T* src = px + n0 * g.C * L;
@@ -208,20 +222,17 @@ void weight_grad_t(const Tensor& x, const Tensor& gy, const Tensor& gw, const Cu
       src = col.data<T>();
       sample_stride = CKK * L;
     }
-    // gw_g [Og, K] (+)= gy_g [Og, L] @ col_g^T [L, K], all groups of one sample in one call; the
-    // samples accumulate in order as on the CPU.
-    for (int64_t j = 0; j < nb; ++j) {
-      const int64_t n = n0 + j;
+    for (int64_t gi = 0; gi < g.G; ++gi) {  // part_j,g [Og, K] = gy_j,g [Og, L] @ col_j,g^T [L, K]
       CudaGemm m = gemm_of(gw);
       m.tb = true;
       m.m = Og; m.n = K; m.k = L;
-      m.beta = n == 0 ? 0.0 : 1.0;
-      m.a = pgy + n * g.O * L; m.lda = L; m.stride_a = Og * L;
-      m.b = src + j * sample_stride; m.ldb = L; m.stride_b = K * L;
-      m.c = pgw; m.ldc = K; m.stride_c = Og * K;
-      m.batch = g.G;
+      m.a = pgy + (n0 * g.O + gi * Og) * L; m.lda = L; m.stride_a = g.O * L;
+      m.b = src + gi * K * L; m.ldb = L; m.stride_b = sample_stride;
+      m.c = part.data<T>() + gi * Og * K; m.ldc = K; m.stride_c = wn;
+      m.batch = nb;
       cuda_gemm(m);
     }
+    sum_samples(part.data<T>(), pgw, nb, wn, n0 == 0);
   }
 }
 
