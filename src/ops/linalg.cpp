@@ -215,14 +215,20 @@ void gemm_into(const char* op, Tensor& out, const Tensor& a, const Tensor& b, co
     const char* pa = static_cast<const char*>(a.data_ptr());
     const char* pb = static_cast<const char*>(b.data_ptr());
     char* pc = static_cast<char*>(out.data_ptr());
-    if (sum_batches) {  // addbmm: every batch accumulates into the one matrix
-      for (int64_t i = 0; i < nb; ++i) {
-        g.a = pa + offa[i] * es;
-        g.b = pb + offb[i] * es;
-        g.c = pc;
-        g.beta = i > 0 ? 1.0 : beta.to_double();
-        cuda_gemm(g);
-      }
+    if (sum_batches) {
+      // addbmm as PyTorch runs it on CUDA: the batches side by side along k, one GEMM
+      // [m, B * k] @ [B * k, n] (one float32 accumulation for 16-bit floats, one call).
+      CTORCH_CHECK(nb * k <= INT_MAX, "[", op, "] ", nb, " batches of ", m, "x", k, " and ", k, "x",
+                   n, " exceed cuBLAS's int32 limit");
+      Tensor a2 = reshape(contiguous(permute(a, {1, 0, 2})), {m, nb * k});
+      Tensor b2 = reshape(contiguous(b), {nb * k, n});
+      g.ta = g.tb = false;
+      g.k = nb * k;
+      g.a = a2.data_ptr(); g.lda = nb * k;
+      g.b = b2.data_ptr(); g.ldb = n;
+      g.c = pc;
+      g.beta = beta.to_double();
+      cuda_gemm(g);
       return;
     }
     // One strided-batched call per run of batches whose operands step by constant strides (all
