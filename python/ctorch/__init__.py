@@ -23,3 +23,4 @@ from ctorch import optim  # noqa: F401
 from ctorch.serialization import save, load  # noqa: F401,E402
 
 __version__ = "0.1.0"
+from ctorch import backends  # noqa: F401,E402  (ctorch.backends.cuda.matmul.allow_tf32, ...)

@@ -1,5 +1,5 @@
-// Convolution on the CPU: conv1d/conv2d and their transposes through im2col + BLAS GEMM, with the
-// two backward kernels. Three differentiable primitives (forward, input-gradient, weight-gradient)
+// Convolution: conv1d/conv2d and their transposes through im2col + GEMM (OpenBLAS on the CPU,
+// kernels/conv.cu with cuBLAS on CUDA), with the two backward kernels. Three differentiable primitives (forward, input-gradient, weight-gradient)
 // cover everything: each one's backward is written with the other two, so double backward works
 // and an ordinary backward (grad mode off) runs the fast kernels directly.
 #include <algorithm>
@@ -9,6 +9,7 @@
 #include "cpu/parallel.h"
 #include "ctorch/ops.h"
 #include "ctorch/ops/conv.h"
+#include "kernels/conv.h"
 #include "ops/elementwise_run.h"
 
 namespace ctorch {
@@ -339,7 +340,14 @@ Tensor as_float(const Tensor& t) { return t.defined() ? t.to(DType::Float32) : t
 Tensor as_double(const Tensor& t) { return t.defined() ? t.to(DType::Float64) : t; }
 Tensor back_to_int(const Tensor& r, DType dt) { return r.to(DType::Int64).to(dt); }
 
-// The raw kernels over tensors (no autograd): contiguous operands, 16-bit floats through float32.
+// The CUDA kernels' view of a convolution.
+CudaConvGeo cuda_geo(const Geo& g, const ConvP& p) {
+  return CudaConvGeo{g.N, g.C, g.H, g.W, g.O, g.KH, g.KW, g.HO, g.WO, g.G,
+                     {p.s[0], p.s[1]}, {p.p[0], p.p[1]}, {p.d[0], p.d[1]}};
+}
+
+// The raw kernels over tensors (no autograd): contiguous operands, 16-bit floats through float32
+// (on CUDA too, as on the CPU), integers through float64.
 Tensor run_forward(const Tensor& x, const Tensor& w, const Tensor& b, const ConvP& p,
                    IntArrayRef yshape) {
   DType dt = x.dtype();
@@ -349,6 +357,10 @@ Tensor run_forward(const Tensor& x, const Tensor& w, const Tensor& b, const Conv
   Tensor xc = contiguous(x), wc = contiguous(w), bc = b.defined() ? contiguous(b) : b;
   Tensor y = empty(yshape, dt, x.device());
   Geo g = make_geo(x.sizes(), w.sizes(), yshape, p.groups);
+  if (x.device().is_cuda()) {
+    cuda_conv_forward(xc, wc, bc, y, cuda_geo(g, p));
+    return y;
+  }
   if (dt == DType::Float32)
     conv_forward_kernel(xc.data<float>(), wc.data<float>(), bc.defined() ? bc.data<float>() : nullptr,
                         y.data<float>(), g, p);
@@ -367,6 +379,10 @@ Tensor run_input_grad(const Tensor& gy, const Tensor& w, const Tensor& b, const 
   Tensor gyc = contiguous(gy), wc = contiguous(w), bc = b.defined() ? contiguous(b) : b;
   Tensor gx = empty(xshape, dt, gy.device());
   Geo g = make_geo(xshape, w.sizes(), gy.sizes(), p.groups);
+  if (gy.device().is_cuda()) {
+    cuda_conv_input_grad(gyc, wc, bc, gx, cuda_geo(g, p));
+    return gx;
+  }
   if (dt == DType::Float32)
     conv_input_kernel(gyc.data<float>(), wc.data<float>(), bc.defined() ? bc.data<float>() : nullptr,
                       gx.data<float>(), g, p);
@@ -382,6 +398,10 @@ Tensor run_weight_grad(const Tensor& x, const Tensor& gy, IntArrayRef wshape, co
   Tensor xc = contiguous(x), gyc = contiguous(gy);
   Tensor gw = empty(wshape, dt, x.device());
   Geo g = make_geo(x.sizes(), wshape, gy.sizes(), p.groups);
+  if (x.device().is_cuda()) {
+    cuda_conv_weight_grad(xc, gyc, gw, cuda_geo(g, p));
+    return gw;
+  }
   if (dt == DType::Float32)
     conv_weight_kernel(xc.data<float>(), gyc.data<float>(), gw.data<float>(), g, p);
   else
@@ -479,11 +499,16 @@ std::vector<int64_t> expand_arg(const char* op, const char* what, IntArrayRef v,
   return r;
 }
 
+// CPU and CUDA tensors are both handled.
+void check_conv_backend(const Tensor& t, const char* op) {
+  if (!t.device().is_cuda()) check_backend(t, op);
+}
+
 void check_common(const char* op, size_t sd, const Tensor& x, const Tensor& w, const Tensor& b,
                   const std::vector<int64_t>& stride, const std::vector<int64_t>& dilation,
                   int64_t groups) {
-  check_backend(x, op);
-  check_backend(w, op);
+  check_conv_backend(x, op);
+  check_conv_backend(w, op);
   check_same_device(x, w, op);
   const int64_t nd = static_cast<int64_t>(sd);
   CTORCH_CHECK(x.dim() == nd + 1 || x.dim() == nd + 2, "[", op, "] Expected ", nd + 1, "D (unbatched) or ",
@@ -495,7 +520,7 @@ void check_common(const char* op, size_t sd, const Tensor& x, const Tensor& w, c
   CTORCH_CHECK(x.dtype() == w.dtype(), "[", op, "] Input type (", dtype_name(x.dtype()),
                ") and weight type (", dtype_name(w.dtype()), ") should be the same");
   if (b.defined()) {
-    check_backend(b, op);
+    check_conv_backend(b, op);
     check_same_device(x, b, op);
     CTORCH_CHECK(x.dtype() == b.dtype(), "[", op, "] Input type (", dtype_name(x.dtype()),
                  ") and bias type (", dtype_name(b.dtype()), ") should be the same");

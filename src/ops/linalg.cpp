@@ -1,18 +1,88 @@
-// Linear algebra on the CPU: float32/float64 GEMM through OpenBLAS (scipy-openblas32), 16-bit
-// floats through float32 GEMM, integers through a blocked int64 loop; einsum over bmm. The
-// public products record their backward (itself written with products, so it differentiates).
+// Linear algebra: on the CPU float32/float64 GEMM through OpenBLAS (scipy-openblas32), 16-bit
+// floats through float32 GEMM, integers through a blocked int64 loop; on CUDA every float dtype
+// through cuBLAS (kernels/cublas.cu), integers refused as in PyTorch. einsum over bmm. The public
+// products record their backward (itself written with products, so it differentiates).
 #include <algorithm>
+#include <atomic>
 #include <climits>
+#include <mutex>
 #include "autograd/function.h"
 #include "cpu/blas.h"
 #include "core/dispatch.h"
 #include "cpu/parallel.h"
+#include "ctorch/cuda.h"
 #include "ctorch/ops.h"
+#include "kernels/cublas.h"
 #include "ops/elementwise_run.h"
 
 namespace ctorch {
 
+// ---- ctorch.backends.cuda.matmul switches and cuBLAS search paths (declared in kernels/cublas.h;
+// here so they exist without a CUDA build)
+namespace cuda {
 namespace {
+std::atomic<bool> g_allow_tf32{false};  // PyTorch's default since 1.12
+std::atomic<bool> g_allow_fp16_reduced{true};
+std::atomic<bool> g_allow_bf16_reduced{true};
+std::mutex g_paths_mu;
+std::vector<std::string>& search_paths() {
+  static std::vector<std::string> paths;
+  return paths;
+}
+}  // namespace
+bool matmul_allow_tf32() { return g_allow_tf32.load(std::memory_order_relaxed); }
+void set_matmul_allow_tf32(bool allow) { g_allow_tf32.store(allow); }
+bool matmul_allow_fp16_reduced_precision() { return g_allow_fp16_reduced.load(std::memory_order_relaxed); }
+void set_matmul_allow_fp16_reduced_precision(bool allow) { g_allow_fp16_reduced.store(allow); }
+bool matmul_allow_bf16_reduced_precision() { return g_allow_bf16_reduced.load(std::memory_order_relaxed); }
+void set_matmul_allow_bf16_reduced_precision(bool allow) { g_allow_bf16_reduced.store(allow); }
+void add_cublas_search_path(const std::string& path) {
+  std::lock_guard<std::mutex> lock(g_paths_mu);
+  auto& v = search_paths();
+  if (std::find(v.begin(), v.end(), path) == v.end()) v.push_back(path);
+}
+std::vector<std::string> cublas_search_paths() {
+  std::lock_guard<std::mutex> lock(g_paths_mu);
+  return search_paths();
+}
+}  // namespace cuda
+
+namespace {
+
+// CPU and CUDA tensors are both handled here.
+void check_linalg_backend(const Tensor& t, const char* op) {
+  if (!t.device().is_cuda()) check_backend(t, op);
+}
+
+// PyTorch's scalar type names, as its "not implemented for 'Long'" errors print them.
+const char* torch_type_name(DType t) {
+  switch (t) {
+    case DType::Bool: return "Bool";
+    case DType::UInt8: return "Byte";
+    case DType::Int8: return "Char";
+    case DType::Int16: return "Short";
+    case DType::Int32: return "Int";
+    case DType::Int64: return "Long";
+    case DType::Float16: return "Half";
+    case DType::BFloat16: return "BFloat16";
+    case DType::Float32: return "Float";
+    case DType::Float64: return "Double";
+  }
+  return "?";
+}
+
+// cuBLAS has no integer GEMM that PyTorch uses: integer products on CUDA raise its error.
+void check_cuda_dtype(const char* op, DType t) {
+  if (is_floating(t)) return;
+  std::string o(op);
+  const char* kernel = o == "bmm" || o == "matmul" ? "bmm_cuda"
+                       : o == "baddbmm"            ? "baddbmm_cuda"
+                       : o == "mv" || o == "addmv" ? "addmv_impl_cuda"
+                       : o == "dot"                ? "dot_cuda"
+                                                   : "addmm_cuda";
+  CTORCH_CHECK_KIND(ErrorKind::NotImplemented, false, "[", op, "] \"", kernel,
+                    "\" not implemented for '", torch_type_name(t), "'");
+}
 
 std::string mat_str(IntArrayRef s) {
   std::string r;
@@ -23,7 +93,7 @@ std::string mat_str(IntArrayRef s) {
 void check_operands(const char* op, std::initializer_list<const Tensor*> ts) {
   const Tensor* first = *ts.begin();
   for (const Tensor* t : ts) {
-    check_backend(*t, op);
+    check_linalg_backend(*t, op);
     check_same_device(*first, *t, op);
     CTORCH_CHECK(t->dtype() == first->dtype(), "[", op, "] expected all operands to have the same "
                  "dtype, but got ", dtype_name(first->dtype()), " and ", dtype_name(t->dtype()));
@@ -130,6 +200,56 @@ void gemm_into(const char* op, Tensor& out, const Tensor& a, const Tensor& b, co
   CTORCH_CHECK(m <= INT_MAX && n <= INT_MAX && k <= INT_MAX, "[", op, "] matrix sizes ", m, "x", k,
                " and ", k, "x", n, " exceed the BLAS int32 limit");
   int64_t sam = a.stride(d - 2), sak = a.stride(d - 1), sbk = b.stride(d - 2), sbn = b.stride(d - 1);
+  if (out.device().is_cuda()) {
+    BlasLayout la = blas_layout(m, k, sam, sak), lb = blas_layout(k, n, sbk, sbn);
+    CTORCH_CHECK(la.ok && lb.ok, "[", op, "] internal error: operand not prepared for BLAS");
+    CudaGemm g;
+    g.dtype = a.dtype();
+    g.device = cuda::resolve_device(out.device().index);
+    g.ta = la.trans;
+    g.tb = lb.trans;
+    g.m = m; g.n = n; g.k = k;
+    g.alpha = alpha.to_double();
+    g.lda = la.ld; g.ldb = lb.ld; g.ldc = n;
+    const int64_t es = static_cast<int64_t>(a.element_size());
+    const char* pa = static_cast<const char*>(a.data_ptr());
+    const char* pb = static_cast<const char*>(b.data_ptr());
+    char* pc = static_cast<char*>(out.data_ptr());
+    if (sum_batches) {
+      // addbmm as PyTorch runs it on CUDA: the batches side by side along k, one GEMM
+      // [m, B * k] @ [B * k, n] (one float32 accumulation for 16-bit floats, one call).
+      CTORCH_CHECK(nb * k <= INT_MAX, "[", op, "] ", nb, " batches of ", m, "x", k, " and ", k, "x",
+                   n, " exceed cuBLAS's int32 limit");
+      Tensor a2 = reshape(contiguous(permute(a, {1, 0, 2})), {m, nb * k});
+      Tensor b2 = reshape(contiguous(b), {nb * k, n});
+      g.ta = g.tb = false;
+      g.k = nb * k;
+      g.a = a2.data_ptr(); g.lda = nb * k;
+      g.b = b2.data_ptr(); g.ldb = n;
+      g.c = pc;
+      g.beta = beta.to_double();
+      cuda_gemm(g);
+      return;
+    }
+    // One strided-batched call per run of batches whose operands step by constant strides (all
+    // of them for bmm; a broadcast or permuted batch may break into a few runs).
+    g.beta = beta.to_double();
+    g.stride_c = m * n;
+    for (int64_t i = 0; i < nb;) {
+      int64_t sa = i + 1 < nb ? offa[i + 1] - offa[i] : 0, sb = i + 1 < nb ? offb[i + 1] - offb[i] : 0;
+      int64_t j = i + 1;
+      while (j < nb && offa[j] - offa[j - 1] == sa && offb[j] - offb[j - 1] == sb) ++j;
+      g.a = pa + offa[i] * es;
+      g.b = pb + offb[i] * es;
+      g.c = pc + i * m * n * es;
+      g.stride_a = sa;
+      g.stride_b = sb;
+      g.batch = j - i;
+      cuda_gemm(g);
+      i = j;
+    }
+    return;
+  }
   int64_t work = m * n * k;
   if (a.dtype() == DType::Float32 || a.dtype() == DType::Float64) {
     BlasLayout la = blas_layout(m, k, sam, sak), lb = blas_layout(k, n, sbk, sbn);
@@ -201,7 +321,11 @@ Tensor product(const char* op, const Tensor& a, const Tensor& b, const Tensor* i
   if (input) check_operands(op, {&a, &b, input});
   else check_operands(op, {&a, &b});
   check_alpha_beta(op, a.dtype(), beta, alpha);
-  if (is_half(a.dtype())) {  // compute in float32, round once at the end
+  const bool cuda = a.device().is_cuda();
+  if (cuda) check_cuda_dtype(op, a.dtype());
+  // On the CPU 16-bit floats compute in float32 and round once at the end; cuBLAS takes them as
+  // they are and accumulates in float32 itself.
+  if (!cuda && is_half(a.dtype())) {
     Tensor af = to(a, DType::Float32, a.device()), bf = to(b, DType::Float32, b.device());
     Tensor inf;
     if (input) inf = to(*input, DType::Float32, input->device());
@@ -700,7 +824,8 @@ Tensor einsum(const std::string& equation, const std::vector<Tensor>& operands) 
                "specified in the equation", terms.size() < operands.size() ? "" : " (fewer)",
                ": ", terms.size(), " subscript terms for ", operands.size(), " operands");
   for (const Tensor& t : operands) {
-    check_backend(t, "einsum");
+    check_linalg_backend(t, "einsum");
+    check_same_device(operands[0], t, "einsum");
     CTORCH_CHECK(t.dtype() == operands[0].dtype(), "[einsum] expected all operands to have the "
                  "same dtype, but got ", dtype_name(operands[0].dtype()), " and ", dtype_name(t.dtype()));
   }
