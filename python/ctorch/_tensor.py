@@ -261,18 +261,8 @@ def _parse_to(args, kwargs, what="to"):
 
 def _to(self, *args, **kwargs):
     dev, dtype, non_blocking, copy = _parse_to(args, kwargs)
-    # non_blocking is accepted but the binding's _to has no such argument yet, so the copy waits
-    # for the GPU: always correct, only not overlapped.
-    return self._to(dtype or self.dtype, str(dev) if dev is not None else self.device, copy)
-
-
-_copy_from = Tensor.copy_
-
-
-def _copy_(self, src, non_blocking=False):
-    """self <- src (broadcast, cast, across devices). non_blocking is PyTorch's call form; the
-    binding's copy_ has no such argument yet, so the copy waits for the GPU (always correct)."""
-    return _copy_from(self, src)
+    return self._to(dtype or self.dtype, str(dev) if dev is not None else self.device, copy,
+                    non_blocking)
 
 
 def _cuda(self, device=None, non_blocking=False, memory_format=None):
@@ -344,7 +334,7 @@ for _name, _fn in {
     "expand_as": _expand_as, "view_as": _view_as, "reshape_as": _reshape_as,
     "new_tensor": _new_tensor, "new_empty": _new_factory(empty), "new_zeros": _new_factory(zeros),
     "new_ones": _new_factory(ones), "new_full": _new_full, "gelu": _gelu_method,
-    "cpu": _cpu, "cuda": _cuda, "get_device": _get_device, "copy_": _copy_,
+    "cpu": _cpu, "cuda": _cuda, "get_device": _get_device, 
     "bool": lambda self: self.to(bool), "byte": lambda self: self.to(uint8),
     "char": lambda self: self.to(int8), "short": lambda self: self.to(int16),
     "int": lambda self: self.to(int32), "long": lambda self: self.to(int64),

@@ -1,5 +1,5 @@
 // Bindings of the cuBLAS switches behind ctorch.backends.cuda.matmul and of cuBLAS's search paths.
-#include "../../kernels/cublas.h"  // declarations of the switches (defined in src/ops/linalg.cpp)
+#include "kernels/cublas.h"  // declarations of the switches (defined in src/ops/linalg.cpp)
 #include "python/bind.h"
 
 namespace ctorch::python {

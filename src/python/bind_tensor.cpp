@@ -107,12 +107,13 @@ void bind_tensor(py::module_& m) {
   // ---- conversions and copies
   c.def("contiguous", [](const Tensor& t) { return nogil_if_large(t.numel(), [&] { return contiguous(t); }); })
       .def("clone", [](const Tensor& t) { return nogil_if_large(t.numel(), [&] { return clone(t); }); })
-      .def("copy_", [](Tensor& t, const Tensor& src) { return nogil_if_large(t.numel(), [&]() -> Tensor { return copy_(t, src); }); },
-           py::arg("src"))
+      .def("copy_", [](Tensor& t, const Tensor& src, bool non_blocking) {
+             return nogil_if_large(t.numel(), [&]() -> Tensor { return copy_(t, src, non_blocking); });
+           }, py::arg("src"), py::arg("non_blocking") = false)
       .def("item", [](const Tensor& t) { return item(t); })
-      .def("_to", [](const Tensor& t, DType dtype, Device device, bool copy) {
-        return nogil_if_large(t.numel(), [&] { return to(t, dtype, device, copy); });
-      })
+      .def("_to", [](const Tensor& t, DType dtype, Device device, bool copy, bool non_blocking) {
+        return nogil_if_large(t.numel(), [&] { return to(t, dtype, device, copy, non_blocking); });
+      }, py::arg("dtype"), py::arg("device"), py::arg("copy") = false, py::arg("non_blocking") = false)
       .def("fill_", [](Tensor& t, const Scalar& v) { return fill_(t, v); })
       .def("zero_", [](Tensor& t) { return zero_(t); })
       .def("__bool__", [](const Tensor& t) {
