@@ -7,6 +7,7 @@
 #include <numeric>
 #include "autograd/function.h"
 #include "cpu/reduce_cpu.h"
+#include "kernels/reduce.h"
 #include "ctorch/ops.h"
 #include "ops/elementwise_run.h"
 #include "ops/grad_helpers.h"
@@ -134,15 +135,24 @@ DType kernel_dtype(ReduceKind kind, DType d) {
 // Max/min results have x's dtype; the others the kernel's (int64, float or double).
 Tensor reduce_kind(ReduceKind kind, const Tensor& x, IntArrayRef dims, bool keepdim,
                    const char* op, double p = 0, int64_t* n = nullptr) {
-  check_backend(x, op);
   bool is_extreme = kind == ReduceKind::Max || kind == ReduceKind::Min;
   bool as_bytes = is_extreme && x.dtype() == DType::Bool;  // max/min of bool = of its bytes
   Tensor src = as_bytes ? reinterpret(x, DType::UInt8) : cast(x, kernel_dtype(kind, x.dtype()));
-  Plan plan = make_plan(src, reduce_mask(src, dims, op), keepdim, true);
+  auto mask = reduce_mask(src, dims, op);
+  Plan plan = make_plan(src, mask, keepdim, true);
+  // The CUDA strided kernel gives each output one thread: a few long columns are better copied
+  // into rows, which a block each reduces in parallel (and with shorter float sums).
+  if (x.device().is_cuda() && plan.inner > 1 && plan.n > 4096 && plan.outer * plan.inner < 4096)
+    plan = make_plan(src, mask, keepdim, false);
   Tensor out = empty(plan.shape, reduce_out_dtype(kind, src.dtype()), x.device());
-  if (out.numel() > 0)
-    cpu_reduce(kind, src.dtype(), plan.src.data_ptr(), out.data_ptr(), plan.outer, plan.n,
-               plan.inner, p);
+  if (out.numel() > 0) {
+    if (x.device().is_cuda())
+      cuda_reduce(kind, src.dtype(), plan.src.data_ptr(), out.data_ptr(), plan.outer, plan.n,
+                  plan.inner, p);
+    else
+      cpu_reduce(kind, src.dtype(), plan.src.data_ptr(), out.data_ptr(), plan.outer, plan.n,
+                 plan.inner, p);
+  }
   if (n) *n = plan.n;
   if (!plan.restore.empty()) out = contiguous(permute(out, plan.restore));
   if (as_bytes) return reinterpret(out, DType::Bool);
@@ -151,7 +161,6 @@ Tensor reduce_kind(ReduceKind kind, const Tensor& x, IntArrayRef dims, bool keep
 
 // all = min and any = max over the bytes of `x != 0`.
 Tensor all_any(bool is_all, const Tensor& x, IntArrayRef dims, bool keepdim, const char* op) {
-  check_backend(x, op);
   Tensor b = x.dtype() == DType::Bool ? x : ne(x, Scalar(int64_t(0)));
   int64_t n = 0;
   Tensor r = reduce_kind(is_all ? ReduceKind::Min : ReduceKind::Max, b, dims, keepdim, op, 0, &n);
@@ -172,16 +181,21 @@ Tensor extreme(bool is_max, const Tensor& x, IntArrayRef dims, bool keepdim, con
 // Values (unless !want_values) and first index of the extreme along one dim.
 std::tuple<Tensor, Tensor> arg_extreme(bool is_max, const Tensor& x, int64_t dim, bool keepdim,
                                        bool want_values, const char* op) {
-  check_backend(x, op);
   int64_t d = dim;
   auto mask = reduce_mask(x, IntArrayRef(d), op);
   check_nonempty(x, IntArrayRef(d), mask, op);
   Plan plan = make_plan(x, mask, keepdim, false);
   Tensor values = want_values ? empty(plan.shape, x.dtype(), x.device()) : Tensor();
   Tensor idx = empty(plan.shape, DType::Int64, x.device());
-  if (idx.numel() > 0)
-    cpu_arg_reduce(is_max, x.dtype(), plan.src.data_ptr(), want_values ? values.data_ptr() : nullptr,
-                   idx.data<int64_t>(), plan.outer, plan.n);
+  if (idx.numel() > 0) {
+    void* vp = want_values ? values.data_ptr() : nullptr;
+    if (x.device().is_cuda())
+      cuda_arg_reduce(is_max, x.dtype(), plan.src.data_ptr(), vp, idx.data<int64_t>(), plan.outer,
+                      plan.n);
+    else
+      cpu_arg_reduce(is_max, x.dtype(), plan.src.data_ptr(), vp, idx.data<int64_t>(), plan.outer,
+                     plan.n);
+  }
   return {values, idx};
 }
 
@@ -197,16 +211,20 @@ Tensor arg_any_dim(bool is_max, const Tensor& x, std::optional<int64_t> dim, boo
 
 std::tuple<Tensor, Tensor> var_mean_impl(const Tensor& x, IntArrayRef dims, double correction,
                                          bool keepdim, const char* op) {
-  check_backend(x, op);
   CTORCH_CHECK(x.is_floating_point(), "[", op, "] std and var only support floating point and "
                "complex dtypes, got ", dtype_name(x.dtype()));
   DType acc = x.dtype() == DType::Float64 ? DType::Float64 : DType::Float32;
   Tensor src = cast(x, acc);
   Plan plan = make_plan(src, reduce_mask(src, dims, op), keepdim, false);
   Tensor var = empty(plan.shape, acc, x.device()), mean = empty(plan.shape, acc, x.device());
-  if (var.numel() > 0)
-    cpu_var_mean(acc, plan.src.data_ptr(), var.data_ptr(), mean.data_ptr(), plan.outer,
-                 plan.n, correction);
+  if (var.numel() > 0) {
+    if (x.device().is_cuda())
+      cuda_var_mean(acc, plan.src.data_ptr(), var.data_ptr(), mean.data_ptr(), plan.outer,
+                    plan.n, correction);
+    else
+      cpu_var_mean(acc, plan.src.data_ptr(), var.data_ptr(), mean.data_ptr(), plan.outer,
+                   plan.n, correction);
+  }
   return {var, mean};
 }
 
@@ -223,7 +241,6 @@ DimSplit split_at(const Tensor& x, int64_t dim) {
 
 Tensor softmax_impl(bool log, const Tensor& x, int64_t dim, std::optional<DType> dtype,
                     const char* op) {
-  check_backend(x, op);
   Tensor src = dtype ? cast(x, *dtype) : x;
   CTORCH_CHECK_KIND(ErrorKind::NotImplemented, src.is_floating_point(), "[", op, "] \"", op,
                     "\" not implemented for '", dtype_name(src.dtype()), "'");
@@ -234,13 +251,15 @@ Tensor softmax_impl(bool log, const Tensor& x, int64_t dim, std::optional<DType>
   Tensor out = empty(x.sizes(), work, x.device());
   if (out.numel() > 0) {
     DimSplit s = split_at(x, dim);
-    cpu_softmax(log, work, in.data_ptr(), out.data_ptr(), s.outer, s.n, s.inner);
+    if (x.device().is_cuda())
+      cuda_softmax(log, work, in.data_ptr(), out.data_ptr(), s.outer, s.n, s.inner);
+    else
+      cpu_softmax(log, work, in.data_ptr(), out.data_ptr(), s.outer, s.n, s.inner);
   }
   return cast(out, src.dtype());
 }
 
 Tensor scan_impl(bool prod, const Tensor& x, int64_t dim, std::optional<DType> dtype, const char* op) {
-  check_backend(x, op);
   dim = wrap_dim(dim, x.dim(), op);
   DType result = sum_dtype(x, dtype);
   DType work = is_integral(result, true) ? DType::Int64 : result;
@@ -248,7 +267,10 @@ Tensor scan_impl(bool prod, const Tensor& x, int64_t dim, std::optional<DType> d
   Tensor out = empty(x.sizes(), work, x.device());
   if (out.numel() > 0) {
     DimSplit s = split_at(x, dim);
-    cpu_scan(prod, work, src.data_ptr(), out.data_ptr(), s.outer, s.n, s.inner);
+    if (x.device().is_cuda())
+      cuda_scan(prod, work, src.data_ptr(), out.data_ptr(), s.outer, s.n, s.inner);
+    else
+      cpu_scan(prod, work, src.data_ptr(), out.data_ptr(), s.outer, s.n, s.inner);
   }
   return cast(out, result);
 }
@@ -387,6 +409,7 @@ Tensor prod(const Tensor& x, std::optional<int64_t> dim, bool keepdim, std::opti
           Tensor g = c.grad(), r = c.saved(1);
           Tensor x = to_dtype_of(c.saved(0), g);
           if (x.dim() == 0) return grads(g);
+          // The branch depends on the count: one value read back to the host (also for CUDA).
           int64_t zeros_in_x = item(sum(eq(x, Scalar(0)))).to_int();
           if (over_all) {
             // Without zeros d prod / d x_i = prod / x_i; one zero: only it gets the product of
@@ -617,14 +640,17 @@ Tensor logsumexp(const Tensor& x, IntArrayRef dims, bool keepdim) {
         });
     return r;
   }
-  check_backend(x, "logsumexp");
   DType result = x.is_floating_point() ? x.dtype() : default_dtype();
   DType work = result == DType::Float64 ? DType::Float64 : DType::Float32;
   Tensor src = cast(x, work);
   Plan plan = make_plan(src, reduce_mask(src, dims, "logsumexp"), keepdim, false);
   Tensor out = empty(plan.shape, work, x.device());
-  if (out.numel() > 0)
-    cpu_logsumexp(work, plan.src.data_ptr(), out.data_ptr(), plan.outer, plan.n);
+  if (out.numel() > 0) {
+    if (x.device().is_cuda())
+      cuda_logsumexp(work, plan.src.data_ptr(), out.data_ptr(), plan.outer, plan.n);
+    else
+      cpu_logsumexp(work, plan.src.data_ptr(), out.data_ptr(), plan.outer, plan.n);
+  }
   return cast(out, result);
 }
 
@@ -660,6 +686,7 @@ Tensor cumprod(const Tensor& x, int64_t dim, std::optional<DType> dtype) {
           // d y_j / d x_k = y_j / x_k for j >= k: without zeros the gradient is
           // reverse_cumsum(g * y) / x.
           Tensor is_zero = eq(x, Scalar(0));
+          // One flag read back to the host (also for CUDA): it picks the formula.
           if (!item(CTORCH_UNTRACKED(any(is_zero, {}, false))).to_bool())
             return grads(reverse_cumsum(g * y, d) / x);
           // With zeros, a higher-order backward needs the products themselves (the O(n) form

@@ -1,5 +1,6 @@
 // Sorting ops (sort, argsort, topk, kthvalue, median, unique) with their CPU kernels: the sorted
-// dim is moved last and made contiguous, then each row is sorted as (value, index) pairs.
+// dim is moved last and made contiguous, then each row is sorted as (value, index) pairs (on
+// CUDA by the kernels/sort.cu radix sorts, in the same order).
 #include <algorithm>
 #include <cmath>
 #include <vector>
@@ -8,6 +9,7 @@
 #include "cpu/parallel.h"
 #include "ctorch/ops.h"
 #include "ops/elementwise_run.h"
+#include "kernels/sort.h"
 #include "ops/grad_helpers.h"
 
 namespace ctorch {
@@ -33,10 +35,9 @@ template <class A> struct Desc {
   }
 };
 
-enum class Select { Sort, TopK, Kth, Median };
-
 // For each row of x [rows, n]: Sort writes all n in order, TopK the first k in order, Kth and
 // Median the single element at position k (Median: NaN and its first index when a NaN is there).
+using Select = SortMode;
 template <class T>
 void select_rows(Select mode, const T* x, T* values, int64_t* indices, int64_t rows, int64_t n,
                  int64_t k, bool desc) {
@@ -109,7 +110,6 @@ void dispatch_sort(DType t, const F& f) {
 // !keepdim for the single-element modes).
 std::tuple<Tensor, Tensor> select_along(Select mode, const Tensor& x, int64_t dim, int64_t k,
                                         int64_t m, bool desc, bool keepdim, const char* op) {
-  check_backend(x, op);
   int64_t nd = x.dim();
   dim = wrap_dim(dim, nd, op);
   // A 0-d tensor is its own sorted row, whatever k (PyTorch gives it back for topk k=0 too).
@@ -120,7 +120,9 @@ std::tuple<Tensor, Tensor> select_along(Select mode, const Tensor& x, int64_t di
   DimVector shape(src.sizes());
   shape.back() = m;
   Tensor values = empty(shape, xk.dtype(), x.device()), indices = empty(shape, DType::Int64, x.device());
-  if (values.numel() > 0) {
+  if (values.numel() > 0 && x.device().is_cuda()) {
+    cuda_sort_select(mode, src, values, indices, k, desc);
+  } else if (values.numel() > 0) {
     dispatch_sort(xk.dtype(), [&](auto tag) {
       using T = typename decltype(tag)::type;
       select_rows<T>(mode, src.data<T>(), values.data<T>(), indices.data<int64_t>(), src.numel() / n,
@@ -251,9 +253,14 @@ Tensor median(const Tensor& x) {
 std::tuple<Tensor, Tensor, Tensor> unique(const Tensor& x, bool sorted, bool return_inverse,
                                           bool return_counts) {
   autograd::NoGradGuard no_grad;
-  check_backend(x, "unique");
   Tensor src = contiguous(to_kernel_dtype(x));
   Tensor values, inverse, counts;
+  if (x.device().is_cuda()) {
+    std::tie(values, inverse, counts) = cuda_unique(src, return_inverse, return_counts);
+    values = from_kernel_dtype(values, x.dtype());
+    if (return_inverse) inverse = reshape(inverse, x.sizes());
+    return {values, inverse, counts};
+  }
   dispatch_sort(src.dtype(), [&](auto tag) {
     using T = typename decltype(tag)::type;
     std::vector<T> vals;
