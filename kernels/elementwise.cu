@@ -1,15 +1,14 @@
 // CUDA kernels for the unary and binary ops of ops.def, where() and dtype conversion: the twins of
 // src/cpu/unary_cpu.cpp and binary_cpu.cpp (same functors, dtype sets and conversions).
+// ops.def and math.h are written for every dtype: `x < 0` on unsigned types is intended.
+#pragma nv_diag_suppress 186
+#pragma nv_diag_suppress 514
 #include <cstdint>
 #include <type_traits>
 #include <utility>
 #include "kernels/elementwise.h"
 #include "kernels/elementwise_loops.cuh"
 #include "ops/math.h"
-
-// ops.def's expressions are written for every dtype: `x < 0` on unsigned types is intended.
-#pragma nv_diag_suppress 186
-#pragma nv_diag_suppress 514
 
 namespace ctorch {
 

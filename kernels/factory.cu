@@ -25,7 +25,8 @@ void fill_impl(const Tensor& t, const Scalar& value) {
 void arange_f64_impl(const Tensor& out, double start, double step) {
   double* p = out.data<double>();
   cuda::for_each_index(out.numel(), [=] __device__(auto i) {
-    p[i] = start + static_cast<double>(i) * step;
+    // Rounded multiply and add: a contracted fma would round differently from the CPU.
+    p[i] = __dadd_rn(start, __dmul_rn(static_cast<double>(i), step));
   });
 }
 
@@ -41,8 +42,9 @@ void linspace_impl(const Tensor& out, double start, double end, bool log, double
   // Each half measured from its own end, so both endpoints are exact (as on the CPU).
   cuda::for_each_index(steps, [=] __device__(auto idx) {
     const int64_t i = idx;
-    double v = i < steps / 2 || steps == 1 ? start + step * static_cast<double>(i)
-                                           : end - step * static_cast<double>(steps - 1 - i);
+    double v = i < steps / 2 || steps == 1
+                   ? __dadd_rn(start, __dmul_rn(step, static_cast<double>(i)))
+                   : __dsub_rn(end, __dmul_rn(step, static_cast<double>(steps - 1 - i)));
     p[i] = log ? ::pow(base, v) : v;
   });
 }
