@@ -254,6 +254,8 @@ def test_cat_stack_and_friends():
     run_both(lambda t: ctorch.triu(t, -1), [x], "triu")
     run_both(lambda t: t.repeat(2, 1, 3), [x], "repeat")
     run_both(lambda t: ctorch.diag(t), [x[0]], "diag")
+    run_both(lambda t: ctorch.repeat_interleave(t), [ctorch.tensor([1, 0, 3, 2])], "repeat_interleave")
+    run_both(lambda t: t.repeat_interleave(2, dim=1), [x], "repeat_interleave int")
     check_same(ctorch.tril_indices(4, 5, 1), ctorch.tril_indices(4, 5, 1, device="cuda"), "tril_indices")
     check_same(ctorch.triu_indices(5, 3, -1), ctorch.triu_indices(5, 3, -1, device="cuda"), "triu_indices")
 

@@ -1,5 +1,6 @@
 // Joining and rearranging: cat/stack family, flip, roll, repeat/tile/repeat_interleave,
-// tril/triu, diag/diag_embed and meshgrid, written over views and copy_ (no kernels of their own).
+// tril/triu, diag/diag_embed and meshgrid, written over views and copy_ (on CUDA, cat's dense parts
+// go through one kernel, kernels/join.cu).
 // The primitives record their backward; the rest are composites of them.
 #include <algorithm>
 #include <cstring>
@@ -514,6 +515,7 @@ Tensor triangle_indices(int64_t row, int64_t col, int64_t offset, bool lower, DT
                         const char* op) {
   CTORCH_CHECK(row >= 0, "[", op, "] row must be non-negative, got ", row);
   CTORCH_CHECK(col >= 0, "[", op, "] col must be non-negative, got ", col);
+  // Made on the host (the count is needed there) and copied to `device` once.
   std::vector<int64_t> rs, cs;
   for (int64_t i = 0; i < row; ++i)
     for (int64_t j = 0; j < col; ++j)
