@@ -6,6 +6,7 @@
 #include "core/tensor_iter.h"
 #include "cpu/kernels.h"
 #include "ctorch/ops.h"
+#include "kernels/elementwise.h"
 #include "ops/elementwise_run.h"
 
 namespace ctorch {
@@ -269,7 +270,6 @@ Tensor unary(UnaryOp op, const Tensor& x, const Tensor* out) {
     }
     return y;
   }
-  check_backend(x, name);
   DType in = x.dtype(), compute = in, result = in;
   switch (kUnaryKinds[static_cast<int>(op)]) {
     case Kind::Float:
@@ -297,8 +297,11 @@ Tensor unary(UnaryOp op, const Tensor& x, const Tensor* out) {
       break;
   }
   Tensor xin = cast(x, compute);
-  return run_elementwise(name, result, x.sizes(), {&xin}, out,
-                         [&](const TensorIter& it) { cpu_unary(op, compute, it); });
+  const bool cuda = x.device().is_cuda();
+  return run_elementwise(name, result, x.sizes(), {&xin}, out, [&](const TensorIter& it) {
+    if (cuda) cuda_unary(op, compute, it);
+    else cpu_unary(op, compute, it);
+  });
 }
 
 Tensor binary(BinaryOp op, const Tensor& a, const Tensor& b, const Tensor* out) {
@@ -313,8 +316,7 @@ Tensor binary(BinaryOp op, const Tensor& a, const Tensor& b, const Tensor* out) 
                        [op](const autograd::Context& c) { return binary_grad(op, c); });
     return y;
   }
-  check_backend(a, name);
-  check_same_device(a, b, name);
+  const Device device = common_device({&a, &b}, name);
   ResultTypeState promotion;
   promotion.add(a);
   promotion.add(b);
@@ -349,16 +351,22 @@ Tensor binary(BinaryOp op, const Tensor& a, const Tensor& b, const Tensor* out) 
                  !is_floating(b.dtype()) && item(b).to_int() < 0),
                "[pow] Integers to negative integer powers are not allowed.");
   DimVector shape = broadcast_shapes(a.sizes(), b.sizes(), name);
-  Tensor ain = cast(a, compute), bin = cast(b, compute);
-  if (!is_floating(compute) &&
+  // A CPU scalar operand is cast on the host first, then made on the device from its value.
+  Tensor ain = on_device(cast(a, compute), device), bin = on_device(cast(b, compute), device);
+  // Integer division by zero raises on the CPU only: PyTorch's CUDA kernels do not check (that
+  // would cost a synchronisation); there ctorch's kernels give 0 (math.h), PyTorch's an
+  // unspecified value.
+  if (device.is_cpu() && !is_floating(compute) &&
       (op == BinaryOp::floor_divide || op == BinaryOp::remainder || op == BinaryOp::fmod)) {
     Tensor divisor = contiguous(cast(bin, DType::Int64));
     const int64_t* d = divisor.data<int64_t>();
     for (int64_t i = 0; i < divisor.numel(); ++i)
       CTORCH_CHECK(d[i] != 0, "[", name, "] ZeroDivisionError");
   }
-  return run_elementwise(name, result, shape, {&ain, &bin}, out,
-                         [&](const TensorIter& it) { cpu_binary(op, compute, it); });
+  return run_elementwise(name, result, shape, {&ain, &bin}, out, [&](const TensorIter& it) {
+    if (device.is_cuda()) cuda_binary(op, compute, it);
+    else cpu_binary(op, compute, it);
+  });
 }
 
 Tensor add(const Tensor& a, const Tensor& b, const Scalar& alpha) {
@@ -398,9 +406,7 @@ Tensor gelu(const Tensor& x, const std::string& approximate) {
 }
 
 Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
-  check_backend(cond, "where");
-  check_same_device(cond, a, "where");
-  check_same_device(cond, b, "where");
+  const Device device = common_device({&cond, &a, &b}, "where");
   CTORCH_CHECK(cond.dtype() == DType::Bool || cond.dtype() == DType::UInt8,
                "[where] expected condition to be a boolean tensor, but got a tensor with dtype ",
                dtype_name(cond.dtype()));
@@ -416,9 +422,12 @@ Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
   DType common = result_type({a, b});
   DimVector shape = broadcast_shapes(broadcast_shapes(cond.sizes(), a.sizes(), "where"),
                                      b.sizes(), "where");
-  Tensor c = cast(cond, DType::Bool), ain = cast(a, common), bin = cast(b, common);
-  return run_elementwise("where", common, shape, {&c, &ain, &bin}, nullptr,
-                         [&](const TensorIter& it) { cpu_where(common, it); });
+  Tensor c = on_device(cast(cond, DType::Bool), device), ain = on_device(cast(a, common), device),
+         bin = on_device(cast(b, common), device);
+  return run_elementwise("where", common, shape, {&c, &ain, &bin}, nullptr, [&](const TensorIter& it) {
+    if (device.is_cuda()) cuda_where(common, it);
+    else cpu_where(common, it);
+  });
 }
 
 Tensor clamp(const Tensor& x, const std::optional<Tensor>& min, const std::optional<Tensor>& max) {

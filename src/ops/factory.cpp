@@ -5,6 +5,7 @@
 #include "core/dispatch.h"
 #include "cpu/parallel.h"
 #include "ctorch/ops.h"
+#include "kernels/factory.h"
 
 namespace ctorch {
 
@@ -14,7 +15,12 @@ Tensor& fill_(Tensor& t, const Scalar& value) {
       return full(s.sizes(), value, s.dtype(), s.device());
     }, "fill_");
   }
-  if (!t.device().is_cpu() || !t.is_contiguous()) {
+  if (t.device().is_cuda()) {  // any layout, the value passed by value to the kernel
+    cuda_fill(t, value);
+    t.bump_version();
+    return t;
+  }
+  if (!t.is_contiguous()) {
     Tensor v = scalar_tensor(value, t.dtype(), Device());
     return copy_(t, v);
   }
@@ -59,7 +65,15 @@ Tensor arange(const Scalar& start, const Scalar& end, const Scalar& step, std::o
   }
   CTORCH_CHECK(n >= 0 && n < (int64_t(1) << 40), "[arange] invalid number of elements ", n);
   Tensor r;
-  if (floating || is_floating(out)) {
+  if (device.is_cuda()) {  // the same values made on the device, then cast there
+    if (floating || is_floating(out)) {
+      r = empty({n}, DType::Float64, device);
+      cuda_arange_f64(r, s, st);
+    } else {
+      r = empty({n}, DType::Int64, device);
+      cuda_arange_i64(r, start.to_int(), step.to_int());
+    }
+  } else if (floating || is_floating(out)) {
     r = empty({n}, DType::Float64);
     double* p = r.data<double>();
     for (int64_t i = 0; i < n; ++i) p[i] = s + static_cast<double>(i) * st;
@@ -74,6 +88,11 @@ Tensor arange(const Scalar& start, const Scalar& end, const Scalar& step, std::o
 
 Tensor linspace(double start, double end, int64_t steps, DType dtype, Device device) {
   CTORCH_CHECK(steps >= 0, "[linspace] number of steps must be non-negative");
+  if (device.is_cuda()) {
+    Tensor r = empty({steps}, DType::Float64, device);
+    cuda_linspace(r, start, end, false, 0.0);
+    return to(r, dtype, device);
+  }
   Tensor r = empty({steps}, DType::Float64);
   double* p = r.data<double>();
   double step = steps > 1 ? (end - start) / static_cast<double>(steps - 1) : 0.0;
@@ -85,6 +104,12 @@ Tensor linspace(double start, double end, int64_t steps, DType dtype, Device dev
 }
 
 Tensor logspace(double start, double end, int64_t steps, double base, DType dtype, Device device) {
+  if (device.is_cuda()) {
+    CTORCH_CHECK(steps >= 0, "[linspace] number of steps must be non-negative");
+    Tensor r = empty({steps}, DType::Float64, device);
+    cuda_linspace(r, start, end, true, base);
+    return to(r, dtype, device);
+  }
   Tensor r = linspace(start, end, steps, DType::Float64);
   double* p = r.data<double>();
   for (int64_t i = 0; i < steps; ++i) p[i] = std::pow(base, p[i]);

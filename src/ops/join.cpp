@@ -1,10 +1,12 @@
 // Joining and rearranging: cat/stack family, flip, roll, repeat/tile/repeat_interleave,
-// tril/triu, diag/diag_embed and meshgrid, written over views and copy_ (no kernels of their own).
+// tril/triu, diag/diag_embed and meshgrid, written over views and copy_ (on CUDA, cat's dense parts
+// go through one kernel, kernels/join.cu).
 // The primitives record their backward; the rest are composites of them.
 #include <algorithm>
 #include <cstring>
 #include "autograd/function.h"
 #include "ctorch/ops.h"
+#include "kernels/join.h"
 #include "ops/elementwise_run.h"
 
 namespace ctorch {
@@ -75,11 +77,17 @@ Tensor cat(const std::vector<Tensor>& tensors, int64_t dim) {
   for (int64_t d = 0; d < dim; ++d) outer *= shape[d];
   for (int64_t d = dim + 1; d < static_cast<int64_t>(shape.size()); ++d) inner *= shape[d];
   char* base = static_cast<char*>(out.data_ptr());
+  const bool cuda = out.device().is_cuda();
+  std::vector<Tensor> dense;  // CUDA: the dense parts, copied by one kernel at the end
+  std::vector<int64_t> dense_at;
   int64_t at = 0;
   for (const Tensor& t : tensors) {
     if (skipped(t)) continue;
     int64_t n = t.sizes()[dim];
-    if (n > 0 && t.is_contiguous() && t.dtype() == dtype && t.device().is_cpu()) {
+    if (n > 0 && cuda && t.is_contiguous() && t.dtype() == dtype) {
+      dense.push_back(t);
+      dense_at.push_back(at);
+    } else if (n > 0 && !cuda && t.is_contiguous() && t.dtype() == dtype) {
       const char* src = static_cast<const char*>(t.data_ptr());
       for (int64_t o = 0; o < outer; ++o)
         std::memcpy(base + (o * total + at) * inner, src + o * n * inner, static_cast<size_t>(n * inner));
@@ -89,6 +97,7 @@ Tensor cat(const std::vector<Tensor>& tensors, int64_t dim) {
     }
     at += n;
   }
+  if (!dense.empty()) cuda_cat(out, dense, dense_at, dim);
   return out;
 }
 
@@ -279,7 +288,8 @@ Tensor repeat_interleave(const Tensor& repeats) {
   CTORCH_CHECK(repeats.dim() <= 1, "[repeat_interleave] repeats must be 0-dim or 1-dim tensor");
   CTORCH_CHECK(repeats.dtype() == DType::Int64 || repeats.dtype() == DType::Int32,
                "[repeat_interleave] repeats has to be Long or Int tensor, got ", dtype_name(repeats.dtype()));
-  Tensor r = contiguous(to(repeats, DType::Int64, repeats.device()));
+  // Counted on the host (the output's size is needed there anyway): one copy from a CUDA tensor.
+  Tensor r = contiguous(to(repeats, DType::Int64, Device()));
   const int64_t* p = r.data<int64_t>();
   int64_t total = 0;
   for (int64_t i = 0; i < r.numel(); ++i) {
@@ -287,11 +297,11 @@ Tensor repeat_interleave(const Tensor& repeats) {
     CTORCH_CHECK(!__builtin_add_overflow(total, p[i], &total), "[repeat_interleave] the repeats "
                  "add up to more elements than a tensor can hold");
   }
-  Tensor out = empty({total}, DType::Int64, repeats.device());
+  Tensor out = empty({total}, DType::Int64);
   int64_t* o = out.data<int64_t>();
   for (int64_t i = 0, k = 0; i < r.numel(); ++i)
     for (int64_t j = 0; j < p[i]; ++j) o[k++] = i;
-  return out;
+  return to(out, DType::Int64, repeats.device());
 }
 
 Tensor repeat_interleave(const Tensor& self, const Tensor& repeats, std::optional<int64_t> dim) {
@@ -505,6 +515,7 @@ Tensor triangle_indices(int64_t row, int64_t col, int64_t offset, bool lower, DT
                         const char* op) {
   CTORCH_CHECK(row >= 0, "[", op, "] row must be non-negative, got ", row);
   CTORCH_CHECK(col >= 0, "[", op, "] col must be non-negative, got ", col);
+  // Made on the host (the count is needed there) and copied to `device` once.
   std::vector<int64_t> rs, cs;
   for (int64_t i = 0; i < row; ++i)
     for (int64_t j = 0; j < col; ++j)
