@@ -57,7 +57,9 @@ int row_block(int64_t n) {
   return b;
 }
 // One block per row, a grid-stride loop doing the rest.
-unsigned row_grid(int64_t rows) { return static_cast<unsigned>(std::min<int64_t>(std::max<int64_t>(rows, 1), 1 << 20)); }
+unsigned row_grid(int64_t rows) {
+  return static_cast<unsigned>(std::min<int64_t>(std::max<int64_t>(rows, 1), 1 << 20));
+}
 void check_launch() { CTORCH_CUDA_CHECK(cudaGetLastError()); }
 // Not inf or NaN (x - x is NaN for both).
 template <class T> __device__ __forceinline__ bool finite(T x) { return x - x == T(0); }
@@ -90,11 +92,11 @@ __global__ void layer_norm_fwd_kernel(const T* x, const T* w, const T* b, T* y, 
 
 template <class T>
 void layer_norm_fwd_t(const Tensor& x, const Tensor& w, const Tensor& b, const Tensor& y, const Tensor& mean,
-                         const Tensor& rstd, int64_t M, int64_t N, double eps) {
+                      const Tensor& rstd, int64_t M, int64_t N, double eps) {
   if (M <= 0 || N <= 0) return;
-    layer_norm_fwd_kernel<T><<<row_grid(M), row_block(N), 0, stream()>>>(
-        x.data<T>(), cp<T>(w), cp<T>(b), y.data<T>(), mean.data<T>(), rstd.data<T>(), M, N, T(eps));
-    check_launch();
+  layer_norm_fwd_kernel<T><<<row_grid(M), row_block(N), 0, stream()>>>(
+      x.data<T>(), cp<T>(w), cp<T>(b), y.data<T>(), mean.data<T>(), rstd.data<T>(), M, N, T(eps));
+  check_launch();
 }
 
 // dx = rstd * (gw - mean(gw) - (x - mu) * rstd^2 * mean(gw * (x - mu))) per row.
@@ -125,28 +127,28 @@ __global__ void layer_norm_dx_kernel(const T* g, const T* x, const T* mean, cons
 
 template <class T>
 void layer_norm_bwd_t(const Tensor& g, const Tensor& x, const Tensor& mean, const Tensor& rstd, const Tensor& w,
-                         const Tensor& dx, const Tensor& dw, const Tensor& db, int64_t M, int64_t N) {
+                      const Tensor& dx, const Tensor& dw, const Tensor& db, int64_t M, int64_t N) {
   if (M <= 0 || N <= 0) return;
-    const T *gp = g.data<T>(), *xp = x.data<T>(), *mu = mean.data<T>(), *rs = rstd.data<T>();
-    if (dx.defined()) {
-      layer_norm_dx_kernel<T><<<row_grid(M), row_block(N), 0, stream()>>>(gp, xp, mu, rs, cp<T>(w),
-                                                                         dx.data<T>(), M, N);
-      check_launch();
-    }
-    T *dwp = mp<T>(dw), *dbp = mp<T>(db);
-    if (dwp || dbp) {
-      // one thread per column summing over the rows in order, like the CPU's column pass
-      cuda::for_each_index(N, [=] __device__(auto j) {
-        T sw = T(0), sb = T(0);
-        for (int64_t r = 0; r < M; ++r) {
-          const T gv = gp[r * N + j];
-          if (dwp) sw += gv * (xp[r * N + j] - mu[r]) * rs[r];
-          sb += gv;
-        }
-        if (dwp) dwp[j] = sw;
-        if (dbp) dbp[j] = sb;
-      });
-    }
+  const T *gp = g.data<T>(), *xp = x.data<T>(), *mu = mean.data<T>(), *rs = rstd.data<T>();
+  if (dx.defined()) {
+    layer_norm_dx_kernel<T><<<row_grid(M), row_block(N), 0, stream()>>>(gp, xp, mu, rs, cp<T>(w),
+                                                                       dx.data<T>(), M, N);
+    check_launch();
+  }
+  T *dwp = mp<T>(dw), *dbp = mp<T>(db);
+  if (dwp || dbp) {
+    // one thread per column summing over the rows in order, like the CPU's column pass
+    cuda::for_each_index(N, [=] __device__(auto j) {
+      T sw = T(0), sb = T(0);
+      for (int64_t r = 0; r < M; ++r) {
+        const T gv = gp[r * N + j];
+        if (dwp) sw += gv * (xp[r * N + j] - mu[r]) * rs[r];
+        sb += gv;
+      }
+      if (dwp) dwp[j] = sw;
+      if (dbp) dbp[j] = sb;
+    });
+  }
 }
 
 // ------------------------------------------------------------------ batch norm over [N, C, S]
@@ -175,45 +177,45 @@ __global__ void batch_norm_stats_kernel(const T* x, int64_t N, int64_t C, int64_
 template <class T>
 void batch_norm_stats_t(const Tensor& x, int64_t N, int64_t C, int64_t S, const Tensor& mean, const Tensor& var) {
   if (C <= 0) return;
-    batch_norm_stats_kernel<T><<<row_grid(C), row_block(N * S), 0, stream()>>>(x.data<T>(), N, C, S,
-                                                                              mean.data<T>(), var.data<T>());
-    check_launch();
+  batch_norm_stats_kernel<T><<<row_grid(C), row_block(N * S), 0, stream()>>>(x.data<T>(), N, C, S,
+                                                                            mean.data<T>(), var.data<T>());
+  check_launch();
 }
 
 template <class T>
 void scale_vector_t(const Tensor& src, const Tensor& out, double factor) {
-    const T* s = src.data<T>();
-    T* o = out.data<T>();
-    cuda::for_each_index(src.numel(), [=] __device__(auto c) { o[c] = static_cast<T>(s[c] * factor); });
+  const T* s = src.data<T>();
+  T* o = out.data<T>();
+  cuda::for_each_index(src.numel(), [=] __device__(auto c) { o[c] = static_cast<T>(s[c] * factor); });
 }
 
 template <class T>
 void running_update_t(const Tensor& running, const Tensor& stat, double momentum) {
-    T* r = running.data<T>();
-    const T* s = stat.data<T>();
-    cuda::for_each_index(running.numel(), [=] __device__(auto c) {
-      r[c] = static_cast<T>((1 - momentum) * r[c] + momentum * s[c]);
-    });
+  T* r = running.data<T>();
+  const T* s = stat.data<T>();
+  cuda::for_each_index(running.numel(), [=] __device__(auto c) {
+    r[c] = static_cast<T>((1 - momentum) * r[c] + momentum * s[c]);
+  });
 }
 
 template <class T>
 void batch_norm_apply_t(const Tensor& x, const Tensor& mean, const Tensor& var, const Tensor& w, const Tensor& b,
-                           const Tensor& invstd, const Tensor& y, int64_t N, int64_t C, int64_t S, double eps) {
-    Tensor scale = empty({C}, x.dtype(), x.device()), shift = empty({C}, x.dtype(), x.device());
-    const T *m = mean.data<T>(), *v = var.data<T>(), *wp = cp<T>(w), *bp = cp<T>(b);
-    T *ip = invstd.data<T>(), *sc = scale.data<T>(), *sh = shift.data<T>();
-    const T e = T(eps);
-    cuda::for_each_index(C, [=] __device__(auto c) {
-      ip[c] = T(1) / ::sqrt(v[c] + e);
-      sc[c] = wp ? wp[c] * ip[c] : ip[c];
-      sh[c] = (bp ? bp[c] : T(0)) - m[c] * sc[c];
-    });
-    const T* xp = x.data<T>();
-    T* yp = y.data<T>();
-    cuda::for_each_index(N * C * S, [=] __device__(auto i) {
-      const int64_t c = (int64_t(i) / S) % C;
-      yp[i] = xp[i] * sc[c] + sh[c];
-    });
+                        const Tensor& invstd, const Tensor& y, int64_t N, int64_t C, int64_t S, double eps) {
+  Tensor scale = empty({C}, x.dtype(), x.device()), shift = empty({C}, x.dtype(), x.device());
+  const T *m = mean.data<T>(), *v = var.data<T>(), *wp = cp<T>(w), *bp = cp<T>(b);
+  T *ip = invstd.data<T>(), *sc = scale.data<T>(), *sh = shift.data<T>();
+  const T e = T(eps);
+  cuda::for_each_index(C, [=] __device__(auto c) {
+    ip[c] = T(1) / ::sqrt(v[c] + e);
+    sc[c] = wp ? wp[c] * ip[c] : ip[c];
+    sh[c] = (bp ? bp[c] : T(0)) - m[c] * sc[c];
+  });
+  const T* xp = x.data<T>();
+  T* yp = y.data<T>();
+  cuda::for_each_index(N * C * S, [=] __device__(auto i) {
+    const int64_t c = (int64_t(i) / S) % C;
+    yp[i] = xp[i] * sc[c] + sh[c];
+  });
 }
 
 template <class T>
@@ -248,13 +250,13 @@ __global__ void batch_norm_bwd_kernel(const T* g, const T* x, const T* mean, con
 
 template <class T>
 void batch_norm_bwd_t(const Tensor& g, const Tensor& x, const Tensor& mean, const Tensor& invstd, const Tensor& w,
-                         const Tensor& dx, const Tensor& dw, const Tensor& db, int64_t N, int64_t C, int64_t S,
-                         bool training) {
+                      const Tensor& dx, const Tensor& dw, const Tensor& db, int64_t N, int64_t C, int64_t S,
+                      bool training) {
   if (C <= 0) return;
-    batch_norm_bwd_kernel<T><<<row_grid(C), row_block(N * S), 0, stream()>>>(
-        g.data<T>(), x.data<T>(), mean.data<T>(), invstd.data<T>(), cp<T>(w), mp<T>(dx), mp<T>(dw), mp<T>(db),
-        N, C, S, training);
-    check_launch();
+  batch_norm_bwd_kernel<T><<<row_grid(C), row_block(N * S), 0, stream()>>>(
+      g.data<T>(), x.data<T>(), mean.data<T>(), invstd.data<T>(), cp<T>(w), mp<T>(dx), mp<T>(dw), mp<T>(db),
+      N, C, S, training);
+  check_launch();
 }
 
 // ------------------------------------------------------------------ group norm: N * G groups of D * S
@@ -287,12 +289,12 @@ __global__ void group_norm_fwd_kernel(const T* x, const T* w, const T* b, T* y, 
 
 template <class T>
 void group_norm_fwd_t(const Tensor& x, const Tensor& w, const Tensor& b, const Tensor& y, const Tensor& mean,
-                         const Tensor& rstd, int64_t N, int64_t C, int64_t S, int64_t G, double eps) {
+                      const Tensor& rstd, int64_t N, int64_t C, int64_t S, int64_t G, double eps) {
   if (N * C * S <= 0) return;
   const int64_t D = C / G;
-    group_norm_fwd_kernel<T><<<row_grid(N * G), row_block(D * S), 0, stream()>>>(
-        x.data<T>(), cp<T>(w), cp<T>(b), y.data<T>(), mean.data<T>(), rstd.data<T>(), N * G, G, D, S, T(eps));
-    check_launch();
+  group_norm_fwd_kernel<T><<<row_grid(N * G), row_block(D * S), 0, stream()>>>(
+      x.data<T>(), cp<T>(w), cp<T>(b), y.data<T>(), mean.data<T>(), rstd.data<T>(), N * G, G, D, S, T(eps));
+  check_launch();
 }
 
 // Per (n, c) row of S: ds = sum g * x, dbs = sum g.
@@ -312,58 +314,58 @@ __global__ void row_sums_kernel(const T* g, const T* x, T* ds, T* dbs, int64_t r
 
 template <class T>
 void group_norm_bwd_t(const Tensor& g, const Tensor& x, const Tensor& mean, const Tensor& rstd, const Tensor& w,
-                         const Tensor& dx, const Tensor& dw, const Tensor& db, int64_t N, int64_t C, int64_t S,
-                         int64_t G) {
+                      const Tensor& dx, const Tensor& dw, const Tensor& db, int64_t N, int64_t C, int64_t S,
+                      int64_t G) {
   const int64_t D = C / G, len = D * S;
-    Tensor dsb = empty({N * C}, x.dtype(), x.device()), dbsb = empty({N * C}, x.dtype(), x.device());
-    T *ds = dsb.data<T>(), *dbs = dbsb.data<T>();
-    const T *gp = g.data<T>(), *xp = x.data<T>(), *mu = mean.data<T>(), *rs = rstd.data<T>(), *wp = cp<T>(w);
-    if (N * C > 0) {
-      if (S > 0) {
-        row_sums_kernel<T><<<row_grid(N * C), row_block(S), 0, stream()>>>(gp, xp, ds, dbs, N * C, S);
-        check_launch();
-      } else {
-        cuda::for_each_index(N * C, [=] __device__(auto p) { ds[p] = T(0); dbs[p] = T(0); });
-      }
+  Tensor dsb = empty({N * C}, x.dtype(), x.device()), dbsb = empty({N * C}, x.dtype(), x.device());
+  T *ds = dsb.data<T>(), *dbs = dbsb.data<T>();
+  const T *gp = g.data<T>(), *xp = x.data<T>(), *mu = mean.data<T>(), *rs = rstd.data<T>(), *wp = cp<T>(w);
+  if (N * C > 0) {
+    if (S > 0) {
+      row_sums_kernel<T><<<row_grid(N * C), row_block(S), 0, stream()>>>(gp, xp, ds, dbs, N * C, S);
+      check_launch();
+    } else {
+      cuda::for_each_index(N * C, [=] __device__(auto p) { ds[p] = T(0); dbs[p] = T(0); });
     }
-    if (dx.defined() && N * C * S > 0) {
-      Tensor c1b = empty({N * G}, x.dtype(), x.device()), c2b = empty({N * G}, x.dtype(), x.device());
-      T *c1 = c1b.data<T>(), *c2 = c2b.data<T>();
-      // per group, the channels summed in order like the CPU
-      cuda::for_each_index(N * G, [=] __device__(auto qi) {
-        const int64_t q = qi, n = q / G, gi = q % G;
-        const T m = mu[q], r = rs[q];
-        T a = T(0), bq = T(0);
-        for (int64_t d = 0; d < D; ++d) {
-          const int64_t c = gi * D + d;
-          const T wc = wp ? wp[c] : T(1);
-          a += wc * dbs[n * C + c];
-          bq += wc * (ds[n * C + c] - m * dbs[n * C + c]);
-        }
-        c1[q] = a / T(len);
-        c2[q] = bq * r * r / T(len);
-      });
-      T* dp = dx.data<T>();
-      cuda::for_each_index(N * C * S, [=] __device__(auto i) {
-        const int64_t p = int64_t(i) / S, n = p / C, c = p % C, q = n * G + c / D;
+  }
+  if (dx.defined() && N * C * S > 0) {
+    Tensor c1b = empty({N * G}, x.dtype(), x.device()), c2b = empty({N * G}, x.dtype(), x.device());
+    T *c1 = c1b.data<T>(), *c2 = c2b.data<T>();
+    // per group, the channels summed in order like the CPU
+    cuda::for_each_index(N * G, [=] __device__(auto qi) {
+      const int64_t q = qi, n = q / G, gi = q % G;
+      const T m = mu[q], r = rs[q];
+      T a = T(0), bq = T(0);
+      for (int64_t d = 0; d < D; ++d) {
+        const int64_t c = gi * D + d;
         const T wc = wp ? wp[c] : T(1);
-        dp[i] = rs[q] * (gp[i] * wc - c1[q] - (xp[i] - mu[q]) * c2[q]);
-      });
-    }
-    T *dwp = mp<T>(dw), *dbp = mp<T>(db);
-    if ((dwp || dbp) && C > 0) {
-      cuda::for_each_index(C, [=] __device__(auto ci) {
-        const int64_t c = ci;
-        T sw = T(0), sb = T(0);
-        for (int64_t n = 0; n < N; ++n) {
-          const int64_t q = n * G + c / D;
-          sw += rs[q] * (ds[n * C + c] - mu[q] * dbs[n * C + c]);
-          sb += dbs[n * C + c];
-        }
-        if (dwp) dwp[c] = sw;
-        if (dbp) dbp[c] = sb;
-      });
-    }
+        a += wc * dbs[n * C + c];
+        bq += wc * (ds[n * C + c] - m * dbs[n * C + c]);
+      }
+      c1[q] = a / T(len);
+      c2[q] = bq * r * r / T(len);
+    });
+    T* dp = dx.data<T>();
+    cuda::for_each_index(N * C * S, [=] __device__(auto i) {
+      const int64_t p = int64_t(i) / S, n = p / C, c = p % C, q = n * G + c / D;
+      const T wc = wp ? wp[c] : T(1);
+      dp[i] = rs[q] * (gp[i] * wc - c1[q] - (xp[i] - mu[q]) * c2[q]);
+    });
+  }
+  T *dwp = mp<T>(dw), *dbp = mp<T>(db);
+  if ((dwp || dbp) && C > 0) {
+    cuda::for_each_index(C, [=] __device__(auto ci) {
+      const int64_t c = ci;
+      T sw = T(0), sb = T(0);
+      for (int64_t n = 0; n < N; ++n) {
+        const int64_t q = n * G + c / D;
+        sw += rs[q] * (ds[n * C + c] - mu[q] * dbs[n * C + c]);
+        sb += dbs[n * C + c];
+      }
+      if (dwp) dwp[c] = sw;
+      if (dbp) dbp[c] = sb;
+    });
+  }
 }
 
 // ------------------------------------------------------------------ index validation
@@ -432,110 +434,110 @@ __global__ void cross_entropy_rows_kernel(const T* x, const int64_t* tg, const T
 
 template <class T>
 void cross_entropy_fwd_t(const Tensor& x, const Tensor& t, const Tensor& w, double wsum, int64_t outer,
-                            int64_t C, int64_t inner, int64_t ignore, double ls, const Tensor& loss,
-                            const Tensor& lse, const Tensor& wt) {
+                         int64_t C, int64_t inner, int64_t ignore, double ls, const Tensor& loss,
+                         const Tensor& lse, const Tensor& wt) {
   const int64_t ns = outer * inner;
   if (ns <= 0 || C <= 0) return;
-    const T *xp = x.data<T>(), *wp = cp<T>(w);
-    const int64_t* tp = t.data<int64_t>();
-    T *lp = loss.data<T>(), *lsp = lse.data<T>(), *wtp = wt.data<T>();
-    const T ws = T(wsum), lsT = T(ls);
-    if (inner == 1) {
-      cross_entropy_rows_kernel<T><<<row_grid(outer), row_block(C), 0, stream()>>>(xp, tp, wp, ws, outer, C,
-                                                                                  ignore, lsT, lp, lsp, wtp);
-      check_launch();
-      return;
+  const T *xp = x.data<T>(), *wp = cp<T>(w);
+  const int64_t* tp = t.data<int64_t>();
+  T *lp = loss.data<T>(), *lsp = lse.data<T>(), *wtp = wt.data<T>();
+  const T ws = T(wsum), lsT = T(ls);
+  if (inner == 1) {
+    cross_entropy_rows_kernel<T><<<row_grid(outer), row_block(C), 0, stream()>>>(xp, tp, wp, ws, outer, C,
+                                                                                ignore, lsT, lp, lsp, wtp);
+    check_launch();
+    return;
+  }
+  // class dim strided by inner: one thread per sample, neighbours reading neighbouring memory
+  cuda::for_each_index(ns, [=] __device__(auto ki) {
+    const int64_t k = ki, o = k / inner, i = k - o * inner;
+    const int64_t t = tp[k];
+    if (t == ignore) { lp[k] = T(0); lsp[k] = T(0); wtp[k] = T(0); return; }
+    const T smooth = lsT / T(C), keep = T(1) - lsT;
+    const T* xo = xp + o * C * inner + i;
+    T mx = -INFINITY;
+    for (int64_t c = 0; c < C; ++c) mx = xo[c * inner] > mx ? xo[c * inner] : mx;
+    mx = finite(mx) ? mx : T(0);
+    T se = T(0), sx = T(0);
+    for (int64_t c = 0; c < C; ++c) {
+      const T wc = wp ? wp[c] : T(1);
+      se += math::exp(xo[c * inner] - mx);
+      sx += wc * xo[c * inner];
     }
-    // class dim strided by inner: one thread per sample, neighbours reading neighbouring memory
-    cuda::for_each_index(ns, [=] __device__(auto ki) {
-      const int64_t k = ki, o = k / inner, i = k - o * inner;
-      const int64_t t = tp[k];
-      if (t == ignore) { lp[k] = T(0); lsp[k] = T(0); wtp[k] = T(0); return; }
-      const T smooth = lsT / T(C), keep = T(1) - lsT;
-      const T* xo = xp + o * C * inner + i;
-      T mx = -INFINITY;
-      for (int64_t c = 0; c < C; ++c) mx = xo[c * inner] > mx ? xo[c * inner] : mx;
-      mx = finite(mx) ? mx : T(0);
-      T se = T(0), sx = T(0);
-      for (int64_t c = 0; c < C; ++c) {
-        const T wc = wp ? wp[c] : T(1);
-        se += math::exp(xo[c * inner] - mx);
-        sx += wc * xo[c * inner];
-      }
-      const T l = mx + ::log(se);
-      const T wr = wp ? wp[t] : T(1);
-      T v = keep * wr * (l - xo[t * inner]);
-      if (lsT > T(0)) v += smooth * (ws * l - sx);
-      lp[k] = v;
-      lsp[k] = l;
-      wtp[k] = wr;
-    });
+    const T l = mx + ::log(se);
+    const T wr = wp ? wp[t] : T(1);
+    T v = keep * wr * (l - xo[t * inner]);
+    if (lsT > T(0)) v += smooth * (ws * l - sx);
+    lp[k] = v;
+    lsp[k] = l;
+    wtp[k] = wr;
+  });
 }
 
 // One thread per element of dx, the CPU's two layouts' formulas (inner == 1 differs only in
 // how ignored samples and the weight of the smoothing term are written).
 template <class T>
 void cross_entropy_bwd_t(const Tensor& x, const Tensor& t, const Tensor& w, double wsum, const Tensor& lse,
-                            const Tensor& wt, const Tensor& gs, bool g_per_sample, double g_scale, int64_t outer,
-                            int64_t C, int64_t inner, int64_t ignore, double ls, const Tensor& dx) {
+                         const Tensor& wt, const Tensor& gs, bool g_per_sample, double g_scale, int64_t outer,
+                         int64_t C, int64_t inner, int64_t ignore, double ls, const Tensor& dx) {
   const int64_t total = outer * C * inner;
   if (total <= 0) return;
-    const T *xp = x.data<T>(), *wp = cp<T>(w), *lsep = lse.data<T>(), *wtp = wt.data<T>(), *gp = gs.data<T>();
-    const int64_t* tp = t.data<int64_t>();
-    T* dp = dx.data<T>();
-    const T ws = T(wsum), lsT = T(ls), sc = T(g_scale);
-    const T smooth = lsT / T(C), keep = T(1) - lsT;
-    cuda::for_each_index(total, [=] __device__(auto e) {
-      const int64_t oc = int64_t(e) / inner, i = int64_t(e) - oc * inner, o = oc / C, c = oc - o * C;
-      const int64_t k = o * inner + i, tk = tp[k];
-      const bool ign = tk == ignore;
-      if (inner == 1) {
-        if (ign) { dp[e] = T(0); return; }
-        const T s = (g_per_sample ? gp[k] : gp[0]) * sc;
-        const T coef = s * (keep * wtp[k] + smooth * ws), ss = s * smooth;
-        T v = coef * math::exp(xp[e] - lsep[k]) - ss * ((wp && lsT > T(0)) ? wp[c] : T(1));
-        if (c == tk) v -= s * keep * wtp[k];
-        dp[e] = v;
-        return;
-      }
-      const T s = ign ? T(0) : (g_per_sample ? gp[k] : gp[0]) * sc;
+  const T *xp = x.data<T>(), *wp = cp<T>(w), *lsep = lse.data<T>(), *wtp = wt.data<T>(), *gp = gs.data<T>();
+  const int64_t* tp = t.data<int64_t>();
+  T* dp = dx.data<T>();
+  const T ws = T(wsum), lsT = T(ls), sc = T(g_scale);
+  const T smooth = lsT / T(C), keep = T(1) - lsT;
+  cuda::for_each_index(total, [=] __device__(auto e) {
+    const int64_t oc = int64_t(e) / inner, i = int64_t(e) - oc * inner, o = oc / C, c = oc - o * C;
+    const int64_t k = o * inner + i, tk = tp[k];
+    const bool ign = tk == ignore;
+    if (inner == 1) {
+      if (ign) { dp[e] = T(0); return; }
+      const T s = (g_per_sample ? gp[k] : gp[0]) * sc;
       const T coef = s * (keep * wtp[k] + smooth * ws), ss = s * smooth;
-      const T l = ign ? T(0) : lsep[k];
-      // ignored samples: exactly 0 even where exp would overflow
-      const T ex = coef == T(0) ? T(0) : coef * math::exp(xp[e] - l);
-      T v = ex - ss * (wp ? wp[c] : T(1));
-      if (!ign && c == tk) v -= s * keep * wtp[k];
+      T v = coef * math::exp(xp[e] - lsep[k]) - ss * ((wp && lsT > T(0)) ? wp[c] : T(1));
+      if (c == tk) v -= s * keep * wtp[k];
       dp[e] = v;
-    });
+      return;
+    }
+    const T s = ign ? T(0) : (g_per_sample ? gp[k] : gp[0]) * sc;
+    const T coef = s * (keep * wtp[k] + smooth * ws), ss = s * smooth;
+    const T l = ign ? T(0) : lsep[k];
+    // ignored samples: exactly 0 even where exp would overflow
+    const T ex = coef == T(0) ? T(0) : coef * math::exp(xp[e] - l);
+    T v = ex - ss * (wp ? wp[c] : T(1));
+    if (!ign && c == tk) v -= s * keep * wtp[k];
+    dp[e] = v;
+  });
 }
 
 template <class T>
 void nll_fwd_t(const Tensor& x, const Tensor& t, const Tensor& w, int64_t outer, int64_t C, int64_t inner,
-                  int64_t ignore, const Tensor& loss, const Tensor& wt) {
-    const T *xp = x.data<T>(), *wp = cp<T>(w);
-    const int64_t* tp = t.data<int64_t>();
-    T *lp = loss.data<T>(), *wtp = wt.data<T>();
-    cuda::for_each_index(outer * inner, [=] __device__(auto ki) {
-      const int64_t k = ki, tk = tp[k];
-      if (tk == ignore) { lp[k] = T(0); wtp[k] = T(0); return; }
-      const int64_t o = k / inner, i = k - o * inner;
-      wtp[k] = wp ? wp[tk] : T(1);
-      lp[k] = -wtp[k] * xp[(o * C + tk) * inner + i];
-    });
+               int64_t ignore, const Tensor& loss, const Tensor& wt) {
+  const T *xp = x.data<T>(), *wp = cp<T>(w);
+  const int64_t* tp = t.data<int64_t>();
+  T *lp = loss.data<T>(), *wtp = wt.data<T>();
+  cuda::for_each_index(outer * inner, [=] __device__(auto ki) {
+    const int64_t k = ki, tk = tp[k];
+    if (tk == ignore) { lp[k] = T(0); wtp[k] = T(0); return; }
+    const int64_t o = k / inner, i = k - o * inner;
+    wtp[k] = wp ? wp[tk] : T(1);
+    lp[k] = -wtp[k] * xp[(o * C + tk) * inner + i];
+  });
 }
 
 template <class T>
 void nll_bwd_t(const Tensor& t, const Tensor& wt, const Tensor& gs, bool g_per_sample, double g_scale,
-                  int64_t outer, int64_t C, int64_t inner, int64_t ignore, const Tensor& dx) {
-    const T *wtp = wt.data<T>(), *gp = gs.data<T>();
-    const int64_t* tp = t.data<int64_t>();
-    T* dp = dx.data<T>();
-    const T sc = T(g_scale);
-    cuda::for_each_index(outer * C * inner, [=] __device__(auto e) {
-      const int64_t oc = int64_t(e) / inner, i = int64_t(e) - oc * inner, o = oc / C, c = oc - o * C;
-      const int64_t k = o * inner + i, tk = tp[k];
-      dp[e] = (tk != ignore && c == tk) ? -(g_per_sample ? gp[k] : gp[0]) * sc * wtp[k] : T(0);
-    });
+               int64_t outer, int64_t C, int64_t inner, int64_t ignore, const Tensor& dx) {
+  const T *wtp = wt.data<T>(), *gp = gs.data<T>();
+  const int64_t* tp = t.data<int64_t>();
+  T* dp = dx.data<T>();
+  const T sc = T(g_scale);
+  cuda::for_each_index(outer * C * inner, [=] __device__(auto e) {
+    const int64_t oc = int64_t(e) / inner, i = int64_t(e) - oc * inner, o = oc / C, c = oc - o * C;
+    const int64_t k = o * inner + i, tk = tp[k];
+    dp[e] = (tk != ignore && c == tk) ? -(g_per_sample ? gp[k] : gp[0]) * sc * wtp[k] : T(0);
+  });
 }
 
 template <class T>
@@ -556,9 +558,9 @@ void loss_sums_t(const Tensor& loss, const Tensor& wt, double* loss_sum, double*
   *loss_sum = *weight_sum = 0;
   if (loss.numel() == 0) return;
   Tensor out = empty({2}, DType::Float64, loss.device());
-    // one block: a loss has one value per sample, small next to the input it was computed from
-    loss_sums_kernel<T><<<1, 1024, 0, stream()>>>(loss.data<T>(), wt.data<T>(), loss.numel(), out.data<double>());
-    check_launch();
+  // one block: a loss has one value per sample, small next to the input it was computed from
+  loss_sums_kernel<T><<<1, 1024, 0, stream()>>>(loss.data<T>(), wt.data<T>(), loss.numel(), out.data<double>());
+  check_launch();
   Tensor h = to(out, DType::Float64, Device());
   *loss_sum = h.data<double>()[0];
   *weight_sum = h.data<double>()[1];
@@ -591,7 +593,7 @@ void embedding_fwd_impl(const Tensor& weight, const Tensor& idx, const Tensor& o
 
 template <class T>
 void embedding_bwd_t(const Tensor& g, const Tensor& idx, int64_t V, int64_t D, int64_t padding_idx,
-                        bool scale, const Tensor& dw) {
+                     bool scale, const Tensor& dw) {
   CTORCH_CUDA_CHECK(cudaMemsetAsync(dw.data_ptr(), 0, static_cast<size_t>(dw.numel()) * dw.element_size(), stream()));
   const int64_t n = idx.numel();
   if (n == 0 || D == 0) return;
@@ -608,29 +610,29 @@ void embedding_bwd_t(const Tensor& g, const Tensor& idx, int64_t V, int64_t D, i
   auto* kout = reinterpret_cast<unsigned long long*>(keys.data<int64_t>());
   size_t temp_bytes = 0;
   CTORCH_CUDA_CHECK(cub::DeviceRadixSort::SortPairs(nullptr, temp_bytes, kin, kout, pin, pos.data<int64_t>(),
-                                                    static_cast<int>(n), 0, end_bit, stream()));
+                                                  static_cast<int>(n), 0, end_bit, stream()));
   Tensor temp = empty({static_cast<int64_t>(temp_bytes) + 1}, DType::UInt8, g.device());
   CTORCH_CUDA_CHECK(cub::DeviceRadixSort::SortPairs(temp.data_ptr(), temp_bytes, kin, kout, pin,
-                                                    pos.data<int64_t>(), static_cast<int>(n), 0, end_bit,
-                                                    stream()));
+                                                  pos.data<int64_t>(), static_cast<int>(n), 0, end_bit,
+                                                  stream()));
   const int64_t* sk = keys.data<int64_t>();
   const int64_t* sp = pos.data<int64_t>();
-    const T* gp = g.data<T>();
-    T* dp = dw.data<T>();
-    cuda::for_each_index(n * D, [=] __device__(auto e) {
-      const int64_t p = int64_t(e) / D, j = int64_t(e) - p * D;
-      const int64_t v = sk[p];
-      if ((p > 0 && sk[p - 1] == v) || v == padding_idx) return;  // not a run's start, or padding
-      T f = T(1);
-      if (scale) {
-        int64_t count = 0;
-        for (int64_t q = p; q < n && sk[q] == v; ++q) ++count;
-        f = static_cast<T>(1.0 / static_cast<double>(count));
-      }
-      T acc = T(0);
-      for (int64_t q = p; q < n && sk[q] == v; ++q) acc += f * gp[sp[q] * D + j];
-      dp[v * D + j] = acc;
-    });
+  const T* gp = g.data<T>();
+  T* dp = dw.data<T>();
+  cuda::for_each_index(n * D, [=] __device__(auto e) {
+    const int64_t p = int64_t(e) / D, j = int64_t(e) - p * D;
+    const int64_t v = sk[p];
+    if ((p > 0 && sk[p - 1] == v) || v == padding_idx) return;  // not a run's start, or padding
+    T f = T(1);
+    if (scale) {
+      int64_t count = 0;
+      for (int64_t q = p; q < n && sk[q] == v; ++q) ++count;
+      f = static_cast<T>(1.0 / static_cast<double>(count));
+    }
+    T acc = T(0);
+    for (int64_t q = p; q < n && sk[q] == v; ++q) acc += f * gp[sp[q] * D + j];
+    dp[v * D + j] = acc;
+  });
 }
 
 // ------------------------------------------------------------------ dtype dispatch of the entries
