@@ -136,19 +136,36 @@ void layer_norm_bwd_t(const Tensor& g, const Tensor& x, const Tensor& mean, cons
     check_launch();
   }
   T *dwp = mp<T>(dw), *dbp = mp<T>(db);
-  if (dwp || dbp) {
-    // one thread per column summing over the rows in order, like the CPU's column pass
-    cuda::for_each_index(N, [=] __device__(auto j) {
-      T sw = T(0), sb = T(0);
-      for (int64_t r = 0; r < M; ++r) {
-        const T gv = gp[r * N + j];
-        if (dwp) sw += gv * (xp[r * N + j] - mu[r]) * rs[r];
-        sb += gv;
-      }
-      if (dwp) dwp[j] = sw;
-      if (dbp) dbp[j] = sb;
-    });
-  }
+  if (!dwp && !dbp) return;
+  // dw, db: column sums over the rows, in two stages so that more than N threads work: partial
+  // sums over chunks of kChunk rows (one thread per chunk and column), then the chunks in order.
+  const int64_t kChunk = 64;
+  const int64_t chunks = (M + kChunk - 1) / kChunk;
+  Tensor part = empty({2, chunks, N}, x.dtype(), x.device());
+  T* pw = part.data<T>();
+  T* pb = pw + chunks * N;
+  const bool want_w = dwp != nullptr;
+  cuda::for_each_index(chunks * N, [=] __device__(auto e) {
+    const int64_t ch = int64_t(e) / N, j = int64_t(e) - ch * N;
+    const int64_t r1 = (ch + 1) * kChunk < M ? (ch + 1) * kChunk : M;
+    T sw = T(0), sb = T(0);
+    for (int64_t r = ch * kChunk; r < r1; ++r) {
+      const T gv = gp[r * N + j];
+      if (want_w) sw += gv * (xp[r * N + j] - mu[r]) * rs[r];
+      sb += gv;
+    }
+    pw[e] = sw;
+    pb[e] = sb;
+  });
+  cuda::for_each_index(N, [=] __device__(auto j) {
+    T sw = T(0), sb = T(0);
+    for (int64_t ch = 0; ch < chunks; ++ch) {
+      sw += pw[ch * N + j];
+      sb += pb[ch * N + j];
+    }
+    if (dwp) dwp[j] = sw;
+    if (dbp) dbp[j] = sb;
+  });
 }
 
 // ------------------------------------------------------------------ batch norm over [N, C, S]

@@ -60,7 +60,8 @@ Tensor prep(const Tensor& t, DType work) {
   bool broadcast_scalar = t.numel() > 1;
   for (int64_t k = 0; broadcast_scalar && k < t.dim(); ++k) broadcast_scalar = t.stride(k) == 0 || t.size(k) == 1;
   // (on CUDA the strided copy reads the one value on the device instead of syncing for it)
-  if (broadcast_scalar && t.device().is_cpu()) return full(t.sizes(), item(make_view(t, {}, {}, t.storage_offset())), work, t.device());
+  if (broadcast_scalar && t.device().is_cpu())
+    return full(t.sizes(), item(make_view(t, {}, {}, t.storage_offset())), work, t.device());
   return contiguous(t.dtype() == work ? t : to(t, work, t.device()));
 }
 template <class T> const T* cptr(const Tensor& t) { return t.defined() ? t.data<T>() : nullptr; }
@@ -556,7 +557,8 @@ std::pair<Tensor, Tensor> class_constants(const Tensor& input, const Tensor& tar
   DType work = compute_dtype(input.dtype());
   // Built on the host from host copies of target and weight (a double backward only), then moved
   // to input's device.
-  Tensor t = to(flat_target(target), DType::Int64, Device()), w = class_weight(weight, l.C, work, "cross_entropy");
+  Tensor t = to(flat_target(target), DType::Int64, Device());
+  Tensor w = class_weight(weight, l.C, work, "cross_entropy");
   Tensor K = zeros(input.sizes(), DType::Float64, Device());
   Tensor coef = zeros({l.outer * l.inner}, DType::Float64, Device());
   double wsum = static_cast<double>(l.C);
