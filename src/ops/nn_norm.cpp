@@ -1,6 +1,8 @@
 // Fused nn kernels: layer/batch/group norm forward and backward, class-index cross-entropy and
 // NLL. An ordinary backward runs the fused backward kernels; with grad mode on (create_graph, a
-// double backward) the nodes use formulas written with differentiable ctorch ops instead.
+// double backward) the nodes use formulas written with differentiable ctorch ops instead. CUDA
+// tensors run the twins of the fused kernels in kernels/nn_norm.cu; everything else (checks,
+// shapes, autograd) is shared.
 #include "ctorch/ops/nn.h"
 #include <algorithm>
 #include <array>
@@ -11,6 +13,7 @@
 #include "core/dispatch.h"
 #include "cpu/parallel.h"
 #include "ctorch/ops.h"
+#include "kernels/nn_norm.h"
 #include "ops/elementwise_run.h"
 #include "ops/math.h"
 
@@ -46,7 +49,6 @@ using autograd::Context;
 DType compute_dtype(DType t) { return t == DType::Float64 ? DType::Float64 : DType::Float32; }
 
 void check_float_input(const Tensor& x, const char* op) {
-  check_backend(x, op);
   CTORCH_CHECK_KIND(ErrorKind::NotImplemented, x.is_floating_point(), "[", op, "] \"", op,
                     "\" not implemented for '", dtype_name(x.dtype()), "'");
 }
@@ -57,7 +59,9 @@ Tensor prep(const Tensor& t, DType work) {
   // One value broadcast everywhere (the gradient of a sum): a fill, not a strided copy.
   bool broadcast_scalar = t.numel() > 1;
   for (int64_t k = 0; broadcast_scalar && k < t.dim(); ++k) broadcast_scalar = t.stride(k) == 0 || t.size(k) == 1;
-  if (broadcast_scalar) return full(t.sizes(), item(make_view(t, {}, {}, t.storage_offset())), work, t.device());
+  // (on CUDA the strided copy reads the one value on the device instead of syncing for it)
+  if (broadcast_scalar && t.device().is_cpu())
+    return full(t.sizes(), item(make_view(t, {}, {}, t.storage_offset())), work, t.device());
   return contiguous(t.dtype() == work ? t : to(t, work, t.device()));
 }
 template <class T> const T* cptr(const Tensor& t) { return t.defined() ? t.data<T>() : nullptr; }
@@ -101,6 +105,12 @@ Tensor channel_view(const Tensor& v, int64_t nd) {
   DimVector s(static_cast<size_t>(nd), 1);
   s[1] = v.numel();
   return reshape(v, s);
+}
+
+// Every defined tensor of `ts` on x's device (the kernels read them all there).
+void check_devices(const Tensor& x, std::initializer_list<const Tensor*> ts, const char* op) {
+  for (const Tensor* t : ts)
+    if (t->defined()) check_same_device(x, *t, op);
 }
 
 void check_channel_param(const Tensor& t, int64_t C, const char* name, const char* op) {
@@ -167,6 +177,7 @@ std::tuple<Tensor, Tensor, Tensor> native_layer_norm(const Tensor& input, IntArr
     return {out, mu, rs};
   }
   RowSplit s = ln_split(input, normalized_shape, op);
+  check_devices(input, {&weight, &bias}, op);
   if (weight.defined())
     CTORCH_CHECK(weight.numel() == s.N, "[", op, "] weight should have ", s.N, " elements, got ", weight.numel());
   if (bias.defined())
@@ -176,7 +187,9 @@ std::tuple<Tensor, Tensor, Tensor> native_layer_norm(const Tensor& input, IntArr
   Tensor y = empty(input.sizes(), work, input.device());
   DimVector ss = stat_shape(input, static_cast<int64_t>(normalized_shape.size()));
   Tensor mu = empty(ss, work, input.device()), rs = empty(ss, work, input.device());
-  if (s.M > 0 && s.N > 0) {
+  if (s.M > 0 && s.N > 0 && input.device().is_cuda()) {
+    cuda_layer_norm_fwd(x, w, b, y, mu, rs, s.M, s.N, eps);
+  } else if (s.M > 0 && s.N > 0) {
     NN_DISPATCH(work, {
       using T = typename decltype(tag)::type;
       NN_KERNEL(layer_norm_fwd, T, cptr<T>(x), cptr<T>(w), cptr<T>(b), y.data<T>(), mu.data<T>(),
@@ -194,6 +207,7 @@ std::tuple<Tensor, Tensor, Tensor> native_layer_norm_backward(
   RowSplit s = ln_split(input, normalized_shape, op);
   CTORCH_CHECK(grad_out.sizes() == input.sizes() && mean.numel() == s.M && rstd.numel() == s.M,
                "[", op, "] grad_out, mean or rstd does not match the input of shape ", input.sizes());
+  check_devices(input, {&grad_out, &mean, &rstd, &weight}, op);
   DType work = compute_dtype(input.dtype());
   Tensor g = prep(grad_out, work), x = prep(input, work), w = prep(weight, work);
   Tensor mu = prep(mean, work), rs = prep(rstd, work);
@@ -203,6 +217,8 @@ std::tuple<Tensor, Tensor, Tensor> native_layer_norm_backward(
   if (s.M == 0 || s.N == 0) {
     if (dw.defined()) zero_(dw);
     if (db.defined()) zero_(db);
+  } else if (input.device().is_cuda()) {
+    cuda_layer_norm_bwd(g, x, mu, rs, w, dx, dw, db, s.M, s.N);
   } else {
     NN_DISPATCH(work, {
       using T = typename decltype(tag)::type;
@@ -230,6 +246,11 @@ NCS ncs_split(const Tensor& x) {
 void update_running(const Tensor& running, const Tensor& stat, double momentum) {
   autograd::NoGradGuard guard;
   Tensor r = running;
+  if (r.is_contiguous() && r.dtype() == stat.dtype() && r.device().is_cuda()) {
+    cuda_running_update(r, stat, momentum);
+    r.bump_version();
+    return;
+  }
   if (r.is_contiguous() && r.dtype() == stat.dtype()) {
     NN_DISPATCH(stat.dtype(), {
       using T = typename decltype(tag)::type;
@@ -289,6 +310,7 @@ std::tuple<Tensor, Tensor, Tensor> native_batch_norm(const Tensor& input, const 
   check_channel_param(bias, s.C, "bias", op);
   check_channel_param(running_mean, s.C, "running_mean", op);
   check_channel_param(running_var, s.C, "running_var", op);
+  check_devices(input, {&weight, &bias, &running_mean, &running_var}, op);
   DType work = compute_dtype(input.dtype());
   Tensor x = prep(input, work), w = prep(weight, work), b = prep(bias, work);
   Tensor mu, var;
@@ -297,15 +319,20 @@ std::tuple<Tensor, Tensor, Tensor> native_batch_norm(const Tensor& input, const 
                        input.sizes());
     mu = empty({s.C}, work, input.device());
     var = empty({s.C}, work, input.device());
-    NN_DISPATCH(work, {
-      using T = typename decltype(tag)::type;
-      NN_KERNEL(batch_norm_stats, T, x.data<T>(), s.N, s.C, s.S, mu.data<T>(), var.data<T>());
-    });
+    if (input.device().is_cuda()) {
+      cuda_batch_norm_stats(x, s.N, s.C, s.S, mu, var);
+    } else {
+      NN_DISPATCH(work, {
+        using T = typename decltype(tag)::type;
+        NN_KERNEL(batch_norm_stats, T, x.data<T>(), s.N, s.C, s.S, mu.data<T>(), var.data<T>());
+      });
+    }
     const double n = static_cast<double>(s.N * s.S);
     if (running_mean.defined()) update_running(running_mean, mu, momentum);
     if (running_var.defined()) {
       Tensor unbiased = empty({s.C}, work, input.device());
-      NN_DISPATCH(work, {
+      if (input.device().is_cuda()) cuda_nn_scale_vector(var, unbiased, n / (n - 1));
+      else NN_DISPATCH(work, {
         using T = typename decltype(tag)::type;
         for (int64_t c = 0; c < s.C; ++c) unbiased.data<T>()[c] = static_cast<T>(var.data<T>()[c] * (n / (n - 1)));
       });
@@ -320,6 +347,10 @@ std::tuple<Tensor, Tensor, Tensor> native_batch_norm(const Tensor& input, const 
   Tensor is = empty({s.C}, work, input.device());
   Tensor scale = empty({s.C}, work, input.device()), shift = empty({s.C}, work, input.device());
   Tensor y = empty(input.sizes(), work, input.device());
+  if (input.device().is_cuda()) {
+    cuda_batch_norm_apply(x, mu, var, w, b, is, y, s.N, s.C, s.S, eps);
+    return {as_dtype(y, input.dtype()), mu, is};
+  }
   NN_DISPATCH(work, {
     using T = typename decltype(tag)::type;
     const T *m = mu.data<T>(), *v = var.data<T>(), *wp = cptr<T>(w), *bp = cptr<T>(b);
@@ -346,13 +377,16 @@ std::tuple<Tensor, Tensor, Tensor> native_batch_norm_backward(
   check_channel_param(weight, s.C, "weight", op);
   check_channel_param(save_mean, s.C, "save_mean", op);
   check_channel_param(save_invstd, s.C, "save_invstd", op);
+  check_devices(input, {&grad_out, &weight, &save_mean, &save_invstd}, op);
   DType work = compute_dtype(input.dtype());
   Tensor g = prep(grad_out, work), x = prep(input, work), w = prep(weight, work);
   Tensor mu = prep(save_mean, work), is = prep(save_invstd, work);
   Tensor dx = output_mask[0] ? empty(input.sizes(), work, input.device()) : Tensor();
   Tensor dw = output_mask[1] ? empty({s.C}, work, input.device()) : Tensor();
   Tensor db = output_mask[2] ? empty({s.C}, work, input.device()) : Tensor();
-  NN_DISPATCH(work, {
+  if (input.device().is_cuda()) {
+    cuda_batch_norm_bwd(g, x, mu, is, w, dx, dw, db, s.N, s.C, s.S, training);
+  } else NN_DISPATCH(work, {
     using T = typename decltype(tag)::type;
     NN_KERNEL(batch_norm_bwd, T, g.data<T>(), x.data<T>(), mu.data<T>(), is.data<T>(), cptr<T>(w),
               mptr<T>(dx), mptr<T>(dw), mptr<T>(db), s.N, s.C, s.S, training);
@@ -398,11 +432,14 @@ std::tuple<Tensor, Tensor, Tensor> native_group_norm(const Tensor& input, const 
                "by num_groups, but got input of shape ", input.sizes(), " and num_groups=", groups);
   check_channel_param(weight, s.C, "weight", op);
   check_channel_param(bias, s.C, "bias", op);
+  check_devices(input, {&weight, &bias}, op);
   DType work = compute_dtype(input.dtype());
   Tensor x = prep(input, work), w = prep(weight, work), b = prep(bias, work);
   Tensor y = empty(input.sizes(), work, input.device());
   Tensor mu = empty({s.N, groups}, work, input.device()), rs = empty({s.N, groups}, work, input.device());
-  if (y.numel() > 0) {
+  if (y.numel() > 0 && input.device().is_cuda()) {
+    cuda_group_norm_fwd(x, w, b, y, mu, rs, s.N, s.C, s.S, groups, eps);
+  } else if (y.numel() > 0) {
     NN_DISPATCH(work, {
       using T = typename decltype(tag)::type;
       NN_KERNEL(group_norm_fwd, T, x.data<T>(), cptr<T>(w), cptr<T>(b), y.data<T>(), mu.data<T>(),
@@ -423,13 +460,16 @@ std::tuple<Tensor, Tensor, Tensor> native_group_norm_backward(
   CTORCH_CHECK(groups > 0 && s.C % groups == 0 && mean.numel() == s.N * groups &&
                rstd.numel() == s.N * groups, "[", op, "] mean/rstd do not match ", groups, " groups");
   check_channel_param(weight, s.C, "weight", op);
+  check_devices(input, {&grad_out, &mean, &rstd, &weight}, op);
   DType work = compute_dtype(input.dtype());
   Tensor g = prep(grad_out, work), x = prep(input, work), w = prep(weight, work);
   Tensor mu = prep(mean, work), rs = prep(rstd, work);
   Tensor dx = output_mask[0] ? empty(input.sizes(), work, input.device()) : Tensor();
   Tensor dw = output_mask[1] ? empty({s.C}, work, input.device()) : Tensor();
   Tensor db = output_mask[2] ? empty({s.C}, work, input.device()) : Tensor();
-  NN_DISPATCH(work, {
+  if (input.device().is_cuda()) {
+    cuda_group_norm_bwd(g, x, mu, rs, w, dx, dw, db, s.N, s.C, s.S, groups);
+  } else NN_DISPATCH(work, {
     using T = typename decltype(tag)::type;
     NN_KERNEL(group_norm_bwd, T, g.data<T>(), x.data<T>(), mu.data<T>(), rs.data<T>(), cptr<T>(w),
               mptr<T>(dx), mptr<T>(dw), mptr<T>(db), s.N, s.C, s.S, groups);
@@ -470,9 +510,16 @@ DimVector sample_shape(const Tensor& input) {
 Tensor flat_target(const Tensor& target) {
   return contiguous(target.dtype() == DType::Int64 ? target : to(target, DType::Int64, target.device()));
 }
-void check_targets(const int64_t* t, int64_t n, int64_t C, int64_t ignore_index) {
-  for (int64_t k = 0; k < n; ++k)
-    CTORCH_CHECK_INDEX(t[k] == ignore_index || (t[k] >= 0 && t[k] < C), "Target ", t[k], " is out of bounds.");
+void check_targets(const Tensor& t, int64_t C, int64_t ignore_index) {
+  if (t.device().is_cuda()) {  // checked on the device: one sync, and the first bad target named
+    int64_t bad = 0;
+    CTORCH_CHECK_INDEX(cuda_first_out_of_range(t, C, true, ignore_index, &bad) < 0, "Target ", bad,
+                       " is out of bounds.");
+    return;
+  }
+  const int64_t* p = t.data<int64_t>();
+  for (int64_t k = 0; k < t.numel(); ++k)
+    CTORCH_CHECK_INDEX(p[k] == ignore_index || (p[k] >= 0 && p[k] < C), "Target ", p[k], " is out of bounds.");
 }
 Tensor class_weight(const Tensor& weight, int64_t C, DType work, const char* op) {
   if (!weight.defined()) return weight;
@@ -487,7 +534,8 @@ Tensor reduce_loss(const Tensor& loss, const Tensor& wt, LossReduction r, DType 
   *total_weight = 0;
   if (r == LossReduction::None) return as_dtype(reshape(loss, shape), out_dtype);
   double acc = 0, tw = 0;
-  NN_DISPATCH(loss.dtype(), {
+  if (loss.device().is_cuda()) cuda_loss_sums(loss, wt, &acc, &tw);  // the host needs tw: one sync
+  else NN_DISPATCH(loss.dtype(), {
     using T = typename decltype(tag)::type;
     const T *lp = loss.data<T>(), *wp = wt.data<T>();
     for (int64_t k = 0; k < loss.numel(); ++k) {
@@ -507,13 +555,16 @@ std::pair<Tensor, Tensor> class_constants(const Tensor& input, const Tensor& tar
                                           int64_t ignore_index, double ls) {
   ClassLayout l = class_layout(input, target, "cross_entropy");
   DType work = compute_dtype(input.dtype());
-  Tensor t = flat_target(target), w = class_weight(weight, l.C, work, "cross_entropy");
-  Tensor K = zeros(input.sizes(), DType::Float64, input.device());
-  Tensor coef = zeros({l.outer * l.inner}, DType::Float64, input.device());
+  // Built on the host from host copies of target and weight (a double backward only), then moved
+  // to input's device.
+  Tensor t = to(flat_target(target), DType::Int64, Device());
+  Tensor w = class_weight(weight, l.C, work, "cross_entropy");
+  Tensor K = zeros(input.sizes(), DType::Float64, Device());
+  Tensor coef = zeros({l.outer * l.inner}, DType::Float64, Device());
   double wsum = static_cast<double>(l.C);
   std::vector<double> wv(static_cast<size_t>(l.C), 1.0);
   if (w.defined()) {
-    Tensor w64 = to(w, DType::Float64, w.device());
+    Tensor w64 = to(w, DType::Float64, Device());
     wsum = 0;
     for (int64_t c = 0; c < l.C; ++c) wsum += (wv[c] = w64.data<double>()[c]);
   }
@@ -549,15 +600,18 @@ Tensor cross_entropy_loss(const Tensor& input, const Tensor& target, const Tenso
   CTORCH_CHECK(label_smoothing <= 1.0, "label_smoothing must be between 0.0 and 1.0. Got: ", label_smoothing);
   label_smoothing = std::max(label_smoothing, 0.0);  // PyTorch smooths only when > 0 (negative acts as 0)
   DType work = compute_dtype(input.dtype());
+  check_devices(input, {&target, &weight}, op);
   Tensor t = flat_target(target);
-  check_targets(t.data<int64_t>(), t.numel(), l.C, ignore_index);
+  check_targets(t, l.C, ignore_index);
   Tensor x = prep(autograd::detach(input), work), w = class_weight(weight, l.C, work, op);
   const int64_t ns = l.outer * l.inner;
   Tensor loss = empty({ns}, work, input.device()), lse = empty({ns}, work, input.device());
   Tensor wt = empty({ns}, work, input.device());
   double wsum = static_cast<double>(l.C);
-  if (w.defined()) wsum = item(sum(to(w, DType::Float64, w.device()))).to_double();
-  if (ns > 0 && l.C > 0) {
+  if (w.defined()) wsum = item(sum(to(w, DType::Float64, Device()))).to_double();  // C values, on the host
+  if (ns > 0 && l.C > 0 && input.device().is_cuda()) {
+    cuda_cross_entropy_fwd(x, t, w, wsum, l.outer, l.C, l.inner, ignore_index, label_smoothing, loss, lse, wt);
+  } else if (ns > 0 && l.C > 0) {
     NN_DISPATCH(work, {
       using T = typename decltype(tag)::type;
       NN_KERNEL(cross_entropy_fwd, T, x.data<T>(), t.data<int64_t>(), cptr<T>(w), T(wsum), l.outer, l.C,
@@ -584,7 +638,10 @@ Tensor cross_entropy_loss(const Tensor& input, const Tensor& target, const Tenso
         Tensor dx = empty(x.sizes(), work, x.device());
         if (dx.numel() > 0) {
           double scale = reduction == LossReduction::Mean ? 1.0 / tw : 1.0;
-          NN_DISPATCH(work, {
+          if (x.device().is_cuda())
+            cuda_cross_entropy_bwd(xw, t, w, wsum, lse, wt, gw, reduction == LossReduction::None, scale,
+                                   l.outer, l.C, l.inner, ignore_index, label_smoothing, dx);
+          else NN_DISPATCH(work, {
             using T = typename decltype(tag)::type;
             NN_KERNEL(cross_entropy_bwd, T, xw.data<T>(), t.data<int64_t>(), cptr<T>(w), T(wsum),
                       lse.data<T>(), wt.data<T>(), gw.data<T>(), reduction == LossReduction::None,
@@ -601,12 +658,14 @@ Tensor nll_loss(const Tensor& input, const Tensor& target, const Tensor& weight,
   const char* op = "nll_loss";
   ClassLayout l = class_layout(input, target, op);
   DType work = compute_dtype(input.dtype());
+  check_devices(input, {&target, &weight}, op);
   Tensor t = flat_target(target);
-  check_targets(t.data<int64_t>(), t.numel(), l.C, ignore_index);
+  check_targets(t, l.C, ignore_index);
   Tensor x = prep(autograd::detach(input), work), w = class_weight(weight, l.C, work, op);
   const int64_t ns = l.outer * l.inner;
   Tensor loss = empty({ns}, work, input.device()), wt = empty({ns}, work, input.device());
-  NN_DISPATCH(work, {
+  if (input.device().is_cuda()) cuda_nll_fwd(x, t, w, l.outer, l.C, l.inner, ignore_index, loss, wt);
+  else NN_DISPATCH(work, {
     using T = typename decltype(tag)::type;
     const T *xp = x.data<T>(), *wp = cptr<T>(w);
     const int64_t* tp = t.data<int64_t>();
@@ -623,28 +682,36 @@ Tensor nll_loss(const Tensor& input, const Tensor& target, const Tensor& weight,
   Tensor r = reduce_loss(loss, wt, reduction, input.dtype(), sample_shape(input), &tw);
   if (!autograd::recording({&input})) return r;
   autograd::record("NllLossBackward0", {input}, {r}, {t, wt},
-      [reduction, tw, l, ignore_index, shape = DimVector(input.sizes()), dtype = input.dtype()](const Context& c) {
+      [reduction, tw, l, ignore_index, shape = DimVector(input.sizes()), dtype = input.dtype(),
+       device = input.device()](const Context& c) {
         Tensor t = c.saved(0), wt = c.saved(1);
         const Tensor& g = c.grad();
         if (autograd::is_grad_enabled()) {
-          // the gradient is linear in g and constant in the input: -g * wt at the target
+          // the gradient is linear in g and constant in the input: -g * wt at the target (built on
+          // the host from host copies, then moved to the input's device: a double backward only)
+          Tensor th = to(t, DType::Int64, Device()), wth = to(wt, wt.dtype(), Device());
           Tensor K = zeros(shape, dtype);
           NN_DISPATCH(compute_dtype(dtype), {
             using T = typename decltype(tag)::type;
             Tensor Kw = prep(K, compute_dtype(dtype));
             T* kp = Kw.data<T>();
-            const int64_t* tp = t.data<int64_t>();
-            const T* wtp = wt.data<T>();
+            const int64_t* tp = th.data<int64_t>();
+            const T* wtp = wth.data<T>();
             for (int64_t k = 0; k < l.outer * l.inner; ++k)
               if (tp[k] != ignore_index) kp[(k / l.inner * l.C + tp[k]) * l.inner + k % l.inner] = -wtp[k];
             K = as_dtype(Kw, dtype);
           });
           Tensor xs = empty(shape, dtype);  // only its dim count matters to scaled_grad
-          return autograd::grads(scaled_grad(g, xs, reduction, tw) * K);
+          return autograd::grads(scaled_grad(g, xs, reduction, tw) * to(K, dtype, device));
         }
         DType work = compute_dtype(dtype);
-        Tensor dx = zeros(shape, work), gw = prep(g, work);
         double scale = reduction == LossReduction::Mean ? 1.0 / tw : 1.0;
+        if (device.is_cuda()) {
+          Tensor dx = empty(shape, work, device), gw = prep(g, work);
+          cuda_nll_bwd(t, wt, gw, reduction == LossReduction::None, scale, l.outer, l.C, l.inner, ignore_index, dx);
+          return autograd::grads(as_dtype(dx, dtype));
+        }
+        Tensor dx = zeros(shape, work), gw = prep(g, work);
         NN_DISPATCH(work, {
           using T = typename decltype(tag)::type;
           T* dp = dx.data<T>();
@@ -671,6 +738,11 @@ Tensor embedding_indices(const Tensor& indices, int64_t V) {
                "for embedding)");
   Tensor flat = contiguous(reshape(indices.dtype() == DType::Int64 ? indices : to(indices, DType::Int64,
                                                                                    indices.device()), {-1}));
+  if (flat.device().is_cuda()) {  // checked on the device: one sync
+    int64_t bad = 0;
+    CTORCH_CHECK_INDEX(cuda_first_out_of_range(flat, V, false, 0, &bad) < 0, "index out of range in self");
+    return flat;
+  }
   const int64_t* p = flat.data<int64_t>();
   for (int64_t k = 0; k < flat.numel(); ++k)
     CTORCH_CHECK_INDEX(p[k] >= 0 && p[k] < V, "index out of range in self");
@@ -692,6 +764,7 @@ Tensor embedding_dense_backward(const Tensor& grad, const Tensor& indices, int64
                                 int64_t padding_idx, bool scale_grad_by_freq) {
   const char* op = "embedding_backward";
   check_float_input(grad, op);
+  check_same_device(grad, indices, op);
   Tensor flat = embedding_indices(indices, num_weights);
   const int64_t n = flat.numel();
   const int64_t D = n > 0 ? grad.numel() / n : (grad.dim() > 0 ? grad.size(grad.dim() - 1) : 1);
@@ -700,6 +773,10 @@ Tensor embedding_dense_backward(const Tensor& grad, const Tensor& indices, int64
   DType work = compute_dtype(grad.dtype());
   Tensor g = prep(grad, work);
   Tensor dw = empty({num_weights, D}, work, grad.device());
+  if (grad.device().is_cuda()) {
+    cuda_embedding_bwd(g, flat, num_weights, D, padding_idx, scale_grad_by_freq, dw);
+    return as_dtype(dw, grad.dtype());
+  }
   std::vector<double> f = embedding_factors(flat, num_weights, scale_grad_by_freq);
   NN_DISPATCH(work, {
     using T = typename decltype(tag)::type;
@@ -711,13 +788,18 @@ Tensor embedding_dense_backward(const Tensor& grad, const Tensor& indices, int64
 }
 
 Tensor embedding(const Tensor& weight, const Tensor& indices, int64_t padding_idx, bool scale_grad_by_freq) {
-  check_backend(weight, "embedding");
+  check_same_device(weight, indices, "embedding");
   CTORCH_CHECK(weight.dim() == 2, "'weight' must be 2-D");
   const int64_t V = weight.size(0);
   Tensor flat = embedding_indices(indices, V);
   DimVector shape(indices.sizes());
   shape.push_back(weight.size(1));
-  Tensor out = autograd::untracked([&] { return reshape(index_select(weight, 0, flat), shape); });
+  Tensor out = autograd::untracked([&] {
+    if (weight.device().is_cpu()) return reshape(index_select(weight, 0, flat), shape);
+    Tensor r = empty(shape, weight.dtype(), weight.device());
+    cuda_embedding_fwd(contiguous(weight), flat, r);
+    return r;
+  });
   if (!autograd::recording({&weight})) return out;
   autograd::record("EmbeddingBackward0", {weight}, {out}, {flat},
       [V, padding_idx, scale_grad_by_freq](const Context& c) {
@@ -727,10 +809,12 @@ Tensor embedding(const Tensor& weight, const Tensor& indices, int64_t padding_id
           return autograd::grads(embedding_dense_backward(g, flat, V, padding_idx, scale_grad_by_freq));
         // differentiable in g: rows scaled by the (constant) factors, summed with index_add
         const int64_t n = flat.numel(), D = n > 0 ? g.numel() / n : 0;
-        std::vector<double> f = embedding_factors(flat, V, scale_grad_by_freq);
+        // the factors are built on the host (from a host copy of the indices for CUDA)
+        Tensor hflat = to(flat, DType::Int64, Device());
+        std::vector<double> f = embedding_factors(hflat, V, scale_grad_by_freq);
         Tensor fac = ones({n, 1}, DType::Float64);
         double* fp = fac.data<double>();
-        const int64_t* ip = flat.data<int64_t>();
+        const int64_t* ip = hflat.data<int64_t>();
         for (int64_t k = 0; k < n; ++k)
           fp[k] = ip[k] == padding_idx ? 0.0 : (f.empty() ? 1.0 : f[k]);
         Tensor src = reshape(g, {n, D}) * to(fac, g.dtype(), g.device());
