@@ -13,3 +13,5 @@ def device_count():
 
 def is_built():
     return _C._cuda_built()
+
+from ctorch.cuda.random import *  # noqa: E402,F401,F403
