@@ -333,6 +333,10 @@ def test_dropout_on_cuda():
     assert y.device.type == "cuda"
     v = to_np(y)
     assert set(np.unique(v)) <= {0.0, 1 / 0.75} and abs((v == 0).mean() - 0.25) < 1e-2
+    # channel dropout: one draw per (sample, channel), made on the input's device
+    y2 = ctorch.nn.functional.dropout2d(ctorch.ones(8, 16, 5, 5, device="cuda"), 0.5, training=True)
+    v2 = to_np(y2)
+    assert y2.device.type == "cuda" and all(len(np.unique(v2[n, c])) == 1 for n in range(8) for c in range(16))
     xg = ctorch.ones(10, 10, device="cuda", requires_grad=True)
     ctorch.nn.functional.dropout(xg, 0.5).sum().backward()
     assert set(np.unique(to_np(xg.grad))) <= {0.0, 2.0}
