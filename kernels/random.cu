@@ -57,11 +57,11 @@ __device__ inline void store_value(char* p, DType dt, V v) {
 }
 
 // Calls f(b) for Philox blocks b in [0, nblocks); the index type is 32-bit when every value
-// index (< n) fits, as the value index b * per_block + j is formed in it.
+// index b * per_block + j (< n + 4, the last block running past n) fits in it.
 template <class F>
 void launch_blocks(int64_t nblocks, int64_t n, const F& f) {
   if (nblocks <= 0) return;
-  if (n <= INT32_MAX)
+  if (n <= INT32_MAX - 4)
     cuda::for_each_index_kernel<int32_t>
         <<<cuda::grid_size(nblocks), cuda::kBlockSize, 0, cuda::stream()>>>(int32_t(nblocks), f);
   else
