@@ -467,7 +467,8 @@ Tensor& uniform_(Tensor& t, double from, double to, const GeneratorPtr& g) {
     });
   }
   Uniform u{true};
-  return generate<double, true>(t, g, 2, "uniform_", fill_of(RandomFillKind::UniformDouble, true, from, to), [=](const uint32_t* w, int64_t, double* v) {
+  return generate<double, true>(t, g, 2, "uniform_", fill_of(RandomFillKind::UniformDouble, true, from, to),
+                                [=](const uint32_t* w, int64_t, double* v) {
     for (int j = 0; j < 2; ++j) v[j] = from + u.at(w, j) * (to - from);
   });
 }
@@ -486,7 +487,8 @@ Tensor& normal_(Tensor& t, double mean, double std, const GeneratorPtr& g) {
   }
   Uniform u{true};
   return generate<double, true>(t, g, u.per_block(), "normal_",
-                                fill_of(RandomFillKind::NormalDouble, true, mean, std), [=](const uint32_t* w, int64_t, double* v) {
+                                fill_of(RandomFillKind::NormalDouble, true, mean, std),
+                                [=](const uint32_t* w, int64_t, double* v) {
     normals(u, w, v);
     for (int j = 0; j < u.per_block(); ++j) v[j] = mean + std * v[j];
   });
@@ -496,7 +498,8 @@ Tensor& log_normal_(Tensor& t, double mean, double std, const GeneratorPtr& g) {
   CTORCH_CHECK(std > 0.0, "[log_normal_] expects std > 0.0, but found std=", std);
   Uniform u{t.dtype() == DType::Float64};
   return generate<double, true>(t, g, u.per_block(), "log_normal_",
-                                fill_of(RandomFillKind::LogNormal, u.dbl, mean, std), [=](const uint32_t* w, int64_t, double* v) {
+                                fill_of(RandomFillKind::LogNormal, u.dbl, mean, std),
+                                [=](const uint32_t* w, int64_t, double* v) {
     normals(u, w, v);
     for (int j = 0; j < u.per_block(); ++j) v[j] = std::exp(mean + std * v[j]);
   });
@@ -506,7 +509,8 @@ Tensor& exponential_(Tensor& t, double lambd, const GeneratorPtr& g) {
   CTORCH_CHECK(lambd > 0.0, "[exponential_] expects lambda > 0.0, but found lambda=", lambd);
   Uniform u{t.dtype() == DType::Float64};
   return generate<double, true>(t, g, u.per_block(), "exponential_",
-                                fill_of(RandomFillKind::Exponential, u.dbl, lambd), [=](const uint32_t* w, int64_t, double* v) {
+                                fill_of(RandomFillKind::Exponential, u.dbl, lambd),
+                                [=](const uint32_t* w, int64_t, double* v) {
     for (int j = 0; j < u.per_block(); ++j) v[j] = -std::log(u.open0(w, j)) / lambd;
   });
 }
@@ -515,7 +519,8 @@ Tensor& cauchy_(Tensor& t, double median, double sigma, const GeneratorPtr& g) {
   CTORCH_CHECK(sigma > 0.0, "[cauchy_] expects sigma > 0.0, but found sigma=", sigma);
   Uniform u{t.dtype() == DType::Float64};
   return generate<double, true>(t, g, u.per_block(), "cauchy_",
-                                fill_of(RandomFillKind::Cauchy, u.dbl, median, sigma), [=](const uint32_t* w, int64_t, double* v) {
+                                fill_of(RandomFillKind::Cauchy, u.dbl, median, sigma),
+                                [=](const uint32_t* w, int64_t, double* v) {
     constexpr double kPi = 3.141592653589793238463;
     for (int j = 0; j < u.per_block(); ++j) v[j] = median + sigma * std::tan(kPi * (u.at(w, j) - 0.5));
   });
@@ -525,7 +530,8 @@ Tensor& geometric_(Tensor& t, double p, const GeneratorPtr& g) {
   CTORCH_CHECK(p > 0 && p < 1, "[geometric_] expects p to be in (0, 1), but got p=", p);
   Uniform u{true};
   double denom = std::log1p(-p);
-  return generate<double, false>(t, g, 2, "geometric_", fill_of(RandomFillKind::Geometric, true, denom), [=](const uint32_t* w, int64_t, double* v) {
+  return generate<double, false>(t, g, 2, "geometric_", fill_of(RandomFillKind::Geometric, true, denom),
+                                 [=](const uint32_t* w, int64_t, double* v) {
     // The number of trials up to the first success: at least 1.
     for (int j = 0; j < 2; ++j) v[j] = std::max(1.0, std::ceil(std::log(u.open0(w, j)) / denom));
   });
@@ -547,6 +553,7 @@ Tensor& bernoulli_(Tensor& t, const Tensor& p, const GeneratorPtr& g) {
     double bad = 0;
     CTORCH_CHECK(cuda_random_check(pe, 0, &bad), "[bernoulli_] expects all probabilities to be in [0, 1], got ",
                  bad);
+    // The kernel reads p itself; the CPU loop (the lambda) never runs for a CUDA tensor.
     return generate<double, false>(t, g, 2, "bernoulli_", fill_of(RandomFillKind::BernoulliTensor, true),
                                    [](const uint32_t*, int64_t, double* v) { v[0] = v[1] = 0; }, &pe);
   }
