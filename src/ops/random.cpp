@@ -1,6 +1,11 @@
-// Random sampling on the CPU over Philox4x32-10. Element i of a call uses Philox block
-// offset + i / k (k values per block), so results do not depend on the thread count and a CUDA
-// kernel can reproduce them from (seed, offset) alone.
+// Random sampling over Philox4x32-10, on the CPU here and on CUDA through kernels/random.cu.
+// Element i of a call uses Philox block offset + i / k (k values per block), so results depend
+// neither on the thread count nor on the device: the CUDA kernels compute the same blocks with
+// the same formulas (src/ops/philox.h), so a CUDA generator in the CPU generator's state gives
+// the same numbers, bit for bit where the arithmetic is exact (uniform_, random_/randint,
+// bernoulli_, randperm, multinomial with replacement) and to floating-point rounding where
+// library functions differ (log, sin, cos, tan, exp: normal_, log_normal_, exponential_,
+// cauchy_, geometric_, multinomial without replacement).
 //
 // The stream, for a twin to follow: block b of a call is philox4x32_10(counter = (lo, hi of
 // offset + b, 0, 0), key = (lo, hi of seed)) -> words w0..w3; a call claims ceil(n / k) blocks.
@@ -25,8 +30,11 @@
 #include "autograd/function.h"
 #include "core/dispatch.h"
 #include "cpu/parallel.h"
+#include "ctorch/cuda.h"
 #include "ctorch/ops.h"
+#include "kernels/random.h"
 #include "ops/elementwise_run.h"
+#include "ops/philox.h"
 
 namespace ctorch {
 
@@ -89,28 +97,31 @@ const GeneratorPtr& default_generator() {
   static const GeneratorPtr g = std::make_shared<Generator>();
   return g;
 }
-void manual_seed(uint64_t seed) { default_generator()->manual_seed(seed); }
 
-namespace {
-
-inline void philox_block(uint32_t c0, uint32_t c1, uint32_t c2, uint32_t c3, uint32_t k0,
-                         uint32_t k1, uint32_t out[4]) {
-  for (int r = 0; r < 10; ++r) {
-    if (r) { k0 += 0x9E3779B9u; k1 += 0xBB67AE85u; }
-    uint64_t p0 = static_cast<uint64_t>(0xD2511F53u) * c0;
-    uint64_t p1 = static_cast<uint64_t>(0xCD9E8D57u) * c2;
-    uint32_t n0 = static_cast<uint32_t>(p1 >> 32) ^ c1 ^ k0;
-    uint32_t n2 = static_cast<uint32_t>(p0 >> 32) ^ c3 ^ k1;
-    c0 = n0; c1 = static_cast<uint32_t>(p1); c2 = n2; c3 = static_cast<uint32_t>(p0);
-  }
-  out[0] = c0; out[1] = c1; out[2] = c2; out[3] = c3;
+const GeneratorPtr& cuda_default_generator(int index) {
+  // One per device, made on first use (device_count() is 0 without a GPU or a CUDA build).
+  static const std::vector<GeneratorPtr> gens = [] {
+    std::vector<GeneratorPtr> v;
+    for (int i = 0, n = cuda::device_count(); i < n; ++i)
+      v.push_back(std::make_shared<Generator>(Generator::kDefaultSeed, Device(DeviceType::CUDA, i)));
+    return v;
+  }();
+  int d = cuda::resolve_device(index);  // raises without a GPU or for a bad ordinal
+  return gens[static_cast<size_t>(d)];
 }
 
-}  // namespace
+const GeneratorPtr& default_generator(Device device) {
+  return device.is_cuda() ? cuda_default_generator(device.index) : default_generator();
+}
+
+void manual_seed(uint64_t seed) {
+  default_generator()->manual_seed(seed);
+  for (int i = 0, n = cuda::device_count(); i < n; ++i) cuda_default_generator(i)->manual_seed(seed);
+}
 
 std::array<uint32_t, 4> philox4x32_10(std::array<uint32_t, 4> c, std::array<uint32_t, 2> k) {
   std::array<uint32_t, 4> r;
-  philox_block(c[0], c[1], c[2], c[3], k[0], k[1], r.data());
+  philox::block(c[0], c[1], c[2], c[3], k[0], k[1], r.data());
   return r;
 }
 
@@ -120,10 +131,8 @@ namespace {
 struct Stream {
   uint32_t k0, k1;
   uint64_t base;
-  void block(uint64_t b, uint32_t w[4]) const {
-    uint64_t c = base + b;
-    philox_block(static_cast<uint32_t>(c), static_cast<uint32_t>(c >> 32), 0, 0, k0, k1, w);
-  }
+  void block(uint64_t b, uint32_t w[4]) const { philox::stream_block(k0, k1, base, b, w); }
+  PhiloxKey key() const { return {k0, k1, base}; }
   // kLanes consecutive blocks from block b, word-major (w[word][lane]): the same numbers as
   // block(), laid out so the rounds vectorize.
   static constexpr int kLanes = 8;
@@ -132,9 +141,8 @@ struct Stream {
 
 void philox_lanes_scalar(uint64_t first, uint32_t k0, uint32_t k1, uint32_t w[4][Stream::kLanes]) {
   for (int l = 0; l < Stream::kLanes; ++l) {
-    uint64_t c = first + l;
     uint32_t o[4];
-    philox_block(static_cast<uint32_t>(c), static_cast<uint32_t>(c >> 32), 0, 0, k0, k1, o);
+    philox::stream_block(k0, k1, first, static_cast<uint64_t>(l), o);
     for (int k = 0; k < 4; ++k) w[k][l] = o[k];
   }
 }
@@ -194,32 +202,35 @@ void philox_lanes(uint64_t first, uint32_t k0, uint32_t k1, uint32_t w[4][Stream
 
 void Stream::blocks(uint64_t b, uint32_t w[4][kLanes]) const { philox_lanes(base + b, k0, k1, w); }
 
-Stream claim(const GeneratorPtr& g, int64_t n, int per_block) {
-  Generator& gen = g ? *g : *default_generator();
+// The generator a call on `device` draws from: `g`, which must be of the device's type, or the
+// device's default one.
+Generator& pick_generator(const GeneratorPtr& g, Device device, const char* op) {
+  if (!g) return *default_generator(device);
+  CTORCH_CHECK(g->device().type == device.type, "[", op, "] Expected a '", device.is_cuda() ? "cuda" : "cpu",
+               "' device type for generator but found '", g->device().is_cuda() ? "cuda" : "cpu", "'");
+  return *g;
+}
+
+Stream claim(const GeneratorPtr& g, Device device, int64_t n, int per_block, const char* op) {
+  Generator& gen = pick_generator(g, device, op);
   uint64_t seed = 0;
   uint64_t nblocks = (static_cast<uint64_t>(n) + per_block - 1) / per_block;
   uint64_t base = gen.reserve(nblocks, &seed);
   return {static_cast<uint32_t>(seed), static_cast<uint32_t>(seed >> 32), base};
 }
 
-// Uniform numbers from Philox words: 4 per block at float precision, 2 at double precision.
+// Uniform numbers from Philox words: 4 per block at float precision (24 bits of one word), 2
+// at double precision (53 bits of a 64-bit value).
 struct Uniform {
-  bool dbl;        // two words per number, 53 bits
-  int bits = 24;   // otherwise one word, this many bits
+  bool dbl;
   int per_block() const { return dbl ? 2 : 4; }
-  static uint64_t word64(const uint32_t* w, int j) {
-    return (static_cast<uint64_t>(w[2 * j]) << 32) | w[2 * j + 1];
-  }
-  float scale() const { return 1.0f / static_cast<float>(uint32_t(1) << bits); }
   // In [0, 1).
   double at(const uint32_t* w, int j) const {
-    if (dbl) return static_cast<double>(word64(w, j) >> 11) * 0x1p-53;
-    return static_cast<float>(w[j] >> (32 - bits)) * scale();
+    return dbl ? philox::u53(philox::word64(w, j)) : philox::u24(w[j]);
   }
   // In (0, 1]: safe under log.
   double open0(const uint32_t* w, int j) const {
-    if (dbl) return static_cast<double>((word64(w, j) >> 11) + 1) * 0x1p-53;
-    return static_cast<float>((w[j] >> (32 - bits)) + 1) * scale();
+    return dbl ? philox::u53_open0(philox::word64(w, j)) : philox::u24_open0(w[j]);
   }
 };
 
@@ -254,20 +265,28 @@ constexpr int kChunk = Stream::kLanes;  // blocks handed to a chunk functor at o
 // Fills `t` in parallel, a chunk of kChunk blocks at a time: f(lanes, first_index, values) gets
 // the words of blocks [b, b + kChunk) as lanes[word][block] and writes kChunk * per_block
 // values, block-major. V is the type f produces (double/float, or int64 for integer draws).
+// A CUDA tensor is filled by cuda_random_fill with `cu`, the same formula as f, from the same
+// blocks (p: BernoulliTensor's probabilities, expanded to t's shape on t's device).
 template <class V, bool kFloatOnly, class F>
-Tensor& generate_chunks(Tensor& t, const GeneratorPtr& g, int per_block, const char* op, const F& f) {
+Tensor& generate_chunks(Tensor& t, const GeneratorPtr& g, int per_block, const char* op, const RandomFill& cu,
+                        const F& f, const Tensor* p = nullptr) {
   if (autograd::recording({&t})) {  // fresh draws: the old value's gradient becomes zero
     return autograd::inplace(t, [&](const Tensor& s) {
       Tensor draws = empty(s.sizes(), s.dtype(), s.device());
-      return generate_chunks<V, kFloatOnly>(draws, g, per_block, op, f);
+      return generate_chunks<V, kFloatOnly>(draws, g, per_block, op, cu, f, p);
     }, op);
   }
-  check_backend(t, op);
   if (kFloatOnly)
     CTORCH_CHECK(is_floating(t.dtype()), "[", op, "] expects a floating point tensor, got ",
                  dtype_name(t.dtype()));
   int64_t n = t.numel();
-  Stream s = claim(g, n, per_block);
+  Stream s = claim(g, t.device(), n, per_block, op);
+  if (t.device().is_cuda()) {
+    CTORCH_CHECK(random_fill_per_block(cu) == per_block, "[", op, "] internal error: CUDA fill layout");
+    cuda_random_fill(t, p, s.key(), cu);
+    t.bump_version();
+    return t;
+  }
   Tensor dst = t.is_contiguous() ? t : empty(t.sizes(), t.dtype(), t.device());
   int64_t nblocks = (n + per_block - 1) / per_block;
   auto run = [&](auto tag) {
@@ -296,48 +315,20 @@ Tensor& generate_chunks(Tensor& t, const GeneratorPtr& g, int per_block, const c
 
 // The same with f(words[4], first_index, values[per_block]) called block by block.
 template <class V, bool kFloatOnly, class F>
-Tensor& generate(Tensor& t, const GeneratorPtr& g, int per_block, const char* op, const F& f) {
-  return generate_chunks<V, kFloatOnly>(t, g, per_block, op,
+Tensor& generate(Tensor& t, const GeneratorPtr& g, int per_block, const char* op, const RandomFill& cu,
+                 const F& f, const Tensor* p = nullptr) {
+  return generate_chunks<V, kFloatOnly>(t, g, per_block, op, cu,
                                         [&](const uint32_t (*lanes)[kChunk], int64_t i0, V* v) {
     uint32_t w[4];
     for (int l = 0; l < kChunk; ++l) {
       for (int k = 0; k < 4; ++k) w[k] = lanes[k][l];
       f(w, i0 + l * per_block, v + l * per_block);
     }
-  });
+  }, p);
 }
 
-// ---- float Box-Muller for whole chunks: branch-free log and sincos the compiler vectorizes.
-
-// log(x) for x in (0, 1] (normal floats): x = m * 2^e with m in [sqrt(1/2), sqrt(2)), then
-// log(m) = 2 atanh(s), s = (m - 1) / (m + 1), |s| < 0.172, by its odd series to s^9.
-__attribute__((always_inline)) inline float bm_log(float x) {
-  uint32_t bits;
-  std::memcpy(&bits, &x, 4);
-  int32_t e = static_cast<int32_t>(bits >> 23) - 127;
-  uint32_t mbits = (bits & 0x7fffffu) | 0x3f800000u;
-  float m;
-  std::memcpy(&m, &mbits, 4);
-  bool big = m > 1.41421356f;
-  m = big ? m * 0.5f : m;
-  e += big ? 1 : 0;
-  float sx = (m - 1.0f) / (m + 1.0f), s2 = sx * sx;
-  float poly = s2 * (1.0f / 3 + s2 * (1.0f / 5 + s2 * (1.0f / 7 + s2 * (1.0f / 9))));
-  return static_cast<float>(e) * 0.693147180559945f + 2.0f * sx + 2.0f * sx * poly;
-}
-
-// sin and cos of 2*pi*u for u in [0, 1): u = q/4 + r with |r| <= 1/8, Taylor polynomials on
-// [-pi/4, pi/4], then a rotation by q quarter turns.
-__attribute__((always_inline)) inline void bm_sincos_2pi(float u, float& sn, float& cs) {
-  float q = std::floor(u * 4.0f + 0.5f);
-  int32_t qi = static_cast<int32_t>(q) & 3;
-  float th = (u - q * 0.25f) * 6.28318530717959f, t2 = th * th;
-  float s = th * (1.0f + t2 * (-1.0f / 6 + t2 * (1.0f / 120 + t2 * (-1.0f / 5040 + t2 * (1.0f / 362880)))));
-  float c = 1.0f + t2 * (-0.5f + t2 * (1.0f / 24 + t2 * (-1.0f / 720 + t2 * (1.0f / 40320 + t2 * (-1.0f / 3628800)))));
-  float s1 = (qi & 1) ? c : s, c1 = (qi & 1) ? s : c;
-  sn = (qi & 2) ? -s1 : s1;
-  cs = ((qi + 1) & 2) ? -c1 : c1;
-}
+// ---- float Box-Muller for whole chunks: branch-free log and sincos (philox.h) the compiler
+// vectorizes.
 
 // Normals for a chunk at float precision, laid out as the scalar path would: block l gives
 // values 4l..4l+3 from the pairs (w0, w1) and (w2, w3), each pair as (r cos, r sin). The AVX2
@@ -347,11 +338,11 @@ __attribute__((always_inline)) inline void box_muller_body(const uint32_t (*lane
   float rc[2][kChunk], rs[2][kChunk];
   for (int p = 0; p < 2; ++p)
     for (int l = 0; l < kChunk; ++l) {
-      float u1 = static_cast<float>((lanes[2 * p][l] >> 8) + 1) * (1.0f / 16777216.0f);  // (0, 1]
-      float u2 = static_cast<float>(lanes[2 * p + 1][l] >> 8) * (1.0f / 16777216.0f);    // [0, 1)
-      float r = std::sqrt(-2.0f * bm_log(u1));
+      float u1 = philox::u24_open0(lanes[2 * p][l]);  // (0, 1]
+      float u2 = philox::u24(lanes[2 * p + 1][l]);     // [0, 1)
+      float r = std::sqrt(-2.0f * philox::bm_log(u1));
       float sn, cs;
-      bm_sincos_2pi(u2, sn, cs);
+      philox::bm_sincos_2pi(u2, sn, cs);
       rc[p][l] = mean + stdv * (r * cs);
       rs[p][l] = mean + stdv * (r * sn);
     }
@@ -408,16 +399,29 @@ void dtype_int_range(DType t, int64_t& lo, int64_t& hi) {
   }
 }
 
+// The CUDA fill of one formula: kind, the float64 layout or not, two double parameters.
+RandomFill fill_of(RandomFillKind kind, bool dbl = false, double a = 0, double b = 0) {
+  RandomFill f;
+  f.kind = kind;
+  f.dbl = dbl;
+  f.a = a;
+  f.b = b;
+  return f;
+}
+
 // Integers uniform in [from, from + range), range = 0 meaning 2^64.
 Tensor& random_range(Tensor& t, int64_t from, uint64_t range, const GeneratorPtr& g, const char* op) {
   bool narrow = range != 0 && range <= (uint64_t(1) << 32);
-  return generate<int64_t, false>(t, g, narrow ? 4 : 2, op, [=](const uint32_t* w, int64_t, int64_t* v) {
+  RandomFill cu = fill_of(narrow ? RandomFillKind::IntNarrow : RandomFillKind::IntWide);
+  cu.from = from;
+  cu.range = range;
+  return generate<int64_t, false>(t, g, narrow ? 4 : 2, op, cu, [=](const uint32_t* w, int64_t, int64_t* v) {
     if (narrow) {
       for (int j = 0; j < 4; ++j)
         v[j] = static_cast<int64_t>(static_cast<uint64_t>(from) + w[j] % range);
     } else {
       for (int j = 0; j < 2; ++j) {
-        uint64_t x = (static_cast<uint64_t>(w[2 * j]) << 32) | w[2 * j + 1];
+        uint64_t x = philox::word64(w, j);
         v[j] = static_cast<int64_t>(static_cast<uint64_t>(from) + (range ? x % range : x));
       }
     }
@@ -448,7 +452,11 @@ Tensor& uniform_(Tensor& t, double from, double to, const GeneratorPtr& g) {
     int bits = std::min(24, mantissa_bits(t.dtype()));
     float scale = static_cast<float>(to - from) / static_cast<float>(uint32_t(1) << bits);
     float lo = static_cast<float>(from);
-    return generate_chunks<float, true>(t, g, 4, "uniform_",
+    RandomFill cu = fill_of(RandomFillKind::UniformFloat);
+    cu.bits = bits;
+    cu.lo = lo;
+    cu.scale = scale;
+    return generate_chunks<float, true>(t, g, 4, "uniform_", cu,
                                         [=](const uint32_t (*lanes)[kChunk], int64_t, float* v) {
       float tmp[4][kChunk];
       for (int k = 0; k < 4; ++k)
@@ -459,7 +467,8 @@ Tensor& uniform_(Tensor& t, double from, double to, const GeneratorPtr& g) {
     });
   }
   Uniform u{true};
-  return generate<double, true>(t, g, 2, "uniform_", [=](const uint32_t* w, int64_t, double* v) {
+  return generate<double, true>(t, g, 2, "uniform_", fill_of(RandomFillKind::UniformDouble, true, from, to),
+                                [=](const uint32_t* w, int64_t, double* v) {
     for (int j = 0; j < 2; ++j) v[j] = from + u.at(w, j) * (to - from);
   });
 }
@@ -468,13 +477,18 @@ Tensor& normal_(Tensor& t, double mean, double std, const GeneratorPtr& g) {
   CTORCH_CHECK(std >= 0.0, "[normal_] expects std >= 0.0, but found std ", std);
   if (t.dtype() != DType::Float64) {
     float m = static_cast<float>(mean), sd = static_cast<float>(std);
-    return generate_chunks<float, true>(t, g, 4, "normal_",
+    RandomFill cu = fill_of(RandomFillKind::NormalFloat);
+    cu.lo = m;
+    cu.scale = sd;
+    return generate_chunks<float, true>(t, g, 4, "normal_", cu,
                                         [=](const uint32_t (*lanes)[kChunk], int64_t, float* v) {
       box_muller_chunk(lanes, m, sd, v);
     });
   }
   Uniform u{true};
-  return generate<double, true>(t, g, u.per_block(), "normal_", [=](const uint32_t* w, int64_t, double* v) {
+  return generate<double, true>(t, g, u.per_block(), "normal_",
+                                fill_of(RandomFillKind::NormalDouble, true, mean, std),
+                                [=](const uint32_t* w, int64_t, double* v) {
     normals(u, w, v);
     for (int j = 0; j < u.per_block(); ++j) v[j] = mean + std * v[j];
   });
@@ -483,7 +497,9 @@ Tensor& normal_(Tensor& t, double mean, double std, const GeneratorPtr& g) {
 Tensor& log_normal_(Tensor& t, double mean, double std, const GeneratorPtr& g) {
   CTORCH_CHECK(std > 0.0, "[log_normal_] expects std > 0.0, but found std=", std);
   Uniform u{t.dtype() == DType::Float64};
-  return generate<double, true>(t, g, u.per_block(), "log_normal_", [=](const uint32_t* w, int64_t, double* v) {
+  return generate<double, true>(t, g, u.per_block(), "log_normal_",
+                                fill_of(RandomFillKind::LogNormal, u.dbl, mean, std),
+                                [=](const uint32_t* w, int64_t, double* v) {
     normals(u, w, v);
     for (int j = 0; j < u.per_block(); ++j) v[j] = std::exp(mean + std * v[j]);
   });
@@ -492,7 +508,9 @@ Tensor& log_normal_(Tensor& t, double mean, double std, const GeneratorPtr& g) {
 Tensor& exponential_(Tensor& t, double lambd, const GeneratorPtr& g) {
   CTORCH_CHECK(lambd > 0.0, "[exponential_] expects lambda > 0.0, but found lambda=", lambd);
   Uniform u{t.dtype() == DType::Float64};
-  return generate<double, true>(t, g, u.per_block(), "exponential_", [=](const uint32_t* w, int64_t, double* v) {
+  return generate<double, true>(t, g, u.per_block(), "exponential_",
+                                fill_of(RandomFillKind::Exponential, u.dbl, lambd),
+                                [=](const uint32_t* w, int64_t, double* v) {
     for (int j = 0; j < u.per_block(); ++j) v[j] = -std::log(u.open0(w, j)) / lambd;
   });
 }
@@ -500,7 +518,9 @@ Tensor& exponential_(Tensor& t, double lambd, const GeneratorPtr& g) {
 Tensor& cauchy_(Tensor& t, double median, double sigma, const GeneratorPtr& g) {
   CTORCH_CHECK(sigma > 0.0, "[cauchy_] expects sigma > 0.0, but found sigma=", sigma);
   Uniform u{t.dtype() == DType::Float64};
-  return generate<double, true>(t, g, u.per_block(), "cauchy_", [=](const uint32_t* w, int64_t, double* v) {
+  return generate<double, true>(t, g, u.per_block(), "cauchy_",
+                                fill_of(RandomFillKind::Cauchy, u.dbl, median, sigma),
+                                [=](const uint32_t* w, int64_t, double* v) {
     constexpr double kPi = 3.141592653589793238463;
     for (int j = 0; j < u.per_block(); ++j) v[j] = median + sigma * std::tan(kPi * (u.at(w, j) - 0.5));
   });
@@ -510,7 +530,8 @@ Tensor& geometric_(Tensor& t, double p, const GeneratorPtr& g) {
   CTORCH_CHECK(p > 0 && p < 1, "[geometric_] expects p to be in (0, 1), but got p=", p);
   Uniform u{true};
   double denom = std::log1p(-p);
-  return generate<double, false>(t, g, 2, "geometric_", [=](const uint32_t* w, int64_t, double* v) {
+  return generate<double, false>(t, g, 2, "geometric_", fill_of(RandomFillKind::Geometric, true, denom),
+                                 [=](const uint32_t* w, int64_t, double* v) {
     // The number of trials up to the first success: at least 1.
     for (int j = 0; j < 2; ++j) v[j] = std::max(1.0, std::ceil(std::log(u.open0(w, j)) / denom));
   });
@@ -519,20 +540,31 @@ Tensor& geometric_(Tensor& t, double p, const GeneratorPtr& g) {
 Tensor& bernoulli_(Tensor& t, double p, const GeneratorPtr& g) {
   CTORCH_CHECK(p >= 0 && p <= 1, "[bernoulli_] expects p to be in [0, 1], but got p=", p);
   Uniform u{true};
-  return generate<double, false>(t, g, 2, "bernoulli_", [=](const uint32_t* w, int64_t, double* v) {
+  return generate<double, false>(t, g, 2, "bernoulli_", fill_of(RandomFillKind::Bernoulli, true, p),
+                                 [=](const uint32_t* w, int64_t, double* v) {
     for (int j = 0; j < 2; ++j) v[j] = u.at(w, j) < p ? 1.0 : 0.0;
   });
 }
 
 Tensor& bernoulli_(Tensor& t, const Tensor& p, const GeneratorPtr& g) {
-  check_backend(p, "bernoulli_");
-  std::vector<double> pv = as_doubles(expand(p, t.sizes()));
+  // As in PyTorch, p may live on another device than t: it moves to t's.
+  Tensor pe = expand(p.device() == t.device() ? p : to(p, p.dtype(), t.device()), t.sizes());
+  if (t.device().is_cuda()) {
+    double bad = 0;
+    CTORCH_CHECK(cuda_random_check(pe, 0, &bad), "[bernoulli_] expects all probabilities to be in [0, 1], got ",
+                 bad);
+    // The kernel reads p itself; the CPU loop (the lambda) never runs for a CUDA tensor.
+    return generate<double, false>(t, g, 2, "bernoulli_", fill_of(RandomFillKind::BernoulliTensor, true),
+                                   [](const uint32_t*, int64_t, double* v) { v[0] = v[1] = 0; }, &pe);
+  }
+  std::vector<double> pv = as_doubles(pe);
   for (double x : pv)
     CTORCH_CHECK(x >= 0 && x <= 1, "[bernoulli_] expects all probabilities to be in [0, 1], got ", x);
   Uniform u{true};
   int64_t n = t.numel();
   const double* pp = pv.data();
-  return generate<double, false>(t, g, 2, "bernoulli_", [=](const uint32_t* w, int64_t i0, double* v) {
+  return generate<double, false>(t, g, 2, "bernoulli_", fill_of(RandomFillKind::BernoulliTensor, true),
+                                 [=](const uint32_t* w, int64_t i0, double* v) {
     for (int j = 0; j < 2; ++j) v[j] = i0 + j < n && u.at(w, j) < pp[i0 + j] ? 1.0 : 0.0;
   });
 }
@@ -589,12 +621,13 @@ Tensor randperm(int64_t n, DType dtype, const GeneratorPtr& g, Device device) {
   for (int64_t i = 0; i < n; ++i) p[i] = i;
   // Fisher-Yates from the top: step i swaps i with a uniform j in [0, i], the draw for step i
   // being 64-bit value number (n - 1 - i) of this call's stream.
-  Stream s = claim(g, n, 2);
+  // On CUDA too the shuffle runs here, sequential as it is, from the CUDA generator's blocks:
+  // the same permutation as the CPU's for the same seed, then one copy to the device.
+  Stream s = claim(g, device, n, 2, "randperm");
   uint32_t w[4];
   for (int64_t i = n - 1, k = 0; i > 0; --i, ++k) {
     if (k % 2 == 0) s.block(static_cast<uint64_t>(k / 2), w);
-    int j2 = static_cast<int>(k % 2) * 2;
-    uint64_t x = (static_cast<uint64_t>(w[j2]) << 32) | w[j2 + 1];
+    uint64_t x = philox::word64(w, static_cast<int>(k % 2));
     int64_t j = static_cast<int64_t>(x % static_cast<uint64_t>(i + 1));
     std::swap(p[i], p[j]);
   }
@@ -603,6 +636,11 @@ Tensor randperm(int64_t n, DType dtype, const GeneratorPtr& g, Device device) {
 
 namespace {
 void check_std_tensor(const Tensor& std, const char* op) {
+  if (std.device().is_cuda()) {
+    double bad = 0;
+    CTORCH_CHECK(cuda_random_check(std, 1, &bad), "[", op, "] expects all elements of std >= 0.0");
+    return;
+  }
   for (double x : as_doubles(std))
     CTORCH_CHECK(x >= 0.0 || std::isnan(x), "[", op, "] expects all elements of std >= 0.0");
 }
@@ -652,7 +690,6 @@ Tensor bernoulli(const Tensor& self, double p, const GeneratorPtr& g) {
 }
 
 Tensor multinomial(const Tensor& probs, int64_t num_samples, bool replacement, const GeneratorPtr& g) {
-  check_backend(probs, "multinomial");
   CTORCH_CHECK(probs.dim() == 1 || probs.dim() == 2, "[multinomial] prob_dist must be 1 or 2 dim, "
                "got shape ", probs.sizes());
   check_float_dtype(probs.dtype(), "multinomial");
@@ -661,8 +698,17 @@ Tensor multinomial(const Tensor& probs, int64_t num_samples, bool replacement, c
   CTORCH_CHECK(cats > 0, "[multinomial] number of categories cannot be zero");
   CTORCH_CHECK(replacement || num_samples <= cats, "[multinomial] cannot sample n_sample (",
                num_samples, ") > prob_dist.size(-1) (", cats, ") samples without replacement");
-  std::vector<double> p = as_doubles(probs);
-  for (int64_t r = 0; r < rows; ++r) {
+  const bool on_cuda = probs.device().is_cuda();
+  std::vector<double> p;
+  if (on_cuda) {
+    // Checked on the device; the host only learns which error, if any (one sync).
+    int code = cuda_multinomial_check(probs);
+    CTORCH_CHECK(code != 1, "[multinomial] probability tensor contains either `inf`, `nan` or element < 0");
+    CTORCH_CHECK(code != 2, "[multinomial] invalid multinomial distribution (sum of probabilities <= 0)");
+  } else {
+    p = as_doubles(probs);
+  }
+  for (int64_t r = 0; r < rows && !on_cuda; ++r) {
     double sum = 0;
     for (int64_t c = 0; c < cats; ++c) {
       double x = p[r * cats + c];
@@ -676,11 +722,15 @@ Tensor multinomial(const Tensor& probs, int64_t num_samples, bool replacement, c
   if (probs.dim() == 2) shape.push_back(rows);
   shape.push_back(num_samples);
   Tensor out = empty(shape, DType::Int64, probs.device());
-  int64_t* po = out.data<int64_t>();
   // Row r uses draws [r * per_row, (r + 1) * per_row) of this call's stream, 2 per block.
   int64_t per_row = replacement ? num_samples : cats;
   per_row += per_row % 2;  // rows start on a block boundary
-  Stream s = claim(g, rows * per_row, 2);
+  Stream s = claim(g, probs.device(), rows * per_row, 2, "multinomial");
+  if (on_cuda) {
+    cuda_multinomial(probs, out, num_samples, replacement, per_row, s.key());
+    return out;
+  }
+  int64_t* po = out.data<int64_t>();
   Uniform u{true};
   auto draw = [&](int64_t index) {
     uint32_t w[4];

@@ -1,5 +1,6 @@
 // Bindings for the random ops: Generator, seeding, the sampling factories and Tensor methods.
 #include "bind.h"
+#include "ctorch/cuda.h"
 
 namespace ctorch::python {
 
@@ -32,9 +33,8 @@ Tensor random_nogil(const F& f) {
 void bind_random(py::module_& m) {
   py::class_<Generator, std::shared_ptr<Generator>>(m, "Generator")
       .def(py::init([](Device device) {
-        CTORCH_CHECK(device.is_cpu(), "[Generator] only CPU generators are supported so far, got ",
-                     device.str());
-        return std::make_shared<Generator>();
+        if (device.is_cuda()) device.index = cuda::resolve_device(device.index);  // raises without a GPU
+        return std::make_shared<Generator>(Generator::kDefaultSeed, device);
       }), py::arg("device") = "cpu")
       .def("manual_seed", [](const GeneratorPtr& g, py::handle seed) {
         g->manual_seed(random_seed_arg(seed));
@@ -46,13 +46,18 @@ void bind_random(py::module_& m) {
       .def("set_state", [](const GeneratorPtr& g, const Tensor& s) { g->set_state(s); return g; },
            py::arg("new_state"))
       .def("get_offset", &Generator::offset)
-      .def_property_readonly("device", [](const Generator&) { return Device(); });
+      .def_property_readonly("device", [](const Generator& g) { return g.device(); });
   m.attr("default_generator") = default_generator();
+  // As in PyTorch, these two seed every CUDA device's default generator too.
   m.def("manual_seed", [](py::handle seed) {
-    default_generator()->manual_seed(random_seed_arg(seed));
+    manual_seed(random_seed_arg(seed));
     return default_generator();
   }, py::arg("seed"));
-  m.def("seed", [] { return default_generator()->seed(); });
+  m.def("seed", [] {
+    uint64_t s = default_generator()->seed();
+    manual_seed(s);
+    return s;
+  });
   m.def("initial_seed", [] { return default_generator()->initial_seed(); });
   m.def("get_rng_state", [] { return default_generator()->get_state(); });
   m.def("set_rng_state", [](const Tensor& s) { default_generator()->set_state(s); }, py::arg("new_state"));

@@ -153,4 +153,5 @@ PYBIND11_MODULE(_C, m) {
   bind_nn(m);
   bind_cuda(m);
   bind_cuda_linalg(m);
+  bind_cuda_random(m);
 }

@@ -1,5 +1,6 @@
 // Random numbers: a counter-based Philox4x32-10 generator (state = seed + offset) and the
-// sampling ops. Each element's value depends only on (seed, offset, index), never on threads.
+// sampling ops. Each element's value depends only on (seed, offset, index), never on threads or
+// on the device: a CUDA generator in the same state gives a CUDA tensor the CPU's numbers.
 #pragma once
 #include <array>
 #include <cstdint>
@@ -13,7 +14,10 @@ namespace ctorch {
 class CTORCH_API Generator {
  public:
   static constexpr uint64_t kDefaultSeed = 67280421310721ULL;  // PyTorch's default seed
-  explicit Generator(uint64_t seed = kDefaultSeed) : seed_(seed) {}
+  explicit Generator(uint64_t seed = kDefaultSeed, Device device = Device()) : device_(device), seed_(seed) {}
+
+  // The device whose tensors it fills (CPU, or one CUDA device); ops check the type matches.
+  Device device() const { return device_; }
 
   void manual_seed(uint64_t seed);  // also rewinds the offset
   uint64_t seed();                  // reseeds from a non-deterministic source and returns it
@@ -27,13 +31,19 @@ class CTORCH_API Generator {
   void set_state(const Tensor& state);
 
  private:
+  const Device device_;
   mutable std::mutex mu_;
   uint64_t seed_;
   uint64_t offset_ = 0;
 };
 using GeneratorPtr = std::shared_ptr<Generator>;
 
-CTORCH_API const GeneratorPtr& default_generator();
+CTORCH_API const GeneratorPtr& default_generator();  // the CPU's
+// The default generator of a CUDA device (index -1: the current one); raises without a GPU.
+CTORCH_API const GeneratorPtr& cuda_default_generator(int index = -1);
+// The default generator for tensors on `device`.
+CTORCH_API const GeneratorPtr& default_generator(Device device);
+// Seeds the CPU's and every CUDA device's default generator, as torch.manual_seed.
 CTORCH_API void manual_seed(uint64_t seed);
 
 // One Philox4x32-10 block (Salmon et al., "Parallel random numbers: as easy as 1, 2, 3").

@@ -635,9 +635,9 @@ def _feature_dropout(input, p, training, inplace, batched):
     lead = 2 if batched else 1
     mask_shape = tuple(input.shape[:lead]) + (1,) * (input.dim() - lead)
     if p == 1.0:
-        return _apply_mask(input, ctorch.zeros(mask_shape, dtype=input.dtype), inplace)
+        return _apply_mask(input, ctorch.zeros(mask_shape, dtype=input.dtype, device=input.device), inplace)
     with ctorch.no_grad():
-        mask = ctorch.empty(mask_shape, dtype=input.dtype).bernoulli_(1.0 - p).div_(1.0 - p)
+        mask = ctorch.empty(mask_shape, dtype=input.dtype, device=input.device).bernoulli_(1.0 - p).div_(1.0 - p)
     return _apply_mask(input, mask, inplace)
 
 
