@@ -45,7 +45,6 @@ def is_initialized():
     return _initialized
 
 
-<<<<<<< HEAD
 def _lazy_init():
     global _initialized
     if _initialized:
@@ -465,9 +464,8 @@ def empty_cache():
     then use it; tensors keep theirs). A no-op without a GPU."""
     if is_available():
         _C._cuda_empty_cache()
-=======
-def is_built():
-    return _C._cuda_built()
+
 
 from ctorch.cuda.random import *  # noqa: E402,F401,F403
->>>>>>> h-random
+from ctorch.cuda import random as _random  # noqa: E402
+__all__ += _random.__all__
