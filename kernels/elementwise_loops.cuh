@@ -133,7 +133,7 @@ void launch_strided(const TensorIter& it, const F& f) {
   Ptrs<N> p;
   for (int k = 0; k < N; ++k) p.p[k] = it.data(k);
   // 32-bit index math when it fits: 64-bit division is several times slower on the GPU.
-  if (n <= INT32_MAX)
+  if (cuda::fits_int32(n))
     strided_kernel<int32_t, Out, F, In...><<<cuda::grid_size(n), cuda::kBlockSize, 0, cuda::stream()>>>(
         int32_t(n), oc, p, f);
   else

@@ -18,11 +18,18 @@ void check_error(cudaError_t err, const char* what);
 inline cudaStream_t stream() { return static_cast<cudaStream_t>(current_stream(current_device())); }
 
 constexpr int kBlockSize = 256;
+constexpr int64_t kMaxBlocks = 1 << 20;
 
 // Enough blocks to cover n threads, capped so a grid-stride loop does the rest.
 inline unsigned grid_size(int64_t n, int block = kBlockSize) {
   int64_t blocks = (n + block - 1) / block;
-  return static_cast<unsigned>(blocks < (1 << 20) ? (blocks > 0 ? blocks : 1) : (1 << 20));
+  return static_cast<unsigned>(blocks < kMaxBlocks ? (blocks > 0 ? blocks : 1) : kMaxBlocks);
+}
+
+// Whether a grid-stride loop over n may count in int32: the last step (i + grid threads) must not
+// wrap past INT32_MAX into negative indices that still compare below n.
+inline bool fits_int32(int64_t n, int block = kBlockSize) {
+  return n <= INT32_MAX - kMaxBlocks * block;
 }
 
 template <class Index, class F>
@@ -38,7 +45,7 @@ __global__ void for_each_index_kernel(Index n, F f) {
 template <class F>
 void for_each_index(int64_t n, const F& f) {
   if (n <= 0) return;
-  if (n <= INT32_MAX)
+  if (fits_int32(n))
     for_each_index_kernel<int32_t><<<grid_size(n), kBlockSize, 0, stream()>>>(int32_t(n), f);
   else
     for_each_index_kernel<int64_t><<<grid_size(n), kBlockSize, 0, stream()>>>(n, f);
