@@ -146,12 +146,14 @@ Tensor reduce_kind(ReduceKind kind, const Tensor& x, IntArrayRef dims, bool keep
     plan = make_plan(src, mask, keepdim, false);
   Tensor out = empty(plan.shape, reduce_out_dtype(kind, src.dtype()), x.device());
   if (out.numel() > 0) {
-    if (x.device().is_cuda())
+    if (x.device().is_cuda()) {
+      CudaDeviceScope on_x(x.device().index);  // raw pointers: the registry cannot pick the GPU
       cuda_reduce(kind, src.dtype(), plan.src.data_ptr(), out.data_ptr(), plan.outer, plan.n,
                   plan.inner, p);
-    else
+    } else {
       cpu_reduce(kind, src.dtype(), plan.src.data_ptr(), out.data_ptr(), plan.outer, plan.n,
                  plan.inner, p);
+    }
   }
   if (n) *n = plan.n;
   if (!plan.restore.empty()) out = contiguous(permute(out, plan.restore));
@@ -189,12 +191,14 @@ std::tuple<Tensor, Tensor> arg_extreme(bool is_max, const Tensor& x, int64_t dim
   Tensor idx = empty(plan.shape, DType::Int64, x.device());
   if (idx.numel() > 0) {
     void* vp = want_values ? values.data_ptr() : nullptr;
-    if (x.device().is_cuda())
+    if (x.device().is_cuda()) {
+      CudaDeviceScope on_x(x.device().index);  // raw pointers: the registry cannot pick the GPU
       cuda_arg_reduce(is_max, x.dtype(), plan.src.data_ptr(), vp, idx.data<int64_t>(), plan.outer,
                       plan.n);
-    else
+    } else {
       cpu_arg_reduce(is_max, x.dtype(), plan.src.data_ptr(), vp, idx.data<int64_t>(), plan.outer,
                      plan.n);
+    }
   }
   return {values, idx};
 }
@@ -218,12 +222,14 @@ std::tuple<Tensor, Tensor> var_mean_impl(const Tensor& x, IntArrayRef dims, doub
   Plan plan = make_plan(src, reduce_mask(src, dims, op), keepdim, false);
   Tensor var = empty(plan.shape, acc, x.device()), mean = empty(plan.shape, acc, x.device());
   if (var.numel() > 0) {
-    if (x.device().is_cuda())
+    if (x.device().is_cuda()) {
+      CudaDeviceScope on_x(x.device().index);  // raw pointers: the registry cannot pick the GPU
       cuda_var_mean(acc, plan.src.data_ptr(), var.data_ptr(), mean.data_ptr(), plan.outer,
                     plan.n, correction);
-    else
+    } else {
       cpu_var_mean(acc, plan.src.data_ptr(), var.data_ptr(), mean.data_ptr(), plan.outer,
                    plan.n, correction);
+    }
   }
   return {var, mean};
 }
@@ -251,10 +257,12 @@ Tensor softmax_impl(bool log, const Tensor& x, int64_t dim, std::optional<DType>
   Tensor out = empty(x.sizes(), work, x.device());
   if (out.numel() > 0) {
     DimSplit s = split_at(x, dim);
-    if (x.device().is_cuda())
+    if (x.device().is_cuda()) {
+      CudaDeviceScope on_x(x.device().index);  // raw pointers: the registry cannot pick the GPU
       cuda_softmax(log, work, in.data_ptr(), out.data_ptr(), s.outer, s.n, s.inner);
-    else
+    } else {
       cpu_softmax(log, work, in.data_ptr(), out.data_ptr(), s.outer, s.n, s.inner);
+    }
   }
   return cast(out, src.dtype());
 }
@@ -267,10 +275,12 @@ Tensor scan_impl(bool prod, const Tensor& x, int64_t dim, std::optional<DType> d
   Tensor out = empty(x.sizes(), work, x.device());
   if (out.numel() > 0) {
     DimSplit s = split_at(x, dim);
-    if (x.device().is_cuda())
+    if (x.device().is_cuda()) {
+      CudaDeviceScope on_x(x.device().index);  // raw pointers: the registry cannot pick the GPU
       cuda_scan(prod, work, src.data_ptr(), out.data_ptr(), s.outer, s.n, s.inner);
-    else
+    } else {
       cpu_scan(prod, work, src.data_ptr(), out.data_ptr(), s.outer, s.n, s.inner);
+    }
   }
   return cast(out, result);
 }
@@ -646,10 +656,12 @@ Tensor logsumexp(const Tensor& x, IntArrayRef dims, bool keepdim) {
   Plan plan = make_plan(src, reduce_mask(src, dims, "logsumexp"), keepdim, false);
   Tensor out = empty(plan.shape, work, x.device());
   if (out.numel() > 0) {
-    if (x.device().is_cuda())
+    if (x.device().is_cuda()) {
+      CudaDeviceScope on_x(x.device().index);  // raw pointers: the registry cannot pick the GPU
       cuda_logsumexp(work, plan.src.data_ptr(), out.data_ptr(), plan.outer, plan.n);
-    else
+    } else {
       cpu_logsumexp(work, plan.src.data_ptr(), out.data_ptr(), plan.outer, plan.n);
+    }
   }
   return cast(out, result);
 }
