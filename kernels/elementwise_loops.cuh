@@ -132,8 +132,9 @@ void launch_strided(const TensorIter& it, const F& f) {
   cuda::OffsetCalc<N> oc(it);
   Ptrs<N> p;
   for (int k = 0; k < N; ++k) p.p[k] = it.data(k);
-  // 32-bit index math when it fits: 64-bit division is several times slower on the GPU.
-  if (n <= INT32_MAX)
+  // 32-bit index math when it fits (the grid stride included, see fits_int32): 64-bit division
+  // is several times slower on the GPU.
+  if (cuda::fits_int32(n, cuda::grid_size(n)))
     strided_kernel<int32_t, Out, F, In...><<<cuda::grid_size(n), cuda::kBlockSize, 0, cuda::stream()>>>(
         int32_t(n), oc, p, f);
   else

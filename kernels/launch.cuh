@@ -25,6 +25,13 @@ inline unsigned grid_size(int64_t n, int block = kBlockSize) {
   return static_cast<unsigned>(blocks < (1 << 20) ? (blocks > 0 ? blocks : 1) : (1 << 20));
 }
 
+// Whether a grid-stride loop over n indices of `grid` blocks may use 32-bit indices: the last
+// `i += stride` reaches up to n - 1 + grid * block, which must not wrap (a wrapped, negative i
+// passes `i < n`: out-of-bounds accesses and a loop that may never end).
+inline bool fits_int32(int64_t n, unsigned grid, int block = kBlockSize) {
+  return n + int64_t(grid) * block <= int64_t(INT32_MAX);
+}
+
 template <class Index, class F>
 __global__ void for_each_index_kernel(Index n, F f) {
   for (Index i = Index(blockIdx.x) * blockDim.x + threadIdx.x; i < n;
@@ -38,7 +45,7 @@ __global__ void for_each_index_kernel(Index n, F f) {
 template <class F>
 void for_each_index(int64_t n, const F& f) {
   if (n <= 0) return;
-  if (n <= INT32_MAX)
+  if (fits_int32(n, grid_size(n)))
     for_each_index_kernel<int32_t><<<grid_size(n), kBlockSize, 0, stream()>>>(int32_t(n), f);
   else
     for_each_index_kernel<int64_t><<<grid_size(n), kBlockSize, 0, stream()>>>(n, f);
