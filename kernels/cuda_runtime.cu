@@ -230,7 +230,28 @@ void cuda_memcpy(void* dst, const void* src, size_t nbytes, Device dst_dev, Devi
   CudaDeviceScope g(device);
   cudaStream_t s = static_cast<cudaStream_t>(cuda::current_stream(device));
   if (dst_dev.is_cuda() && src_dev.is_cuda() && dst_dev.index != src_dev.index) {
+    // Streams of two devices are not ordered with each other: the copy (on dst's stream) waits
+    // for the work queued on src's stream (what wrote src), and src's stream waits for the copy
+    // before going on (src is often a temporary that its caching allocator hands out again to
+    // the next kernel there, which would overwrite it while the copy still reads it).
+    cudaStream_t src_s = static_cast<cudaStream_t>(cuda::current_stream(src_dev.index));
+    cudaEvent_t src_ready, copied;
+    {
+      CudaDeviceScope gs(src_dev.index);  // an event is recorded on a stream of its own device
+      CTORCH_CUDA_CHECK(cudaEventCreateWithFlags(&src_ready, cudaEventDisableTiming));
+      CTORCH_CUDA_CHECK(cudaEventRecord(src_ready, src_s));
+    }
+    CTORCH_CUDA_CHECK(cudaStreamWaitEvent(s, src_ready, 0));
     CTORCH_CUDA_CHECK(cudaMemcpyPeerAsync(dst, dst_dev.index, src, src_dev.index, nbytes, s));
+    CTORCH_CUDA_CHECK(cudaEventCreateWithFlags(&copied, cudaEventDisableTiming));
+    CTORCH_CUDA_CHECK(cudaEventRecord(copied, s));
+    {
+      CudaDeviceScope gs(src_dev.index);
+      CTORCH_CUDA_CHECK(cudaStreamWaitEvent(src_s, copied, 0));
+    }
+    // Destroying a recorded event is safe: its resources go once the work it marks is done.
+    cudaEventDestroy(src_ready);
+    cudaEventDestroy(copied);
   } else {
     cudaMemcpyKind kind = dst_dev.is_cuda() ? (src_dev.is_cuda() ? cudaMemcpyDeviceToDevice
                                                                  : cudaMemcpyHostToDevice)
