@@ -49,6 +49,22 @@ inline void zero_fill(const Tensor& t) {
     CTORCH_CUDA_CHECK(cudaMemsetAsync(t.data_ptr(), 0, size_t(t.numel()) * t.element_size(), cuda::stream()));
 }
 
+// The max (and its flat index in the plane) over rows y0, y0+dy, ... < y1 and columns x0, x0+dx, ...
+// < x1; an empty window gives the lowest value at the window's first position, as on the CPU.
+template <class T>
+__device__ __forceinline__ void max_window(const T* plane, int64_t iw, int64_t y0, int64_t y1, int64_t dy,
+                                           int64_t x0, int64_t x1, int64_t dx, T& out, int64_t& out_i) {
+  int64_t best_i = y0 * iw + x0;
+  T best = lowest_value<T>();
+  for (int64_t y = y0; y < y1; y += dy)
+    for (int64_t x = x0; x < x1; x += dx) {
+      const T v = plane[y * iw + x];
+      if (max_better(v, best)) { best = v; best_i = y * iw + x; }
+    }
+  out = best;
+  out_i = best_i;
+}
+
 // (ctorch::min/max are tensor ops: these are the integer ones for device code.)
 __device__ __forceinline__ int64_t imin(int64_t a, int64_t b) { return a < b ? a : b; }
 __device__ __forceinline__ int64_t imax(int64_t a, int64_t b) { return a > b ? a : b; }
@@ -82,15 +98,7 @@ void max_pool2d_typed(const Tensor& x, const Tensor& out, const Tensor& ind, con
     int64_t x0 = int64_t(ox) * G.sw - G.pw;
     const int64_t x1 = imin(x0 + (G.kw - 1) * G.dw + 1, G.iw);
     while (x0 < 0) x0 += G.dw;
-    int64_t best_i = y0 * G.iw + x0;
-    T best = lowest_value<T>();
-    for (int64_t y = y0; y < y1; y += G.dh)
-      for (int64_t xx = x0; xx < x1; xx += G.dw) {
-        T v = ip[y * G.iw + xx];
-        if (max_better(v, best)) { best = v; best_i = y * G.iw + xx; }
-      }
-    op[i] = best;
-    xp[i] = best_i;
+    max_window(ip, G.iw, y0, y1, G.dh, x0, x1, G.dw, op[i], xp[i]);
   });
 }
 void max_pool2d_impl(const Tensor& x, const Tensor& out, const Tensor& ind, const PoolGeom& g) {
@@ -111,15 +119,7 @@ void adaptive_max_pool2d_typed(const Tensor& x, const Tensor& out, const Tensor&
     const T* ip = in + int64_t(p) * G.ih * G.iw;
     const int64_t y0 = ad_start(oy, G.oh, G.ih), y1 = ad_end(oy, G.oh, G.ih);
     const int64_t x0 = ad_start(ox, G.ow, G.iw), x1 = ad_end(ox, G.ow, G.iw);
-    int64_t best_i = y0 * G.iw + x0;
-    T best = lowest_value<T>();
-    for (int64_t y = y0; y < y1; ++y)
-      for (int64_t xx = x0; xx < x1; ++xx) {
-        T v = ip[y * G.iw + xx];
-        if (max_better(v, best)) { best = v; best_i = y * G.iw + xx; }
-      }
-    op[i] = best;
-    xp[i] = best_i;
+    max_window(ip, G.iw, y0, y1, int64_t(1), x0, x1, int64_t(1), op[i], xp[i]);
   });
 }
 void adaptive_max_pool2d_impl(const Tensor& x, const Tensor& out, const Tensor& ind, const AdaptGeom& g) {

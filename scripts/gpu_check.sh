@@ -30,10 +30,10 @@ stamp "C++ tests"
 build/gpu/cpp_tests/ctorch_tests --gtest_brief=1 2>&1 | tail -5 | tee "$out/gtest.log"
 
 stamp "CUDA tests"
-python3 -m pytest -q -p no:cacheprovider tests/test_cuda*.py 2>&1 | tee "$out/test_cuda.log" | tail -30
+python3 -m pytest -q -p no:cacheprovider -n 4 tests/test_cuda*.py 2>&1 | tee "$out/test_cuda.log" | tail -30
 
-stamp "whole suite (CUDA-parametrized cases included)"
-python3 -m pytest -q -p no:cacheprovider -n 8 tests 2>&1 | tee "$out/test_all.log" | tail -20
+stamp "the rest of the suite (CUDA-parametrized cases included)"
+python3 -m pytest -q -p no:cacheprovider -n 8 tests --ignore-glob="tests/test_cuda*.py" 2>&1 | tee "$out/test_all.log" | tail -20
 
 stamp "digits example on the GPU"
 python3 examples/train_digits.py --device cuda 2>&1 | tee "$out/digits.log" | tail -4

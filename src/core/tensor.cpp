@@ -89,7 +89,8 @@ Tensor wrapped_scalar(const Scalar& s, Device device) {
     t = empty({}, DType::Int64, Device());
     *t.data<int64_t>() = s.to_int();
   }
-  if (!device.is_cpu()) t = to(t, t.dtype(), device);
+  // On a GPU: a fill kernel queued on the stream, not a host-to-device copy that waits for it.
+  if (!device.is_cpu()) t = full({}, s, t.dtype(), device);
   t.impl()->is_wrapped_number = true;
   return t;
 }

@@ -499,16 +499,9 @@ std::vector<int64_t> expand_arg(const char* op, const char* what, IntArrayRef v,
   return r;
 }
 
-// CPU and CUDA tensors are both handled.
-void check_conv_backend(const Tensor& t, const char* op) {
-  if (!t.device().is_cuda()) check_backend(t, op);
-}
-
 void check_common(const char* op, size_t sd, const Tensor& x, const Tensor& w, const Tensor& b,
                   const std::vector<int64_t>& stride, const std::vector<int64_t>& dilation,
                   int64_t groups) {
-  check_conv_backend(x, op);
-  check_conv_backend(w, op);
   check_same_device(x, w, op);
   const int64_t nd = static_cast<int64_t>(sd);
   CTORCH_CHECK(x.dim() == nd + 1 || x.dim() == nd + 2, "[", op, "] Expected ", nd + 1, "D (unbatched) or ",
@@ -520,7 +513,6 @@ void check_common(const char* op, size_t sd, const Tensor& x, const Tensor& w, c
   CTORCH_CHECK(x.dtype() == w.dtype(), "[", op, "] Input type (", dtype_name(x.dtype()),
                ") and weight type (", dtype_name(w.dtype()), ") should be the same");
   if (b.defined()) {
-    check_conv_backend(b, op);
     check_same_device(x, b, op);
     CTORCH_CHECK(x.dtype() == b.dtype(), "[", op, "] Input type (", dtype_name(x.dtype()),
                  ") and bias type (", dtype_name(b.dtype()), ") should be the same");

@@ -6,10 +6,6 @@
 
 namespace ctorch {
 
-inline void check_backend(const Tensor& t, const char* op) {
-  CTORCH_CHECK(t.device().is_cpu(), "[", op, "] is not implemented for ", t.device().str(),
-               " tensors yet");
-}
 inline void check_same_device(const Tensor& a, const Tensor& b, const char* op) {
   CTORCH_CHECK(a.device() == b.device(), "[", op, "] Expected all tensors to be on the same "
                "device, but found at least two devices, ", a.device().str(), " and ",

@@ -49,11 +49,6 @@ std::vector<std::string> cublas_search_paths() {
 
 namespace {
 
-// CPU and CUDA tensors are both handled here.
-void check_linalg_backend(const Tensor& t, const char* op) {
-  if (!t.device().is_cuda()) check_backend(t, op);
-}
-
 // PyTorch's scalar type names, as its "not implemented for 'Long'" errors print them.
 const char* torch_type_name(DType t) {
   switch (t) {
@@ -93,7 +88,6 @@ std::string mat_str(IntArrayRef s) {
 void check_operands(const char* op, std::initializer_list<const Tensor*> ts) {
   const Tensor* first = *ts.begin();
   for (const Tensor* t : ts) {
-    check_linalg_backend(*t, op);
     check_same_device(*first, *t, op);
     CTORCH_CHECK(t->dtype() == first->dtype(), "[", op, "] expected all operands to have the same "
                  "dtype, but got ", dtype_name(first->dtype()), " and ", dtype_name(t->dtype()));
@@ -824,7 +818,6 @@ Tensor einsum(const std::string& equation, const std::vector<Tensor>& operands) 
                "specified in the equation", terms.size() < operands.size() ? "" : " (fewer)",
                ": ", terms.size(), " subscript terms for ", operands.size(), " operands");
   for (const Tensor& t : operands) {
-    check_linalg_backend(t, "einsum");
     check_same_device(operands[0], t, "einsum");
     CTORCH_CHECK(t.dtype() == operands[0].dtype(), "[einsum] expected all operands to have the "
                  "same dtype, but got ", dtype_name(operands[0].dtype()), " and ", dtype_name(t.dtype()));
