@@ -1,10 +1,9 @@
 // The CUDA GEMM entry (cuBLAS, loaded at run time by kernels/cublas.cu) and the switches it reads.
 #pragma once
 #include <cstdint>
-#include <string>
-#include <vector>
 #include "core/cuda_kernel.h"
 #include "ctorch/core/dtype.h"
+#include "ctorch/cuda.h"  // the matmul switches it reads
 
 namespace ctorch {
 
@@ -29,20 +28,5 @@ struct CudaGemm {
 };
 CTORCH_CUDA_KERNEL(cuda_gemm, void(const CudaGemm&));
 
-namespace cuda {
-// ctorch.backends.cuda.matmul switches (PyTorch's defaults). Defined in src/ops/linalg.cpp so they
-// exist in a build without CUDA too.
-CTORCH_API bool matmul_allow_tf32();  // float32 products may round their inputs to TF32 (default off)
-CTORCH_API void set_matmul_allow_tf32(bool allow);
-// Whether float16 / bfloat16 products may use reduced-precision reductions (default on).
-CTORCH_API bool matmul_allow_fp16_reduced_precision();
-CTORCH_API void set_matmul_allow_fp16_reduced_precision(bool allow);
-CTORCH_API bool matmul_allow_bf16_reduced_precision();
-CTORCH_API void set_matmul_allow_bf16_reduced_precision(bool allow);
-// Absolute paths of libcublas.so.* that the Python package found (pip's nvidia-cublas wheels);
-// kernels/cublas.cu tries them after $CTORCH_CUBLAS_PATH and before the plain sonames.
-CTORCH_API void add_cublas_search_path(const std::string& path);
-CTORCH_API std::vector<std::string> cublas_search_paths();
-}  // namespace cuda
 
 }  // namespace ctorch

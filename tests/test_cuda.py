@@ -32,6 +32,17 @@ def test_availability_is_consistent():
         assert n == 0
 
 
+def test_every_declared_cuda_kernel_is_registered():
+    """A CUDA build fills in every kernel entry src/ops calls (checked at load time, no GPU needed);
+    a build without CUDA fills in none."""
+    kernels = ctorch._C._cuda_kernels()
+    assert len(kernels) >= 60  # one per family function: elementwise, reduce, index, nn, ...
+    if ctorch.cuda.is_built():
+        assert [name for name, ok in kernels.items() if not ok] == []
+    else:
+        assert not any(kernels.values())
+
+
 def test_import_touches_no_driver():
     # Lazy like torch.cuda: importing ctorch initializes nothing.
     code = "import ctorch; assert not ctorch.cuda.is_initialized(); print('ok')"

@@ -4,6 +4,7 @@
 #pragma once
 #include <cstdint>
 #include <string>
+#include <vector>
 #include "ctorch/core/macros.h"
 
 namespace ctorch::cuda {
@@ -58,5 +59,19 @@ CTORCH_API std::string memory_summary(int device);
 // The memory at `data` (a CUDA storage's start) is also used by work queued on `stream`: its
 // block is not reused after it is freed until that work is done (Tensor.record_stream).
 CTORCH_API void record_stream(void* data, int device, StreamHandle stream);
+
+// ctorch.backends.cuda.matmul switches (PyTorch's defaults). Defined in src/ops/linalg.cpp so they
+// exist in a build without CUDA too.
+CTORCH_API bool matmul_allow_tf32();  // float32 products may round their inputs to TF32 (default off)
+CTORCH_API void set_matmul_allow_tf32(bool allow);
+// Whether float16 / bfloat16 products may use reduced-precision reductions (default on).
+CTORCH_API bool matmul_allow_fp16_reduced_precision();
+CTORCH_API void set_matmul_allow_fp16_reduced_precision(bool allow);
+CTORCH_API bool matmul_allow_bf16_reduced_precision();
+CTORCH_API void set_matmul_allow_bf16_reduced_precision(bool allow);
+// Absolute paths of libcublas.so.* that the Python package found (pip's nvidia-cublas wheels);
+// kernels/cublas.cu tries them after $CTORCH_CUBLAS_PATH and before the plain sonames.
+CTORCH_API void add_cublas_search_path(const std::string& path);
+CTORCH_API std::vector<std::string> cublas_search_paths();
 
 }  // namespace ctorch::cuda

@@ -3,11 +3,21 @@
 // a call only happens through a bug and explains itself.
 #pragma once
 #include <utility>
+#include <vector>
 #include "core/tensor_iter.h"
 
 namespace ctorch {
 
 [[noreturn]] void cuda_kernel_missing(const char* name);
+
+// Every declared entry and whether a .cu file filled it in: a CUDA build must register them all
+// (tests/test_cuda.py checks it here, without a GPU).
+struct CudaKernelStatus {
+  const char* name;
+  bool (*registered)();
+};
+bool declare_cuda_kernel(const char* name, bool (*registered)());
+CTORCH_API std::vector<CudaKernelStatus> cuda_kernel_statuses();
 
 // Makes CUDA device `index` current for a scope (no-op for -1 or the current one), so kernels
 // launch on the device (and its current stream) that holds their tensors.
@@ -39,6 +49,7 @@ template <class R, class... Args> class CudaKernel<R(Args...)> {
     return fn_(std::forward<Args>(args)...);
   }
   bool set(Fn fn) { fn_ = fn; return true; }
+  bool registered() const { return fn_ != nullptr; }
 
  private:
   const char* name_;
@@ -49,7 +60,10 @@ template <class R, class... Args> class CudaKernel<R(Args...)> {
 
 // In a kernels/<family>.h header: CTORCH_CUDA_KERNEL(cuda_unary, void(UnaryOp, DType, const TensorIter&));
 // constant-initialised, so registration order at load time does not matter.
-#define CTORCH_CUDA_KERNEL(name, ...) inline ::ctorch::CudaKernel<__VA_ARGS__> name{#name}
+#define CTORCH_CUDA_KERNEL(name, ...)                                 \
+  inline ::ctorch::CudaKernel<__VA_ARGS__> name{#name};               \
+  inline const bool name##_declared =                                 \
+      ::ctorch::declare_cuda_kernel(#name, [] { return name.registered(); })
 // In the kernels/<family>.cu file: CTORCH_REGISTER_CUDA_KERNEL(cuda_unary, unary_impl);
 #define CTORCH_REGISTER_CUDA_KERNEL(name, fn) \
   [[maybe_unused]] static const bool name##_registered = name.set(fn)

@@ -56,7 +56,6 @@ void bind_conv(py::module_& m);
 void bind_pool(py::module_& m);
 void bind_nn(py::module_& m);
 void bind_cuda(py::module_& m);
-void bind_cuda_linalg(py::module_& m);
 void bind_cuda_random(py::module_& m);
 
 }  // namespace ctorch::python

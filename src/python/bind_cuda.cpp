@@ -1,5 +1,7 @@
-// Bindings of ctorch/cuda.h (devices, streams, events, memory statistics) and pinned memory.
+// Bindings of ctorch/cuda.h (devices, streams, events, memory statistics, matmul switches) and
+// pinned memory.
 // Streams and events cross into Python as integer handles owned by ctorch.cuda.Stream/Event.
+#include "core/cuda_kernel.h"
 #include "ctorch/cuda.h"
 #include "python/bind.h"
 
@@ -12,6 +14,11 @@ void* int_handle(uintptr_t h) { return reinterpret_cast<void*>(h); }
 
 void bind_cuda(py::module_& m) {
   m.def("_cuda_built", &cuda::is_built);
+  m.def("_cuda_kernels", [] {  // name -> whether a .cu file registered it
+    py::dict d;
+    for (const CudaKernelStatus& k : cuda_kernel_statuses()) d[py::str(k.name)] = k.registered();
+    return d;
+  });
   m.def("_cuda_device_count", &cuda::device_count);
   m.def("_cuda_current_device", &cuda::current_device);
   m.def("_cuda_set_device", &cuda::set_device);
@@ -70,6 +77,16 @@ void bind_cuda(py::module_& m) {
   m.def("_cuda_reset_peak_memory_stats", &cuda::reset_peak_memory_stats);
   m.def("_cuda_empty_cache", &cuda::empty_cache);
   m.def("_cuda_memory_summary", &cuda::memory_summary);
+
+  // ctorch.backends.cuda.matmul and where cuBLAS is looked for.
+  m.def("_cuda_matmul_allow_tf32", &cuda::matmul_allow_tf32);
+  m.def("_cuda_set_matmul_allow_tf32", &cuda::set_matmul_allow_tf32);
+  m.def("_cuda_matmul_allow_fp16_reduced_precision", &cuda::matmul_allow_fp16_reduced_precision);
+  m.def("_cuda_set_matmul_allow_fp16_reduced_precision", &cuda::set_matmul_allow_fp16_reduced_precision);
+  m.def("_cuda_matmul_allow_bf16_reduced_precision", &cuda::matmul_allow_bf16_reduced_precision);
+  m.def("_cuda_set_matmul_allow_bf16_reduced_precision", &cuda::set_matmul_allow_bf16_reduced_precision);
+  m.def("_cublas_add_search_path", &cuda::add_cublas_search_path);
+  m.def("_cublas_search_paths", &cuda::cublas_search_paths);
 
   tensor_class()
       .def("pin_memory", [](const Tensor& t) { return nogil([&] { return pin_memory(t); }); })

@@ -152,6 +152,5 @@ PYBIND11_MODULE(_C, m) {
   bind_pool(m);
   bind_nn(m);
   bind_cuda(m);
-  bind_cuda_linalg(m);
   bind_cuda_random(m);
 }
