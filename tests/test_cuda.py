@@ -571,3 +571,20 @@ def test_pin_memory_helper_keeps_structure():
     out = pm.pin_memory(data)
     assert out == {"p": Point("pinned", "s"), "l": ["pinned", 3], "t": ("pinned",), "r": [0, 1], "b": b"x"}
     assert type(out["p"]) is Point
+
+
+@needs_gpu
+def test_checkpoint_replays_the_gpu_dropout_mask():
+    from ctorch.utils.checkpoint import checkpoint
+    x = ctorch.randn(64, 64, device="cuda", requires_grad=True)
+
+    def f(t):
+        return ctorch.nn.functional.dropout(t, 0.5, training=True) * 2
+
+    for reentrant in (True, False):
+        x.grad = None
+        y = checkpoint(f, x, use_reentrant=reentrant)
+        y.sum().backward()
+        # the recompute must draw the forward's mask: the gradient is 4 where y kept x, else 0
+        expected = (y != 0).float() * 4
+        assert ctorch.equal(x.grad, expected)

@@ -17,8 +17,8 @@ Two variants, chosen by use_reentrant as in PyTorch:
   of the parameters. At least one argument must require grad, and autograd.grad() only sees
   the arguments' gradients.
 
-Both restore the CPU RNG state of the forward during the recompute (preserve_rng_state), so
-dropout draws the same mask.
+Both restore the RNG states of the forward during the recompute (preserve_rng_state): the CPU's
+and those of the GPUs the tensor arguments live on (as PyTorch), so dropout draws the same mask.
 """
 import warnings
 
@@ -29,17 +29,30 @@ from ctorch.autograd.function import Function
 __all__ = ["checkpoint", "checkpoint_sequential"]
 
 
+def _get_rng_states(args):
+    """The CPU generator's state and those of the GPUs holding tensor arguments."""
+    gpus = sorted({a.device.index for a in args if isinstance(a, Tensor) and a.is_cuda})
+    return ctorch.get_rng_state(), {d: ctorch.cuda.get_rng_state(d) for d in gpus}
+
+
+def _set_rng_states(states):
+    cpu, gpus = states
+    ctorch.set_rng_state(cpu)
+    for d, state in gpus.items():
+        ctorch.cuda.set_rng_state(state, d)
+
+
 def _recompute(run_function, args, kwargs, rng_state):
-    """run_function(*args, **kwargs) with grad enabled under the forward's RNG state."""
-    saved_rng = ctorch.get_rng_state() if rng_state is not None else None
+    """run_function(*args, **kwargs) with grad enabled under the forward's RNG states."""
+    saved_rng = _get_rng_states(args) if rng_state is not None else None
     try:
         if rng_state is not None:
-            ctorch.set_rng_state(rng_state)
+            _set_rng_states(rng_state)
         with ctorch.enable_grad():
             return run_function(*args, **kwargs)
     finally:
         if saved_rng is not None:
-            ctorch.set_rng_state(saved_rng)
+            _set_rng_states(saved_rng)
 
 
 class _CheckpointFunction(Function):
@@ -49,7 +62,7 @@ class _CheckpointFunction(Function):
         ctx.kwargs = kwargs
         ctx.preserve_rng_state = preserve_rng_state
         if preserve_rng_state:
-            ctx.rng_state = ctorch.get_rng_state()
+            ctx.rng_state = _get_rng_states(args)
         # Tensors go through save_for_backward (version checks: modifying an input in place
         # before backward is an error); the rest is kept as is, with a slot for each tensor.
         ctx.tensor_positions = [i for i, a in enumerate(args) if isinstance(a, Tensor)]
@@ -152,7 +165,7 @@ def _checkpoint_non_reentrant(function, preserve_rng_state, args, kwargs):
         return function(*args, **kwargs)
     st = _State()
     st.run_function, st.kwargs = function, kwargs
-    rng_before = ctorch.get_rng_state()
+    rng_before = _get_rng_states(args)
     st.rng_state = rng_before if preserve_rng_state else None
     st.tensor_positions = [i for i, a in enumerate(args) if isinstance(a, Tensor)]
     st.other_args = [None if isinstance(a, Tensor) else a for a in args]
@@ -171,7 +184,7 @@ def _checkpoint_non_reentrant(function, preserve_rng_state, args, kwargs):
     if leaves is None:
         warnings.warn("checkpoint: the function uses tensors with autograd history that are not among "
                       "its arguments; it runs without checkpointing", stacklevel=3)
-        ctorch.set_rng_state(rng_before)  # the same draws as the run above
+        _set_rng_states(rng_before)  # the same draws as the run above
         return function(*args, **kwargs)
     st.leaves = [t for t in leaves if id(t) not in arg_ids]
     # Drop the recorded graph (and the activations it saved): keep detached outputs only.
