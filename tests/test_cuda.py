@@ -135,7 +135,7 @@ def test_cpu_only_queries():
     lambda c: c.current_stream(), lambda c: c.default_stream(), lambda c: c.Stream(),
     lambda c: c.memory_summary(), lambda c: c.reset_peak_memory_stats(), lambda c: c.init(),
     lambda c: c.device(0).__enter__(), lambda c: c.Event().record(),
-    lambda c: ctorch.ones(2).cuda(), lambda c: ctorch.ones(2).to("cuda"), lambda c: ctorch.ones(2).pin_memory(),
+    lambda c: ctorch.ones(2).cuda(), lambda c: ctorch.ones(2).to("cuda"),
     lambda c: ctorch.zeros(2, device="cuda"), lambda c: nn.Linear(2, 2).cuda(),
 ])
 def test_cpu_only_errors_are_runtime_errors(call):
@@ -143,6 +143,12 @@ def test_cpu_only_errors_are_runtime_errors(call):
     with pytest.raises(expected):
         call(ctorch.cuda)
     assert not ctorch.cuda.is_initialized()
+
+
+@cpu_only
+def test_cpu_only_pin_memory_is_a_runtime_error():
+    with pytest.raises(RuntimeError):  # also in a build without CUDA, as PyTorch
+        ctorch.ones(2).pin_memory()
 
 
 @cpu_only

@@ -79,9 +79,16 @@ class device:
 _device_cls = device  # for functions whose parameter is called `device`
 
 
+def _check_built_for(d):
+    """A CUDA device in a build without CUDA: PyTorch's AssertionError, before any work."""
+    if not _C._cuda_built() and str(d).startswith("cuda"):
+        raise AssertionError("ctorch not compiled with CUDA enabled")
+
+
 def _dev(d):
     if d is None:
         return "cpu"
+    _check_built_for(d)
     return str(d) if isinstance(d, device) else d
 
 
@@ -261,6 +268,8 @@ def _parse_to(args, kwargs, what="to"):
 
 def _to(self, *args, **kwargs):
     dev, dtype, non_blocking, copy = _parse_to(args, kwargs)
+    if dev is not None:
+        _check_built_for(dev)
     return self._to(dtype or self.dtype, str(dev) if dev is not None else self.device, copy,
                     non_blocking)
 
