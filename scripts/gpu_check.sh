@@ -5,6 +5,8 @@
 #   python3 -m pip download --no-deps --only-binary=:all: --python-version 3.12 \
 #     --platform manylinux_2_28_x86_64 -d .whl scipy-openblas32==0.3.34.481.3
 # then: device run, carry [".whl"], command "bash scripts/gpu_check.sh"  (budget: ~8 minutes).
+# Every step has a time limit (and each test 60 s, pytest-timeout is on that image): kernels that
+# never ran before may hang, and the rest of the report must still come back.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 out=${OUT:-/tmp/gpu_check}
@@ -17,6 +19,8 @@ if ls .whl/*.whl > /dev/null 2>&1; then
   export PYTHONPATH=/tmp/site
 fi
 
+per_test=$(python3 -c "import pytest_timeout" 2>/dev/null && echo "--timeout=60")
+
 stamp build
 { cmake -S . -B build/gpu -G Ninja -DCMAKE_BUILD_TYPE=Release -DCTORCH_CUDA=ON \
     -DCTORCH_CUDA_ARCHITECTURES=90-real -DCTORCH_TESTS=ON -DCTORCH_DEV_PACKAGE_DIR="$PWD/python/ctorch" \
@@ -27,17 +31,17 @@ python3 -c "import ctorch; print('ctorch', ctorch.__version__, 'cuda available:'
       ctorch.cuda.get_device_name() if ctorch.cuda.is_available() else '')" | tee -a "$out/build.log"
 
 stamp "C++ tests"
-build/gpu/cpp_tests/ctorch_tests --gtest_brief=1 2>&1 | tail -5 | tee "$out/gtest.log"
+timeout 120 build/gpu/cpp_tests/ctorch_tests --gtest_brief=1 2>&1 | tail -5 | tee "$out/gtest.log"
 
 stamp "CUDA tests"
-python3 -m pytest -q -p no:cacheprovider -n 4 tests/test_cuda*.py 2>&1 | tee "$out/test_cuda.log" | tail -30
+timeout 200 python3 -m pytest -q -p no:cacheprovider $per_test -n 4 tests/test_cuda*.py 2>&1 | tee "$out/test_cuda.log" | tail -30
 
 stamp "the rest of the suite (CUDA-parametrized cases included)"
-python3 -m pytest -q -p no:cacheprovider -n 8 tests --ignore-glob="tests/test_cuda*.py" 2>&1 | tee "$out/test_all.log" | tail -20
+timeout 200 python3 -m pytest -q -p no:cacheprovider $per_test -n 8 tests --ignore-glob="tests/test_cuda*.py" 2>&1 | tee "$out/test_all.log" | tail -20
 
 stamp "digits example on the GPU"
-python3 examples/train_digits.py --device cuda 2>&1 | tee "$out/digits.log" | tail -4
+timeout 90 python3 examples/train_digits.py --device cuda 2>&1 | tee "$out/digits.log" | tail -4
 
 stamp "benchmarks/cuda.py"
-python3 benchmarks/cuda.py 2>&1 | tee "$out/bench.log"
+timeout 150 python3 benchmarks/cuda.py 2>&1 | tee "$out/bench.log"
 stamp done

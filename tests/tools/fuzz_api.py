@@ -48,6 +48,9 @@ for i in range(calls):
     except (RuntimeError, IndexError, ValueError, TypeError, NotImplementedError, BufferError, OverflowError, AttributeError,
             OSError):  # ctorch.load("sum"): no such file
         pass
+    except AssertionError as e:  # PyTorch's error for a CUDA device in a build without CUDA, and only that
+        if "not compiled with CUDA" not in str(e):
+            raise
     except MemoryError:
         pass
 print("done")
