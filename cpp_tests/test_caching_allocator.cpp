@@ -190,3 +190,20 @@ TEST(CachingAllocator, OutOfMemoryWaitsForPendingBlocksFirst) {
   EXPECT_EQ(dev.waits, 1);
   a.free(q);
 }
+
+TEST(CachingAllocator, RecordedEventsHoldTheBlockUntilDone) {
+  FakeDevice dev{size_t(1) << 30};
+  CachingAllocator a(dev.backend(), "fake");
+  void* p = a.allocate(4096, kStreamA);
+  ++dev.events;  // an event the caller recorded (an asynchronous copy reading p)
+  a.record_event(p, &dev);
+  a.free(p);
+  void* q = a.allocate(4096, kStreamA);  // the copy may still be running: not reused
+  EXPECT_NE(p, q);
+  dev.work_done = true;
+  void* r = a.allocate(4096, kStreamA);
+  EXPECT_EQ(p, r);
+  EXPECT_EQ(dev.events, 0);  // the allocator destroyed the event it was given
+  a.free(q);
+  a.free(r);
+}

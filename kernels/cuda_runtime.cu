@@ -215,16 +215,41 @@ void cuda_free(void* ctx, void* data) {
   cuda::allocator(int(reinterpret_cast<intptr_t>(ctx))).free(data);
 }
 
-void* cuda_host_alloc(size_t nbytes) {
-  cuda::check_ordinal(0);
+// Pinned host memory is cached like device memory: cudaHostAlloc is slow and serialises with
+// the GPU's work, and a DataLoader pins every batch. A block read or written by an asynchronous
+// copy carries that copy's event and is reused only once it has completed.
+namespace {
+void* raw_host_alloc(size_t nbytes, void*) {
   void* p = nullptr;
-  if (nbytes) CTORCH_CUDA_CHECK(cudaHostAlloc(&p, nbytes, cudaHostAllocDefault));
+  if (cudaHostAlloc(&p, nbytes, cudaHostAllocPortable) != cudaSuccess) { cudaGetLastError(); return nullptr; }
   return p;
 }
-void cuda_host_free(void*, void* data) { if (data) cudaFreeHost(data); }
+void raw_host_free(void* p, void*) { cudaFreeHost(p); }
+void* no_stream_event(void*, void*) {
+  CTORCH_FAIL("[cuda] pinned memory is marked by the events of its copies, not by streams");
+}
+bool host_event_done(void* e, void*) { return cuda::event_query(e); }
+void host_event_wait(void* e, void*) { cuda::event_synchronize(e); }
+void host_event_destroy(void* e, void*) { cuda::event_destroy(e); }
+
+CachingAllocator& host_allocator() {
+  // Never destroyed: freeing pinned memory after the CUDA runtime has shut down would fail.
+  static CachingAllocator* a = new CachingAllocator(
+      CachingAllocator::Backend{raw_host_alloc, raw_host_free, no_stream_event, host_event_done,
+                                host_event_wait, host_event_destroy, nullptr},
+      "pinned host memory");
+  return *a;
+}
+}  // namespace
+
+void* cuda_host_alloc(size_t nbytes) {
+  cuda::check_ordinal(0);
+  return host_allocator().allocate(nbytes, nullptr);
+}
+void cuda_host_free(void*, void* data) { host_allocator().free(data); }
 
 void cuda_memcpy(void* dst, const void* src, size_t nbytes, Device dst_dev, Device src_dev,
-                 bool non_blocking) {
+                 bool non_blocking, void* pinned_block) {
   if (nbytes == 0) return;
   const int device = dst_dev.is_cuda() ? dst_dev.index : src_dev.index;
   CudaDeviceScope g(device);
@@ -259,9 +284,16 @@ void cuda_memcpy(void* dst, const void* src, size_t nbytes, Device dst_dev, Devi
     CTORCH_CUDA_CHECK(cudaMemcpyAsync(dst, src, nbytes, kind, s));
   }
   // Device-to-device copies stay ordered on the stream; anything touching host memory waits
-  // unless the caller asked not to (pinned memory).
-  if (!non_blocking && !(dst_dev.is_cuda() && src_dev.is_cuda()))
+  // unless the caller asked not to (pinned memory, whose block then waits for this copy).
+  if (dst_dev.is_cuda() && src_dev.is_cuda()) return;
+  if (!non_blocking) {
     CTORCH_CUDA_CHECK(cudaStreamSynchronize(s));
+  } else if (pinned_block) {
+    cudaEvent_t copied;
+    CTORCH_CUDA_CHECK(cudaEventCreateWithFlags(&copied, cudaEventDisableTiming));
+    CTORCH_CUDA_CHECK(cudaEventRecord(copied, s));
+    host_allocator().record_event(pinned_block, copied);
+  }
 }
 
 }  // namespace ctorch

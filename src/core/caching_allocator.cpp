@@ -110,6 +110,16 @@ void CachingAllocator::record_stream(void* ptr, void* stream) {
     b->other_streams.push_back(stream);
 }
 
+void CachingAllocator::record_event(void* ptr, void* event) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  auto it = live_.find(ptr);
+  if (it == live_.end()) {  // not ours: nothing will wait on it
+    backend_.destroy_event(event, backend_.ctx);
+    CTORCH_FAIL("[cuda] record_event: the memory is not from this caching allocator");
+  }
+  it->second->events.push_back(event);
+}
+
 void CachingAllocator::free(void* ptr) {
   if (!ptr) return;
   std::lock_guard<std::mutex> lock(mutex_);
@@ -119,8 +129,9 @@ void CachingAllocator::free(void* ptr) {
   live_.erase(it);
   stats_.allocated -= int64_t(b->size);
   ++stats_.num_frees;
-  if (!b->other_streams.empty()) {
-    Pending p{b, {}};
+  if (!b->other_streams.empty() || !b->events.empty()) {
+    Pending p{b, std::move(b->events)};
+    b->events.clear();
     for (void* s : b->other_streams) p.events.push_back(backend_.record_event(s, backend_.ctx));
     b->other_streams.clear();
     pending_.push_back(std::move(p));

@@ -45,6 +45,9 @@ class CTORCH_API CachingAllocator {
   // The block at ptr is also used by work on `stream` (Tensor.record_stream): when freed, it is
   // reused only after the work queued there by then has finished.
   void record_stream(void* ptr, void* stream);
+  // The block at ptr is in use until `event` (already recorded, owned from now on) completes:
+  // pinned host memory marks each asynchronous copy this way.
+  void record_event(void* ptr, void* event);
   void free(void* ptr);
   void empty_cache();  // returns segments that hold no live block
   cuda::MemoryStats stats() const;
@@ -61,6 +64,7 @@ class CTORCH_API CachingAllocator {
     Block* prev = nullptr;  // neighbours within the same segment
     Block* next = nullptr;
     std::vector<void*> other_streams;  // from record_stream
+    std::vector<void*> events;         // from record_event
   };
   struct Pending {  // freed, waiting for other streams' work
     Block* block;

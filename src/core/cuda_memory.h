@@ -13,8 +13,9 @@ void cuda_free(void* ctx, void* data);
 void* cuda_host_alloc(size_t nbytes);
 void cuda_host_free(void* ctx, void* data);
 // Byte copy where at least one side is a CUDA device, ordered on the current stream of the CUDA
-// side. With non_blocking the host does not wait (only meaningful for pinned host memory).
+// side. With non_blocking the host does not wait (only for pinned host memory: `pinned_block` is
+// the start of its pinned storage, which then is not reused before the copy is done).
 void cuda_memcpy(void* dst, const void* src, size_t nbytes, Device dst_dev, Device src_dev,
-                 bool non_blocking);
+                 bool non_blocking, void* pinned_block = nullptr);
 
 }  // namespace ctorch

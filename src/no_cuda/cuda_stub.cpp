@@ -48,6 +48,6 @@ void* cuda_malloc(size_t, int, void**) { no_cuda(); }
 void cuda_free(void*, void*) {}
 void* cuda_host_alloc(size_t) { no_cuda(); }
 void cuda_host_free(void*, void*) {}
-void cuda_memcpy(void*, const void*, size_t, Device, Device, bool) { no_cuda(); }
+void cuda_memcpy(void*, const void*, size_t, Device, Device, bool, void*) { no_cuda(); }
 
 }  // namespace ctorch

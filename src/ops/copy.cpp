@@ -38,8 +38,9 @@ Tensor& copy_(Tensor& dst, const Tensor& src, bool non_blocking) {
     bool direct = dst.is_contiguous() && staged.sizes() == dst.sizes();
     Tensor landing = direct ? dst : empty(dst.sizes(), dst.dtype(), dst.device());
     const Tensor& host = dst.device().is_cpu() ? landing : staged;
+    const bool async = non_blocking && (host.device().is_cuda() || is_pinned(host));
     cuda_memcpy(landing.data_ptr(), staged.data_ptr(), staged.numel() * staged.element_size(),
-                dst.device(), src.device(), non_blocking && (host.device().is_cuda() || is_pinned(host)));
+                dst.device(), src.device(), async, async && is_pinned(host) ? host.storage()->data : nullptr);
     if (!direct) copy_(dst, landing);
     dst.bump_version();
     return dst;
