@@ -69,9 +69,15 @@ __device__ __forceinline__ void max_window(const T* plane, int64_t iw, int64_t y
 __device__ __forceinline__ int64_t imin(int64_t a, int64_t b) { return a < b ? a : b; }
 __device__ __forceinline__ int64_t imax(int64_t a, int64_t b) { return a > b ? a : b; }
 
-__device__ __forceinline__ int64_t ad_start(int64_t i, int64_t out, int64_t in) { return (i * in) / out; }
-__device__ __forceinline__ int64_t ad_end(int64_t i, int64_t out, int64_t in) {
-  return ((i + 1) * in + out - 1) / out;
+// A flat index over [planes, h, w] as (plane, row, column), in the launch's index type.
+template <class I>
+struct PlanePos {
+  I p, y, x;
+};
+template <class I>
+__device__ __forceinline__ PlanePos<I> plane_pos(I i, int64_t h, int64_t w) {
+  const I hw = I(h * w), p = i / hw, r = i - p * hw, y = r / I(w);
+  return {p, y, r - y * I(w)};
 }
 
 }  // namespace pool_cuda
@@ -88,9 +94,7 @@ void max_pool2d_typed(const Tensor& x, const Tensor& out, const Tensor& ind, con
   const PoolGeom G = g;
   const int64_t osz = g.oh * g.ow;
   cuda::for_each_index(g.planes * osz, [=] __device__(auto i) {
-    using I = decltype(i);
-    const I p = i / I(osz), r = i - p * I(osz);
-    const I oy = r / I(G.ow), ox = r - oy * I(G.ow);
+    const auto [p, oy, ox] = plane_pos(i, G.oh, G.ow);
     const T* ip = in + int64_t(p) * G.ih * G.iw;
     int64_t y0 = int64_t(oy) * G.sh - G.ph;
     const int64_t y1 = imin(y0 + (G.kh - 1) * G.dh + 1, G.ih);
@@ -113,9 +117,7 @@ void adaptive_max_pool2d_typed(const Tensor& x, const Tensor& out, const Tensor&
   const AdaptGeom G = g;
   const int64_t osz = g.oh * g.ow;
   cuda::for_each_index(g.planes * osz, [=] __device__(auto i) {
-    using I = decltype(i);
-    const I p = i / I(osz), r = i - p * I(osz);
-    const I oy = r / I(G.ow), ox = r - oy * I(G.ow);
+    const auto [p, oy, ox] = plane_pos(i, G.oh, G.ow);
     const T* ip = in + int64_t(p) * G.ih * G.iw;
     const int64_t y0 = ad_start(oy, G.oh, G.ih), y1 = ad_end(oy, G.oh, G.ih);
     const int64_t x0 = ad_start(ox, G.ow, G.iw), x1 = ad_end(ox, G.ow, G.iw);
@@ -174,9 +176,7 @@ void avg_pool2d_typed(const Tensor& x, const Tensor& out, const PoolGeom& g, con
   const AvgOpts O = o;
   const int64_t osz = g.oh * g.ow;
   cuda::for_each_index(g.planes * osz, [=] __device__(auto i) {
-    using I = decltype(i);
-    const I p = i / I(osz), r = i - p * I(osz);
-    const I oy = r / I(G.ow), ox = r - oy * I(G.ow);
+    const auto [p, oy, ox] = plane_pos(i, G.oh, G.ow);
     const AvgWindow w = avg_window(G, O, oy, ox);
     if (w.y0 >= w.y1 || w.x0 >= w.x1) { op[i] = T(0); return; }
     const T* ip = in + int64_t(p) * G.ih * G.iw;
@@ -210,9 +210,7 @@ void avg_pool2d_backward_typed(const Tensor& grad, const Tensor& gin, const Pool
   const AvgOpts O = o;
   const int64_t isz = g.ih * g.iw;
   cuda::for_each_index(g.planes * isz, [=] __device__(auto i) {
-    using I = decltype(i);
-    const I p = i / I(isz), r = i - p * I(isz);
-    const I y = r / I(G.iw), xx = r - y * I(G.iw);
+    const auto [p, y, xx] = plane_pos(i, G.ih, G.iw);
     const T* gq = gp + int64_t(p) * G.oh * G.ow;
     int64_t oy0, oy1, ox0, ox1;
     covering(y, G.ph, G.kh, G.sh, G.oh, oy0, oy1);
@@ -241,9 +239,7 @@ void adaptive_avg_pool2d_typed(const Tensor& x, const Tensor& out, const AdaptGe
   const AdaptGeom G = g;
   const int64_t osz = g.oh * g.ow;
   cuda::for_each_index(g.planes * osz, [=] __device__(auto i) {
-    using I = decltype(i);
-    const I p = i / I(osz), r = i - p * I(osz);
-    const I oy = r / I(G.ow), ox = r - oy * I(G.ow);
+    const auto [p, oy, ox] = plane_pos(i, G.oh, G.ow);
     const T* ip = in + int64_t(p) * G.ih * G.iw;
     const int64_t y0 = ad_start(oy, G.oh, G.ih), y1 = ad_end(oy, G.oh, G.ih);
     const int64_t x0 = ad_start(ox, G.ow, G.iw), x1 = ad_end(ox, G.ow, G.iw);
@@ -268,9 +264,9 @@ void adaptive_avg_pool2d_backward_typed(const Tensor& grad, const Tensor& gin, c
   const AdaptGeom G = g;
   const int64_t isz = g.ih * g.iw;
   cuda::for_each_index(g.planes * isz, [=] __device__(auto i) {
-    using I = decltype(i);
-    const I p = i / I(isz), r = i - p * I(isz);
-    const int64_t y = r / I(G.iw), xx = r - I(y) * I(G.iw);
+    const auto pos = plane_pos(i, G.ih, G.iw);
+    const auto p = pos.p;
+    const int64_t y = pos.y, xx = pos.x;
     const T* gq = gp + int64_t(p) * G.oh * G.ow;
     const int64_t oy0 = (y * G.oh) / G.ih, oy1 = imin(((y + 1) * G.oh + G.ih - 1) / G.ih, G.oh);
     const int64_t ox0 = (xx * G.ow) / G.iw, ox1 = imin(((xx + 1) * G.ow + G.iw - 1) / G.iw, G.ow);

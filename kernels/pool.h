@@ -22,6 +22,8 @@ struct AvgOpts {
 struct AdaptGeom {
   int64_t planes = 0, ih = 0, iw = 0, oh = 0, ow = 0;
 };
+CTORCH_HD inline int64_t ad_start(int64_t i, int64_t out, int64_t in) { return (i * in) / out; }
+CTORCH_HD inline int64_t ad_end(int64_t i, int64_t out, int64_t in) { return ((i + 1) * in + out - 1) / out; }
 
 // Every tensor contiguous, on one GPU. Values: x's dtype (max pooling: float32/float64 or an integer
 // dtype other than bool; average pooling: float32/float64, the 16-bit floats go through float on the

@@ -359,10 +359,7 @@ struct AvgPool {
   }
 };
 
-// ---- adaptive pooling: output i covers [floor(i*in/out), ceil((i+1)*in/out)).
-
-inline int64_t ad_start(int64_t i, int64_t out, int64_t in) { return (i * in) / out; }
-inline int64_t ad_end(int64_t i, int64_t out, int64_t in) { return ((i + 1) * in + out - 1) / out; }
+// ---- adaptive pooling: output i covers [ad_start(i), ad_end(i)) (kernels/pool.h).
 
 // The largest adaptive window along a dim, for the work estimate.
 int64_t ad_max_window(int64_t in, int64_t out) { return out ? (in + out - 1) / out + 1 : 0; }
