@@ -21,20 +21,6 @@ __device__ __forceinline__ T lowest_value() {
   else return std::numeric_limits<T>::lowest();
 }
 
-// The max-pooling dtypes of the CPU's dispatch_max (the caller converts 16-bit floats to float).
-template <class F>
-void dispatch_max(DType t, const F& f) {
-  switch (t) {
-    case DType::Float32: return f(TypeTag<float>{});
-    case DType::Float64: return f(TypeTag<double>{});
-    case DType::UInt8: return f(TypeTag<uint8_t>{});
-    case DType::Int8: return f(TypeTag<int8_t>{});
-    case DType::Int16: return f(TypeTag<int16_t>{});
-    case DType::Int32: return f(TypeTag<int32_t>{});
-    case DType::Int64: return f(TypeTag<int64_t>{});
-    default: CTORCH_FAIL("[cuda max pooling] unsupported dtype ", dtype_name(t));
-  }
-}
 template <class F>
 void dispatch_float(DType t, const char* op, const F& f) {
   switch (t) {
@@ -106,7 +92,7 @@ void max_pool2d_typed(const Tensor& x, const Tensor& out, const Tensor& ind, con
   });
 }
 void max_pool2d_impl(const Tensor& x, const Tensor& out, const Tensor& ind, const PoolGeom& g) {
-  dispatch_max(x.dtype(), [&](auto tag) { max_pool2d_typed<typename decltype(tag)::type>(x, out, ind, g); });
+  dispatch_ordered(x.dtype(), "max_pool2d", [&](auto tag) { max_pool2d_typed<typename decltype(tag)::type>(x, out, ind, g); });
 }
 
 template <class T>
@@ -125,7 +111,7 @@ void adaptive_max_pool2d_typed(const Tensor& x, const Tensor& out, const Tensor&
   });
 }
 void adaptive_max_pool2d_impl(const Tensor& x, const Tensor& out, const Tensor& ind, const AdaptGeom& g) {
-  dispatch_max(x.dtype(), [&](auto tag) { adaptive_max_pool2d_typed<typename decltype(tag)::type>(x, out, ind, g); });
+  dispatch_ordered(x.dtype(), "adaptive_max_pool2d", [&](auto tag) { adaptive_max_pool2d_typed<typename decltype(tag)::type>(x, out, ind, g); });
 }
 
 // Overlapping windows can pick one input twice: atomics (float and double atomicAdd, sm_60+).

@@ -238,14 +238,7 @@ void reduce_impl(ReduceKind kind, DType dtype, const void* x, void* out, int64_t
         if (kind == ReduceKind::Max) run_reduce<T>(x, out, outer, n, inner, MaxOp<T>{});
         else run_reduce<T>(x, out, outer, n, inner, MinOp<T>{});
       };
-      switch (dtype) {
-        case DType::UInt8: return run(TypeTag<uint8_t>{});
-        case DType::Int8: return run(TypeTag<int8_t>{});
-        case DType::Int16: return run(TypeTag<int16_t>{});
-        case DType::Int32: return run(TypeTag<int32_t>{});
-        case DType::Int64: return run(TypeTag<int64_t>{});
-        default: return dispatch_float_double(dtype, "amax", run);
-      }
+      return dispatch_ordered(dtype, "amax", run);
     }
     default: break;
   }

@@ -30,6 +30,23 @@ void dispatch_integral(DType t, const char* op, const F& f) {
   }
 }
 
+// The dtypes max/min-style kernels are built for: every ordered dtype except bool and the 16-bit
+// floats (callers compute those in float).
+template <class F>
+void dispatch_ordered(DType t, const char* op, const F& f) {
+  switch (t) {
+    case DType::UInt8: return f(TypeTag<uint8_t>{});
+    case DType::Int8: return f(TypeTag<int8_t>{});
+    case DType::Int16: return f(TypeTag<int16_t>{});
+    case DType::Int32: return f(TypeTag<int32_t>{});
+    case DType::Int64: return f(TypeTag<int64_t>{});
+    case DType::Float32: return f(TypeTag<float>{});
+    case DType::Float64: return f(TypeTag<double>{});
+    default:
+      throw_error(ErrorKind::NotImplemented, str_cat("\"", op, "\" not implemented for '", dtype_name(t), "'"));
+  }
+}
+
 template <class F>
 void dispatch_all(DType t, const F& f) {
   if (is_floating(t)) dispatch_floating(t, "", f);

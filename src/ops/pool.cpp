@@ -168,21 +168,6 @@ void max_pool_kernel(const T* in, T* out, int64_t* ind, const PoolGeom& g) {
   });
 }
 
-// Floating and integer dtypes (not bool), the 16-bit floats through float.
-template <class F>
-void dispatch_max(DType t, const char* op, const F& f) {
-  switch (t) {
-    case DType::Float32: return f(TypeTag<float>{});
-    case DType::Float64: return f(TypeTag<double>{});
-    case DType::UInt8: return f(TypeTag<uint8_t>{});
-    case DType::Int8: return f(TypeTag<int8_t>{});
-    case DType::Int16: return f(TypeTag<int16_t>{});
-    case DType::Int32: return f(TypeTag<int32_t>{});
-    case DType::Int64: return f(TypeTag<int64_t>{});
-    default:
-      throw_error(ErrorKind::NotImplemented, str_cat("\"", op, "\" not implemented for '", dtype_name(t), "'"));
-  }
-}
 
 // The gradient of max pooling: each output's gradient is added at its input index. Linear in
 // grad; its own gradient gathers at the same indices.
@@ -256,7 +241,7 @@ std::tuple<Tensor, Tensor> max_run(const Tensor& input, int64_t oh, int64_t ow, 
   Tensor ind = empty(oshape, DType::Int64, input.device());
   Tensor out = via_float(x, [&](const Tensor& xf) {
     Tensor o = empty(oshape, xf.dtype(), xf.device());
-    dispatch_max(xf.dtype(), op, [&](auto tag) {
+    dispatch_ordered(xf.dtype(), op, [&](auto tag) {
       if (xf.device().is_cuda()) cuda_kernel(xf, o, ind);
       else kernel(tag, xf, o, ind);
     });
