@@ -15,16 +15,6 @@ namespace {
 // keeping GEMMs large.
 constexpr int64_t kColElems = int64_t(1) << 25;
 
-struct DeviceGuard {
-  int prev = -1;
-  explicit DeviceGuard(int device) {
-    CTORCH_CUDA_CHECK(cudaGetDevice(&prev));
-    if (prev != device) CTORCH_CUDA_CHECK(cudaSetDevice(device));
-    else prev = -1;
-  }
-  ~DeviceGuard() { if (prev >= 0) cudaSetDevice(prev); }
-};
-
 int device_of(const Tensor& t) { return cuda::resolve_device(t.device().index); }
 
 // A 1x1 kernel with stride 1 and no padding reads the input as its own im2col matrix.
@@ -245,20 +235,17 @@ void check_dtype(const Tensor& t) {
 void forward_impl(const Tensor& x, const Tensor& w, const Tensor& b, const Tensor& y,
                   const CudaConvGeo& g) {
   check_dtype(x);
-  DeviceGuard guard(device_of(x));
   if (x.dtype() == DType::Float32) forward_t<float>(x, w, b, y, g);
   else forward_t<double>(x, w, b, y, g);
 }
 void input_grad_impl(const Tensor& gy, const Tensor& w, const Tensor& b, const Tensor& gx,
                      const CudaConvGeo& g) {
   check_dtype(gy);
-  DeviceGuard guard(device_of(gy));
   if (gy.dtype() == DType::Float32) input_grad_t<float>(gy, w, b, gx, g);
   else input_grad_t<double>(gy, w, b, gx, g);
 }
 void weight_grad_impl(const Tensor& x, const Tensor& gy, const Tensor& gw, const CudaConvGeo& g) {
   check_dtype(x);
-  DeviceGuard guard(device_of(x));
   if (x.dtype() == DType::Float32) weight_grad_t<float>(x, gy, gw, g);
   else weight_grad_t<double>(x, gy, gw, g);
 }

@@ -124,17 +124,6 @@ void check(cublasStatus_t s, const char* what) {
               what);
 }
 
-// Makes the tensors' device current for the scope: handles, streams and launches are per device.
-struct DeviceGuard {
-  int prev = -1;
-  explicit DeviceGuard(int device) {
-    CTORCH_CUDA_CHECK(cudaGetDevice(&prev));
-    if (prev != device) CTORCH_CUDA_CHECK(cudaSetDevice(device));
-    else prev = -1;
-  }
-  ~DeviceGuard() { if (prev >= 0) cudaSetDevice(prev); }
-};
-
 // Handles: one per thread and device (a handle must not be used by two threads at once); a thread
 // that ends gives its handles back for reuse. Never destroyed: at process exit the driver may be
 // gone already. The pool is leaked on purpose so thread exits after static destruction are safe.
@@ -215,7 +204,7 @@ void gemm_impl(const CudaGemm& g) {
       CTORCH_FAIL("[cuda] cuBLAS products support float32, float64, float16 and bfloat16, not ",
                   dtype_name(g.dtype));
   }
-  DeviceGuard guard(g.device);
+  CudaDeviceScope on_device(g.device);  // no tensor argument: the registry cannot do it
   const CublasApi& lib = api();
   cublasHandle_t h = handle(g.device);
   cudaStream_t s = cuda::stream();

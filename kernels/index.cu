@@ -24,16 +24,6 @@ void copy_to_host(int64_t* host, const int64_t* dev, int64_t n) {
   CTORCH_CUDA_CHECK(cudaStreamSynchronize(stream()));
 }
 
-template <class F>
-void by_element_size(int64_t elsize, const F& f) {
-  switch (elsize) {
-    case 1: return f(TypeTag<uint8_t>{});
-    case 2: return f(TypeTag<uint16_t>{});
-    case 4: return f(TypeTag<uint32_t>{});
-    case 8: return f(TypeTag<uint64_t>{});
-    default: CTORCH_FAIL("[index] unsupported element size ", elsize);
-  }
-}
 
 // ---- range checks
 
@@ -105,7 +95,7 @@ void indexed_move_run(const TensorIter& it, int64_t step, int64_t size) {
 
 void indexed_move_impl(const TensorIter& it, int64_t elsize, int64_t step_bytes, int64_t size, bool scatter) {
   if (it.numel() == 0) return;
-  by_element_size(elsize, [&](auto tag) {
+  dispatch_by_size(elsize, [&](auto tag) {
     using U = typename decltype(tag)::type;
     if (scatter) indexed_move_run<U, true>(it, step_bytes, size);
     else indexed_move_run<U, false>(it, step_bytes, size);
@@ -350,7 +340,7 @@ void move_elems_impl(const Tensor& dst, const Tensor& src, const Tensor& pos, bo
   const int64_t* p = pos.data<int64_t>();
   char* d = static_cast<char*>(dst.data_ptr());
   const char* s = static_cast<const char*>(src.data_ptr());
-  by_element_size(static_cast<int64_t>(dst.element_size()), [&](auto tag) {
+  dispatch_by_size(dst.element_size(), [&](auto tag) {
     move_elems_run<typename decltype(tag)::type>(d, ld, s, ls, p, n, scatter);
   });
 }

@@ -10,19 +10,6 @@ namespace ctorch {
 
 namespace {
 
-// Kernels launch on the current device: make it the tensor's for the call.
-struct OnDevice {
-  int prev = -1;
-  explicit OnDevice(Device d) {
-    int cur = 0;
-    CTORCH_CUDA_CHECK(cudaGetDevice(&cur));
-    if (d.index >= 0 && d.index != cur) {
-      CTORCH_CUDA_CHECK(cudaSetDevice(d.index));
-      prev = cur;
-    }
-  }
-  ~OnDevice() { if (prev >= 0) cudaSetDevice(prev); }
-};
 
 __device__ inline double load_double(const char* p, DType dt) {
   switch (dt) {
@@ -73,7 +60,6 @@ void launch_blocks(int64_t nblocks, int64_t n, const F& f) {
 void random_fill_impl(Tensor& t, const Tensor* p, const PhiloxKey& key, const RandomFill& f) {
   int64_t n = t.numel();
   if (n == 0) return;
-  OnDevice guard(t.device());
   const Tensor& second = p ? *p : t;  // unused unless BernoulliTensor
   TensorIter it(t, {&second});
   cuda::OffsetCalc<2> oc(it);
@@ -120,7 +106,6 @@ void fetch(void* host, const void* dev, size_t n) {
 
 bool random_check_impl(const Tensor& x, int kind, double* bad) {
   if (x.numel() == 0) return true;
-  OnDevice guard(x.device());
   TensorIter it(x, {});
   cuda::OffsetCalc<1> oc(it);
   const char* base = it.data(0);
@@ -172,7 +157,6 @@ Probs probs_view(const Tensor& probs) {
 }
 
 int multinomial_check_impl(const Tensor& probs) {
-  OnDevice guard(probs.device());
   Probs v = probs_view(probs);
   if (v.rows == 0) return 0;
   Tensor flag = empty({1}, DType::Int64, probs.device());
@@ -204,7 +188,6 @@ __device__ inline double draw_open0(const PhiloxKey& K, int64_t index) {
 
 void multinomial_impl(const Tensor& probs, Tensor& out, int64_t num_samples, bool replacement,
                       int64_t per_row, const PhiloxKey& key) {
-  OnDevice guard(probs.device());
   Device dev = probs.device();
   const Probs v = probs_view(probs);
   const int64_t rows = v.rows, cats = v.cats, ns = num_samples;

@@ -47,6 +47,18 @@ void dispatch_ordered(DType t, const char* op, const F& f) {
   }
 }
 
+// Moves of raw elements (gather, scatter, copies by index) need only the element's size.
+template <class F>
+void dispatch_by_size(size_t elsize, const F& f) {
+  switch (elsize) {
+    case 1: return f(TypeTag<uint8_t>{});
+    case 2: return f(TypeTag<uint16_t>{});
+    case 4: return f(TypeTag<uint32_t>{});
+    case 8: return f(TypeTag<uint64_t>{});
+    default: CTORCH_FAIL("unsupported element size ", elsize);
+  }
+}
+
 template <class F>
 void dispatch_all(DType t, const F& f) {
   if (is_floating(t)) dispatch_floating(t, "", f);

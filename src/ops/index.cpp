@@ -57,23 +57,13 @@ void move_range(char* dst, const int64_t* doff, const char* src, const int64_t* 
   }
 }
 
-template <class F>
-void by_element_size(size_t elsize, const F& f) {
-  switch (elsize) {
-    case 1: return f(TypeTag<uint8_t>{});
-    case 2: return f(TypeTag<uint16_t>{});
-    case 4: return f(TypeTag<uint32_t>{});
-    case 8: return f(TypeTag<uint64_t>{});
-    default: CTORCH_FAIL("[index] unsupported element size ", elsize);
-  }
-}
 
 // Moves n elements by offset lists (the mask ops, whose positions are data dependent).
 void move_elems(size_t elsize, void* dst, const int64_t* doff, const void* src, const int64_t* soff,
                 int64_t n) {
   char* d = static_cast<char*>(dst);
   const char* s = static_cast<const char*>(src);
-  by_element_size(elsize, [&](auto tag) {
+  dispatch_by_size(elsize, [&](auto tag) {
     using U = typename decltype(tag)::type;
     parallel_for(0, n, kGrainSize / 4, [&](int64_t b, int64_t e) { move_range<U>(d, doff, s, soff, b, e); });
   });
@@ -114,7 +104,7 @@ void indexed_move_loop(char** data, const int64_t* st, int64_t n, int64_t step, 
 // serially so that with repeated targets the last write wins (as in NumPy).
 void indexed_move(const TensorIter& it, size_t elsize, int64_t step_bytes, int64_t size, bool scatter) {
   if (it.numel() == 0) return;
-  by_element_size(elsize, [&](auto tag) {
+  dispatch_by_size(elsize, [&](auto tag) {
     using U = typename decltype(tag)::type;
     if (scatter) {
       it.serial_for_each([&](char** d, const int64_t* s, int64_t n) {
